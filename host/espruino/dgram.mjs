@@ -1,0 +1,106 @@
+// Espruino's `dgram` module on Node, with Espruino's shapes: messages arrive as 8-bit strings, `send` accepts only
+// strings, `rinfo` is {address, port, size}, and datagrams over 528 bytes are cut to 528 unless the socket was
+// created with a larger `recvBufferSize` (../shared/docs/espruino.md, section 2.3).
+import nodeDgram from "node:dgram";
+import { EspruinoEmitter, queueEvent } from "./events.mjs";
+
+export const DEFAULT_RECV_LIMIT = 528;
+
+/**
+ * A network between the emulated board and the real one. `outbound(bytes, port, address, deliver)` and
+ * `inbound(bytes, rinfo, deliver)` may drop, delay, duplicate or reorder by calling `deliver` as they like.
+ */
+export const directLink = {
+  outbound: (bytes, port, address, deliver) => deliver(bytes, port, address),
+  inbound: (bytes, rinfo, deliver) => deliver(bytes, rinfo),
+};
+
+class EspruinoDgramSocket extends EspruinoEmitter {
+  constructor(module, options) {
+    super();
+    const o = typeof options === "object" && options !== null ? options : {};
+    Object.defineProperty(this, "_m", { value: module, enumerable: false });
+    Object.defineProperty(this, "_s", { value: nodeDgram.createSocket({ type: "udp4", reuseAddr: !!o.reuseAddr }), enumerable: false });
+    // recvBufferSize is global on Espruino: the largest requested by any socket wins.
+    if (o.recvBufferSize > module.recvLimit) module.recvLimit = o.recvBufferSize;
+    this._s.on("message", (buf, rinfo) => {
+      module.link.inbound(new Uint8Array(buf), { address: rinfo.address, port: rinfo.port }, (bytes, from) => {
+        const cut = bytes.length > module.recvLimit ? bytes.subarray(0, module.recvLimit) : bytes;
+        this.emit("message", Buffer.from(cut).toString("latin1"), { address: from.address, port: from.port, size: cut.length });
+      });
+    });
+    this._s.on("error", (e) => this.emit("error", { code: -1, message: e.message }));
+    this._s.on("close", () => this.emit("close", false));
+    module.sockets.add(this);
+  }
+  bind(port, callback) {
+    this._s.bind(port || 0, module_bindAddress(this._m), () => {
+      if (callback) queueEvent(() => callback(this));
+    });
+    return this;
+  }
+  /** The bound local port (a simulator extension; Espruino has no address()). */
+  localPort() {
+    return this._s.address().port;
+  }
+  send(message, a, b, c, d) {
+    let offset = 0;
+    let length;
+    let port;
+    let address;
+    if (d === undefined) [port, address] = [a, b];
+    else [offset, length, port, address] = [a, b, c, d];
+    if (typeof message !== "string") {
+      // Espruino's release build sends the value's text (a Uint8Array becomes "7,8,9"); that is never intended.
+      throw new TypeError("dgram send: message must be a string of 8-bit bytes (use E.toString), got " + typeof message);
+    }
+    const all = Buffer.from(message, "latin1");
+    const bytes = new Uint8Array(all.subarray(offset, length === undefined ? all.length : offset + length));
+    const sendNow = () => {
+      this._m.link.outbound(bytes, port, address, (out, p, addr) => {
+        try {
+          this._s.send(out, p, addr);
+        } catch (e) {
+          this.emit("error", { code: -1, message: e.message });
+        }
+      });
+    };
+    // Sending before bind() binds to a random port, as on the device.
+    sendNow();
+  }
+  close() {
+    this._m.sockets.delete(this);
+    try {
+      this._s.close();
+    } catch (e) {
+      /* already closed */
+    }
+  }
+}
+
+function module_bindAddress(module) {
+  return module.bindAddress;
+}
+
+/**
+ * Creates one board's `dgram` module. `link` models the network (see directLink); `bindAddress` is the loopback
+ * address the board's sockets use.
+ */
+export function createDgramModule({ link = directLink, bindAddress = "127.0.0.1" } = {}) {
+  const module = {
+    link,
+    bindAddress,
+    recvLimit: DEFAULT_RECV_LIMIT,
+    sockets: new Set(),
+    createSocket(options, callback) {
+      const s = new EspruinoDgramSocket(module, options);
+      if (typeof callback === "function") s.on("message", callback);
+      return s;
+    },
+    /** Closes every socket: what a reboot does. */
+    closeAll() {
+      for (const s of [...module.sockets]) s.close();
+    },
+  };
+  return module;
+}

@@ -1,0 +1,281 @@
+#!/usr/bin/env node
+// The Espruino compatibility gate: parses a bundle with a real JavaScript parser (acorn) and reports, with file, line
+// and column, every construct that Espruino 2v2x cannot run or runs wrongly (../shared/docs/espruino.md, sections
+// 1.2 and 6). The build runs it on every bundle and fails on any finding; so do the tests.
+import fs from "node:fs";
+import path from "node:path";
+import * as acorn from "acorn";
+import * as walk from "acorn-walk";
+
+// Globals Espruino does not have at all: `typeof X` is "undefined" there.
+const MISSING_GLOBALS = new Set(["Symbol", "Map", "Set", "WeakMap", "WeakSet", "WeakRef", "FinalizationRegistry",
+  "Proxy", "Reflect", "Intl", "BigInt", "BigInt64Array", "BigUint64Array", "TextEncoder", "TextDecoder",
+  "RangeError", "EvalError", "URIError", "SharedArrayBuffer", "Atomics", "queueMicrotask", "structuredClone"]);
+
+// Static members that are missing although their object exists.
+const TYPED_ARRAYS = ["Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array",
+  "Uint32Array", "Float32Array", "Float64Array"];
+const MISSING_STATICS = {
+  Array: ["from", "of"],
+  Object: ["freeze", "seal", "preventExtensions", "isFrozen", "isSealed", "isExtensible", "is", "groupBy"],
+  Number: ["isInteger", "isSafeInteger", "isNaN", "isFinite", "parseFloat", "MAX_SAFE_INTEGER", "MIN_SAFE_INTEGER",
+    "EPSILON"],
+  Math: ["trunc", "log2", "log10", "log1p", "expm1", "hypot", "imul", "clz32", "fround", "cbrt", "sinh", "cosh",
+    "tanh", "asinh", "acosh", "atanh"],
+  Promise: ["race", "allSettled", "any"],
+  String: ["fromCodePoint", "raw"],
+};
+for (const t of TYPED_ARRAYS) MISSING_STATICS[t] = ["from", "of"];
+
+// Instance methods Espruino lacks on every type that could receive them.
+const MISSING_METHODS = new Set(["finally", "flat", "flatMap", "reduceRight", "copyWithin", "codePointAt", "normalize",
+  "localeCompare", "trimStart", "trimEnd", "trimLeft", "trimRight", "search", "toPrecision", "toLocaleString",
+  "matchAll", "findLast", "findLastIndex"]);
+
+// Espruino finds built-in methods by the receiver's type, so they are not properties of these prototypes.
+const BUILTIN_CONSTRUCTORS = new Set(["Array", "String", "Function", "Promise", "Number", "Boolean", "Date", "RegExp",
+  "ArrayBuffer", "DataView", "Error", "TypeError", ...TYPED_ARRAYS]);
+const OBJECT_PROTOTYPE_OK = new Set(["hasOwnProperty", "toString", "valueOf"]);
+
+/** Regular-expression features Espruino's engine does not support (it fails silently on most of them). */
+export function regexProblems(pattern, flags) {
+  const out = [];
+  for (const f of flags) if (f !== "g" && f !== "i") out.push(`regular-expression flag "${f}"`);
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === "\\") {
+      const n = pattern[i + 1];
+      if (!inClass && (n === "b" || n === "B")) out.push(`regular-expression word boundary \\${n}`);
+      if (!inClass && /[1-9]/.test(n || "")) out.push("regular-expression backreference");
+      if (n === "k" && pattern[i + 2] === "<") out.push("regular-expression named backreference");
+      if (n === "p" || n === "P") out.push("regular-expression Unicode property escape");
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === "]") inClass = false;
+      continue;
+    }
+    if (c === "[") inClass = true;
+    else if (c === "(" && pattern[i + 1] === "?") {
+      const k = pattern[i + 2];
+      if (k === ":") out.push("regular-expression non-capturing group (?:");
+      else if (k === "=" || k === "!") out.push(`regular-expression lookahead (?${k}`);
+      else if (k === "<" && (pattern[i + 3] === "=" || pattern[i + 3] === "!")) out.push("regular-expression lookbehind");
+      else if (k === "<") out.push("regular-expression named group");
+    } else if (c === "{" && /^\{\d*(,\d*)?\}/.test(pattern.slice(i))) out.push("regular-expression counted quantifier {n,m}");
+    else if (c === "?" && /[*+?}]/.test(pattern[i - 1] || "") && pattern[i - 2] !== "\\" && pattern[i - 2] !== "(")
+      out.push("regular-expression lazy quantifier");
+  }
+  return [...new Set(out)];
+}
+
+function propName(member) {
+  if (!member.computed && member.property.type === "Identifier") return member.property.name;
+  if (member.computed && member.property.type === "Literal" && typeof member.property.value === "string") return member.property.value;
+  return null;
+}
+
+/** Names declared anywhere in the program: a local called `Map` is not the missing global. */
+function declaredNames(ast) {
+  const names = new Set();
+  const addPattern = (p) => {
+    if (!p) return;
+    if (p.type === "Identifier") names.add(p.name);
+    else if (p.type === "AssignmentPattern") addPattern(p.left);
+    else if (p.type === "RestElement") addPattern(p.argument);
+    else if (p.type === "ArrayPattern") p.elements.forEach(addPattern);
+    else if (p.type === "ObjectPattern") p.properties.forEach((q) => addPattern(q.type === "RestElement" ? q : q.value));
+  };
+  walk.full(ast, (n) => {
+    if (n.type === "VariableDeclarator") addPattern(n.id);
+    else if (n.type === "FunctionDeclaration" || n.type === "FunctionExpression" || n.type === "ArrowFunctionExpression") {
+      if (n.id) names.add(n.id.name);
+      n.params.forEach(addPattern);
+    } else if ((n.type === "ClassDeclaration" || n.type === "ClassExpression") && n.id) names.add(n.id.name);
+    else if (n.type === "CatchClause") addPattern(n.param);
+  });
+  return names;
+}
+
+/** Is this Identifier node a reference to a variable (not a property name or a label)? */
+function isReference(node, parent) {
+  if (!parent) return true;
+  switch (parent.type) {
+    case "MemberExpression": return parent.object === node || parent.computed;
+    case "Property": return parent.shorthand || parent.value === node || (parent.computed && parent.key === node);
+    case "MethodDefinition": case "PropertyDefinition": return parent.computed && parent.key === node;
+    case "LabeledStatement": case "BreakStatement": case "ContinueStatement": return false;
+    case "MetaProperty": return false;
+    default: return true;
+  }
+}
+
+/**
+ * Checks one source text. Returns findings `{file, line, column, construct, excerpt}`, empty when the code is fine.
+ */
+export function checkSource(code, file = "<input>") {
+  const findings = [];
+  const lines = code.split("\n");
+  const report = (loc, construct) => {
+    const text = lines[loc.line - 1] || "";
+    const excerpt = text.slice(Math.max(0, loc.column - 20), loc.column + 30);
+    findings.push({ file, line: loc.line, column: loc.column + 1, construct, excerpt });
+  };
+
+  // Bytes outside ASCII: the ESP32 build is 8-bit, and EspruinoTools' tcp:// transport re-encodes them as UTF-8.
+  lines.forEach((text, i) => {
+    for (let c = 0; c < text.length; c++) {
+      if (text.charCodeAt(c) > 0x7f) {
+        report({ line: i + 1, column: c }, `non-ASCII byte 0x${text.charCodeAt(c).toString(16).toUpperCase()}`);
+        break;
+      }
+    }
+  });
+
+  let ast;
+  try {
+    ast = acorn.parse(code, { ecmaVersion: "latest", sourceType: "script", locations: true, allowReturnOutsideFunction: false });
+  } catch (e) {
+    report(e.loc || { line: 1, column: 0 }, `cannot be parsed as a script: ${e.message.replace(/ \(\d+:\d+\)$/, "")}`);
+    return findings;
+  }
+  const declared = declaredNames(ast);
+  const at = (n) => n.loc.start;
+
+  const checkFunction = (n) => {
+    if (n.async) report(at(n), "async function");
+    if (n.generator) report(at(n), "generator function");
+    for (const p of n.params) {
+      if (p.type === "AssignmentPattern") report(at(p), "default parameter");
+      else if (p.type === "RestElement") report(at(p), "rest parameter");
+      else if (p.type === "ObjectPattern" || p.type === "ArrayPattern") report(at(p), "destructuring parameter");
+    }
+  };
+  const checkBody = (body) => {
+    // Espruino does not hoist function declarations: one that follows other statements in its scope is undefined
+    // when earlier code calls it.
+    let sawOther = false;
+    for (const s of body) {
+      if (s.type === "FunctionDeclaration") {
+        if (sawOther) report(at(s), `function declaration "${s.id.name}" after other statements (Espruino does not hoist functions)`);
+      } else if (!(s.type === "ExpressionStatement" && s.directive)) sawOther = true;
+    }
+  };
+
+  walk.fullAncestor(ast, (n, _state, ancestors) => {
+    const parent = ancestors[ancestors.length - 2];
+    switch (n.type) {
+      case "Program": checkBody(n.body); break;
+      case "BlockStatement": checkBody(n.body); break;
+      case "FunctionDeclaration": case "FunctionExpression": case "ArrowFunctionExpression": checkFunction(n); break;
+      case "VariableDeclarator":
+        if (n.id.type !== "Identifier") report(at(n), "destructuring");
+        break;
+      case "AssignmentExpression":
+        if (n.left.type === "ObjectPattern" || n.left.type === "ArrayPattern") report(at(n), "destructuring assignment");
+        if (n.operator === "**=") report(at(n), "exponent operator **=");
+        if (n.operator === "&&=" || n.operator === "||=" || n.operator === "??=") report(at(n), `logical assignment ${n.operator}`);
+        break;
+      case "ForOfStatement": case "ForInStatement":
+        if (n.left.type === "VariableDeclaration" && n.left.declarations[0].id.type !== "Identifier") break; // reported by VariableDeclarator
+        if (n.left.type === "ObjectPattern" || n.left.type === "ArrayPattern") report(at(n), "destructuring in for loop");
+        if (n.await) report(at(n), "for await");
+        break;
+      case "SpreadElement": report(at(n), "spread ..."); break;
+      case "RestElement": if (parent && parent.type !== "FunctionDeclaration" && parent.type !== "FunctionExpression" && parent.type !== "ArrowFunctionExpression") report(at(n), "rest element ..."); break;
+      case "Property": if (n.computed) report(at(n), "computed property key"); break;
+      case "MethodDefinition": case "PropertyDefinition": if (n.computed) report(at(n), "computed class member key"); break;
+      case "ChainExpression": report(at(n), "optional chaining ?."); break;
+      case "BinaryExpression": if (n.operator === "**") report(at(n), "exponent operator **"); break;
+      case "AwaitExpression": report(at(n), "await"); break;
+      case "YieldExpression": report(at(n), "yield"); break;
+      case "LabeledStatement": report(at(n), `label "${n.label.name}"`); break;
+      case "TaggedTemplateExpression": report(at(n), "tagged template"); break;
+      case "MetaProperty": report(at(n), `${n.meta.name}.${n.property.name}`); break;
+      case "ImportExpression": report(at(n), "dynamic import()"); break;
+      case "ClassDeclaration": case "ClassExpression":
+        if (n.superClass && n.superClass.type !== "Identifier") report(at(n), "class extends an expression");
+        else if (n.superClass && /Error$/.test(n.superClass.name)) report(at(n), `class extends ${n.superClass.name}`);
+        break;
+      case "ArrayExpression":
+        if (n.elements.some((e) => e === null)) report(at(n), "array hole [a,,b]");
+        break;
+      case "Literal":
+        if (n.bigint !== undefined) report(at(n), "BigInt literal");
+        if (n.regex) for (const p of regexProblems(n.regex.pattern, n.regex.flags)) report(at(n), p);
+        break;
+      case "NewExpression": case "CallExpression":
+        if (n.callee.type === "Identifier" && n.callee.name === "RegExp" && n.arguments[0] && n.arguments[0].type === "Literal" &&
+            typeof n.arguments[0].value === "string") {
+          const flags = n.arguments[1] && n.arguments[1].type === "Literal" ? String(n.arguments[1].value) : "";
+          for (const p of regexProblems(n.arguments[0].value, flags)) report(at(n), p);
+        }
+        if (n.callee.type === "Identifier" && n.callee.name === "__extends" && n.arguments[1] && n.arguments[1].type === "Identifier" &&
+            /Error$/.test(n.arguments[1].name) && !declared.has(n.arguments[1].name)) report(at(n), `class extends ${n.arguments[1].name}`);
+        break;
+      case "MemberExpression": {
+        const name = propName(n);
+        if (name === null) break;
+        if (n.object.type === "Identifier" && !declared.has(n.object.name)) {
+          const statics = MISSING_STATICS[n.object.name];
+          if (statics && statics.includes(name)) report(at(n), `${n.object.name}.${name}`);
+        }
+        // X.prototype.method read (not assigned): undefined on Espruino.
+        if (n.object.type === "MemberExpression" && propName(n.object) === "prototype" && n.object.object.type === "Identifier") {
+          const ctor = n.object.object.name;
+          const isWrite = parent && parent.type === "AssignmentExpression" && parent.left === n;
+          if (!isWrite && !declared.has(ctor) && (BUILTIN_CONSTRUCTORS.has(ctor) || (ctor === "Object" && !OBJECT_PROTOTYPE_OK.has(name))))
+            report(at(n), `${ctor}.prototype.${name} (Espruino has no built-in methods on prototypes)`);
+        }
+        if (MISSING_METHODS.has(name) && parent && parent.type === "CallExpression" && parent.callee === n) report(at(n), `.${name}()`);
+        break;
+      }
+      case "Identifier":
+        if (MISSING_GLOBALS.has(n.name) && !declared.has(n.name) && isReference(n, parent)) report(at(n), n.name);
+        break;
+    }
+  });
+  findings.sort((a, b) => a.line - b.line || a.column - b.column);
+  return findings;
+}
+
+export function formatFinding(f) {
+  return `${f.file}:${f.line}:${f.column}: ${f.construct}${f.excerpt ? `  near: ${f.excerpt.trim()}` : ""}`;
+}
+
+/** Every bundle the gate applies to under a folder: firmware bundles and the ES5 library bundles. */
+export function bundlesUnder(dir) {
+  const out = [];
+  const visit = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) visit(p);
+      else if (/\.(c?js)$/.test(e.name)) out.push(p);
+    }
+  };
+  visit(dir);
+  return out.sort();
+}
+
+export function checkFiles(files) {
+  return files.flatMap((f) => checkSource(fs.readFileSync(f, "latin1"), f));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const targets = process.argv.slice(2);
+  if (targets.length === 0) targets.push("dist");
+  const files = targets.flatMap((t) => (fs.existsSync(t) && fs.statSync(t).isDirectory() ? bundlesUnder(t) : [t]));
+  if (files.length === 0) {
+    console.error(`gate: no bundles found in ${targets.join(", ")}; run "npm run build" first`);
+    process.exit(2);
+  }
+  const findings = checkFiles(files);
+  for (const f of findings) console.error(formatFinding(f));
+  if (findings.length) {
+    console.error(`gate: ${findings.length} construct(s) Espruino cannot run, in ${new Set(findings.map((f) => f.file)).size} file(s)`);
+    process.exit(1);
+  }
+  console.log(`gate: ${files.length} bundle(s) pass the Espruino compatibility check`);
+}

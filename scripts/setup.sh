@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a Debian machine: Debian packages, npm packages, the mbedTLS WebAssembly build (once
+# firmware/ has it) and the bundles. `npm test`, `npm run sim` and `npm run bench` run it first; each step is
+# skipped when its result is already current, so a second run takes about a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# --- Node.js ---------------------------------------------------------------------------------------------------
+command -v node >/dev/null || die "Node.js 20 or newer is needed (Debian: apt-get install nodejs npm)"
+node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
+  die "Node.js $(node --version) is too old; version 20 or newer is needed"
+
+# --- Debian packages -------------------------------------------------------------------------------------------
+# command -> package: libcoap's peers for interoperability tests, openssl for certificates and s_server, the
+# clang/wasi toolchain and binaryen for the mbedTLS WebAssembly build, the RISC-V cross compiler for the device
+# size check, dpkg-dev for `apt-get source`.
+PACKAGES=(
+  "coap-client-notls:libcoap3-bin"
+  "openssl:openssl"
+  "clang-14:clang-14"
+  "wasm-ld-14:lld-14"
+  "wasm-opt:binaryen"
+  "riscv64-unknown-elf-gcc:gcc-riscv64-unknown-elf"
+  "dpkg-source:dpkg-dev"
+)
+FILES=(
+  "/usr/include/wasm32-wasi/stdio.h:wasi-libc"
+  "/usr/lib/llvm-14/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a:libclang-rt-14-dev-wasm32"
+  "/usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs:picolibc-riscv64-unknown-elf"
+)
+missing=()
+for entry in "${PACKAGES[@]}"; do command -v "${entry%%:*}" >/dev/null || missing+=("${entry##*:}"); done
+for entry in "${FILES[@]}"; do compgen -G "${entry%%:*}" >/dev/null || missing+=("${entry##*:}"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then SUDO=(); elif command -v sudo >/dev/null; then SUDO=(sudo); else
+    die "these Debian packages are missing and this user cannot install them: ${missing[*]} (run as root: apt-get install ${missing[*]})"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${SUDO[@]}" apt-get update -qq || die "apt-get update failed; check the network or the apt sources"
+  "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    die "apt-get install ${missing[*]} failed"
+fi
+
+# --- npm packages ----------------------------------------------------------------------------------------------
+stamp=node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed"
+fi
+
+# --- the mbedTLS WebAssembly build (cached; rebuilt when firmware/ changes) -------------------------------------
+if [ -x firmware/build.sh ]; then
+  firmware/build.sh --if-stale || die "the DTLS WebAssembly build failed (see above)"
+fi
+
+# --- the bundles -----------------------------------------------------------------------------------------------
+node scripts/build.mjs --quiet || die "the firmware build failed (see above)"

@@ -1,0 +1,29 @@
+// The board the bundle is built for. scripts/board.mjs validates boards/<id>.json and rollup turns it into this
+// module's constants, so code for hardware a board lacks is dropped from that board's bundle.
+declare module "board" {
+  export interface SensorSpec {
+    /** Telemetry key the reading is reported under. */
+    key: string;
+    /** "analog": analogRead(pin) scaled linearly; "internal": a value the chip reports about itself. */
+    kind: "analog" | "internal";
+    pin: PinName | null;
+    /** reading = analogRead(pin) * scale + offset, rounded to `decimals`. */
+    scale: number;
+    offset: number;
+    decimals: number;
+    unit: string;
+  }
+  export const BOARD_ID: string;
+  export const BOARD_NAME: string;
+  export const ESPRUINO_BOARD: string;
+  export const MODULES: string[];
+  /** null where the board has no status LED. */
+  export const STATUS_LED: PinName | null;
+  export const STATUS_LED_ACTIVE_LOW: boolean;
+  export const SENSORS: SensorSpec[];
+  export const HAS_WIFI: boolean;
+  export const HAS_DEEP_SLEEP: boolean;
+  export const HAS_DTLS: boolean;
+  export const JSVAR_BUDGET: number;
+  export const UDP_RECV_BUFFER: number;
+}

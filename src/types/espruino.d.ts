@@ -1,0 +1,151 @@
+// Hand-written declarations for the Espruino APIs this firmware uses. @types/espruino is not used: it lacks dgram,
+// Storage and ESP32, declares optional parameters as required and types most values as `any`.
+// The host harness (host/espruino) implements exactly these shapes on Node; a real board provides them natively.
+
+/** A pin name as Espruino knows it ("D2", "D34"); Espruino's pin functions accept the name as a string. */
+type PinName = string;
+
+interface EspruinoEventEmitter {
+  on(event: string, listener: (...args: any[]) => void): void;
+  emit(event: string, ...args: any[]): void;
+  removeListener(event: string, listener: (...args: any[]) => void): void;
+  removeAllListeners(event?: string): void;
+}
+
+interface DgramRemoteInfo {
+  address: string;
+  port: number;
+  size: number;
+}
+
+interface DgramSocket extends EspruinoEventEmitter {
+  /** The callback is queued with the socket itself as its argument. */
+  bind(port: number, callback?: (socket: DgramSocket) => void): DgramSocket;
+  /** `message` must be a string of 8-bit bytes: Espruino sends a Uint8Array as its decimal text. */
+  send(message: string, port: number, address: string): void;
+  send(message: string, offset: number, length: number, port: number, address: string): void;
+  close(): void;
+  on(event: "message", listener: (message: string, rinfo: DgramRemoteInfo) => void): void;
+  on(event: "close", listener: (hadError: boolean) => void): void;
+  on(event: "error", listener: (error: { code: number; message: string }) => void): void;
+  on(event: string, listener: (...args: any[]) => void): void;
+}
+
+interface DgramModule {
+  createSocket(
+    type: "udp4" | { type: "udp4"; reuseAddr?: boolean; recvBufferSize?: number },
+    callback?: (message: string, rinfo: DgramRemoteInfo) => void
+  ): DgramSocket;
+}
+
+interface StorageModule {
+  read(name: string, offset?: number, length?: number): string | undefined;
+  readJSON(name: string, noExceptions?: boolean): any;
+  readArrayBuffer(name: string): ArrayBuffer | undefined;
+  /** With `size`, the file is created at that size and later writes fill it at `offset`. */
+  write(name: string, data: string | Uint8Array, offset?: number, size?: number): boolean;
+  writeJSON(name: string, data: any): boolean;
+  erase(name: string): void;
+  list(regex?: RegExp | string): string[];
+  getFree(): number;
+  compact(): void;
+}
+
+interface WifiModule extends EspruinoEventEmitter {
+  connect(ssid: string, options: { password?: string }, callback: (error: string | null) => void): void;
+  disconnect(callback?: () => void): void;
+  getIP(callback?: (ip: { ip: string; netmask: string; gw: string; mac: string }) => void): { ip: string; mac: string };
+  getStatus(): { station: string };
+  setSNTP(server: string, tzOffset: number): void;
+}
+
+interface ESP32Module {
+  /** Does not return: the chip sleeps and reboots after `us` microseconds. */
+  deepSleep(us: number): void;
+  reboot(): void;
+  getWakeupCause(): number;
+}
+
+/** The secure-datagram module our native DTLS build (or the simulator's WebAssembly build) provides. */
+interface DtlsModule {
+  connect(options: DtlsConnectOptions): DtlsSocket;
+}
+
+interface DtlsConnectOptions {
+  host: string;
+  port: number;
+  /** Expected server name, checked against the certificate. Defaults to `host`. */
+  servername?: string;
+  /** PEM text of the CA certificates the server certificate must chain to. */
+  ca?: string;
+  cert?: string;
+  key?: string;
+  pskIdentity?: string;
+  /** Pre-shared key as 8-bit string. */
+  psk?: string;
+  /** Turns verification off; the module prints a warning each time. */
+  insecure?: boolean;
+  connectionId?: boolean;
+  /** A session exported earlier with `exportSession`, for an abbreviated handshake. */
+  session?: string;
+  recvBufferSize?: number;
+}
+
+interface DtlsSocket extends EspruinoEventEmitter {
+  /** Application data, 8-bit string, one datagram. */
+  send(message: string): void;
+  exportSession(): string | undefined;
+  close(): void;
+  on(event: "connect", listener: (info: { resumed: boolean; cipher: string }) => void): void;
+  on(event: "message", listener: (message: string) => void): void;
+  on(event: "error", listener: (error: { code: string; message: string }) => void): void;
+  on(event: "close", listener: () => void): void;
+  on(event: string, listener: (...args: any[]) => void): void;
+}
+
+declare function require(name: "dgram"): DgramModule;
+declare function require(name: "Storage"): StorageModule;
+declare function require(name: "Wifi"): WifiModule;
+declare function require(name: "ESP32"): ESP32Module;
+declare function require(name: "DTLS"): DtlsModule;
+
+interface EspruinoMemory {
+  free: number;
+  usage: number;
+  total: number;
+  history: number;
+  gc: number;
+  gctime: number;
+  blocksize: number;
+}
+
+declare var process: { memory(): EspruinoMemory; env: { VERSION: string; BOARD: string; [key: string]: any } };
+
+declare var E: {
+  /** Bytes to an 8-bit string: the form dgram and Storage want. */
+  toString(data: Uint8Array | ArrayBuffer | number[]): string;
+  toUint8Array(data: string): Uint8Array;
+  hwRand(): number;
+  CRC32(data: string | Uint8Array): number;
+  setBootCode(code: string, alwaysExec?: boolean): void;
+  getSizeOf(value: any, depth?: number): number;
+  reboot(): void;
+  on(event: "init" | "kill", listener: () => void): void;
+};
+
+/** Seconds since 1970 as a float, from the RTC. */
+declare function getTime(): number;
+declare function setTime(seconds: number): void;
+declare function setTimeout(callback: (...args: any[]) => void, ms: number, ...args: any[]): number;
+declare function setInterval(callback: (...args: any[]) => void, ms: number, ...args: any[]): number;
+declare function clearTimeout(id?: number): void;
+declare function clearInterval(id?: number): void;
+declare function digitalWrite(pin: PinName, value: number | boolean): void;
+declare function digitalRead(pin: PinName): number;
+/** 0..1 fraction of the ADC range. */
+declare function analogRead(pin: PinName): number;
+declare function pinMode(pin: PinName, mode: "input" | "output" | "analog" | "input_pullup" | "input_pulldown"): void;
+declare function print(...text: any[]): void;
+declare function load(file?: string): void;
+
+declare var console: { log(...args: any[]): void };
