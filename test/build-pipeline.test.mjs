@@ -1,0 +1,114 @@
+// The build: board files are validated with clear errors, board constants are compiled in (code for absent
+// hardware is dropped), and the TypeScript-to-Espruino pipeline output is correct and gate-clean.
+import test from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import vm from "node:vm";
+import { spawnSync } from "node:child_process";
+import { rollup } from "rollup";
+import { validateBoard, loadBoard, boardModuleSource } from "../scripts/board.mjs";
+import { firmwareConfig } from "../rollup.config.js";
+import { checkSource } from "../scripts/gate.mjs";
+import { fillArrayHoles } from "../scripts/holes.mjs";
+
+const good = () => JSON.parse(fs.readFileSync("boards/esp32.json", "utf8"));
+
+const BAD_BOARDS = [
+  [(b) => { b.id = "other"; }, 'esp32.json: "id" is "other" but the file is named esp32.json'],
+  [(b) => { b.espruinoBoard = "ESP8266"; }, 'esp32.json: "espruinoBoard" must be one of ESP32, ESP32C3_IDF4, ESP32S3_IDF4, ESP32_IDF4, LINUX (got "ESP8266")'],
+  [(b) => { b.modules = ["Storage"]; }, 'esp32.json: "modules" must include "dgram": the firmware cannot run without it'],
+  [(b) => { b.modules.push("bluetooth"); }, 'esp32.json: "modules" names an unknown module "bluetooth"'],
+  [(b) => { b.pins.statusLed = "GPIO2"; }, 'esp32.json: "pins.statusLed" must be a pin name such as "D2", or null (got "GPIO2")'],
+  [(b) => { b.sensors[1].pin = "D34"; }, 'esp32.json: "sensors[1].pin" D34 is already used on this board'],
+  [(b) => { b.sensors[1].key = "temperature"; }, 'esp32.json: "sensors[1].key" "temperature" is used by two sensors'],
+  [(b) => { b.sensors[0].scale = "330"; }, 'esp32.json: "sensors[0].scale" must be a number'],
+  [(b) => { b.jsVarBudget = 20000; }, `esp32.json: "jsVarBudget" must be one of Espruino's variable settings 4095, 8191, 16383, 65535 (got 20000)`],
+  [(b) => { b.udpRecvBufferSize = 100; }, 'esp32.json: "udpRecvBufferSize" must be an integer from 600 to 4096 bytes (a 1024-byte CoAP payload plus headers needs about 1152)'],
+  [(b) => { b.ledPin = 2; }, 'esp32.json: "ledPin" is not a board field'],
+];
+
+for (const [mutate, message] of BAD_BOARDS) {
+  test(`a bad board file is refused: ${message.slice(11, 60)}`, () => {
+    const b = good();
+    mutate(b);
+    assert.throws(() => validateBoard(b, "esp32.json"), (e) => e.message.startsWith(message));
+  });
+}
+
+test("every shipped board file is valid", () => {
+  for (const f of fs.readdirSync("boards")) loadBoard(path.join("boards", f));
+});
+
+test("npm run build fails with the file and field of a bad board, and a broken JSON file is named", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "boards-"));
+  const b = good();
+  b.pins.statusLed = 2;
+  fs.writeFileSync(path.join(dir, "esp32.json"), JSON.stringify(b));
+  let r = spawnSync(process.execPath, ["scripts/build.mjs"], { encoding: "utf8", env: { ...process.env, BOARDS_DIR: dir } });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /build failed: bad board file: .*esp32\.json: "pins\.statusLed" must be a pin name such as "D2", or null \(got 2\)/);
+  fs.writeFileSync(path.join(dir, "esp32.json"), "{ \"id\": ");
+  r = spawnSync(process.execPath, ["scripts/build.mjs"], { encoding: "utf8", env: { ...process.env, BOARDS_DIR: dir } });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /esp32\.json: is not valid JSON/);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test("board constants are compiled in: the C3 bundle (no status LED) has no LED code", () => {
+  const esp32 = fs.readFileSync("dist/esp32/firmware.js", "utf8");
+  const c3 = fs.readFileSync("dist/esp32c3/firmware.js", "utf8");
+  assert.match(esp32, /digitalWrite\("D2"/);
+  assert.doesNotMatch(c3, /digitalWrite/);
+  assert.doesNotMatch(c3, /"D35"/, "the C3 board has no battery sensor");
+  const board = JSON.parse(fs.readFileSync("dist/esp32c3/board.json", "utf8"));
+  assert.equal(board.info.id, "ESP32C3_IDF4");
+  assert.ok(board.info.builtin_modules.includes("dgram"));
+});
+
+test("array holes become void 0, in nested arrays and at either end", () => {
+  assert.equal(fillArrayHoles("x=[1,,2];y=[,[3,,4],];z=[1,2]"), "x=[1,void 0,2];y=[void 0,[3,void 0,4],];z=[1,2]");
+});
+
+test("the pipeline lowers classes, statics, spread, rest, destructuring, ?. and ** so Espruino can run them", async () => {
+  const board = loadBoard("boards/esp32c3.json");
+  const config = firmwareConfig(board);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pipeline-"));
+  config.input = "test/fixtures/pipeline/entry.ts";
+  config.output.file = path.join(dir, "out.js");
+  config.plugins[1] = (await import("@rollup/plugin-typescript")).default({
+    tsconfig: "test/fixtures/pipeline/tsconfig.json", tslib: path.resolve("src/platform/tslib.js"),
+  });
+  const bundle = await rollup(config);
+  await bundle.write(config.output);
+  await bundle.close();
+  const code = fs.readFileSync(config.output.file, "utf8");
+  assert.deepEqual(checkSource(code, "out.js"), [], "pipeline output must pass the gate");
+  assert.doesNotMatch(code, /setPrototypeOf|Array\.prototype/);
+  assert.doesNotMatch(code, /\bclass\b/, "classes are lowered to ES5 functions");
+  const context = vm.createContext({ console });
+  vm.runInContext(code.replace("globalThis", "this"), context);
+  assert.deepEqual(JSON.parse(JSON.stringify(context.pipelineResult)), {
+    statics: true,
+    describe: "sensor t after base",
+    spread: [1, 2, 3, 9],
+    rest: ["b", "c"],
+    holes: [1, 3],
+    optional: "none",
+    power: 1024,
+    loopClosures: [0, 1, 2],
+    led: "no led",
+    sensors: 1,
+  });
+  fs.rmSync(dir, { recursive: true });
+});
+
+test("the board module source names every constant the firmware imports", () => {
+  const src = boardModuleSource(loadBoard("boards/sim.json"));
+  for (const name of ["BOARD_ID", "BOARD_NAME", "ESPRUINO_BOARD", "MODULES", "STATUS_LED", "STATUS_LED_ACTIVE_LOW",
+    "SENSORS", "HAS_WIFI", "HAS_DEEP_SLEEP", "HAS_DTLS", "JSVAR_BUDGET", "UDP_RECV_BUFFER"]) {
+    assert.match(src, new RegExp(`export var ${name} = `));
+  }
+  assert.doesNotMatch(src, /"sim"\s*:/, "simulation parameters stay out of the bundle");
+});
