@@ -1,0 +1,193 @@
+// The CoAP wire format (RFC 7252 section 3) on byte arrays, and helpers for option values. Decoded tokens, option
+// values and payloads are views into the datagram (no copies): keep the datagram unchanged while they are in use.
+import { CoapError, CoapMessage, CoapOption } from "./message";
+
+/**
+ * The only thing decodeMessage throws. A plain class because `extends Error` is broken on Espruino. `reason` is one
+ * of: truncated-header, bad-version, token-length, empty-with-data, reserved-nibble, truncated-option,
+ * bad-option-number, empty-payload.
+ */
+export class CoapDecodeError {
+  constructor(public reason: string, public message: string) {}
+}
+
+const NONE = new Uint8Array(0);
+
+function fail(reason: string, message: string): never {
+  throw new CoapDecodeError(reason, message);
+}
+
+export function decodeMessage(b: Uint8Array): CoapMessage {
+  const n = b.length;
+  if (n < 4) fail("truncated-header", n + "-byte datagram is shorter than the 4-byte header");
+  const tkl = b[0] & 15;
+  let i = 4 + tkl;
+  let number = 0;
+  let payload = NONE;
+  if (b[0] >> 6 != 1) fail("bad-version", "version " + (b[0] >> 6) + " (only 1 exists)");
+  if (tkl > 8) fail("token-length", "token length " + tkl + " is reserved");
+  if (!b[1] && n > 4) fail("empty-with-data", "empty message has " + (n - 4) + " bytes after the header");
+  if (i > n) fail("truncated-header", tkl + "-byte token runs past the end");
+  const options: CoapOption[] = [];
+  // An extended delta or length: nibble 13 adds one byte (+13), 14 adds two (+269), 15 is reserved.
+  const extended = (v: number): number => {
+    if (v < 13) return v;
+    if (v > 14) fail("reserved-nibble", "option nibble 15 at byte " + (i - 1));
+    if (i + v - 12 > n) fail("truncated-option", "option header runs past the end");
+    return v < 14 ? b[i++] + 13 : ((b[i++] << 8) | b[i++]) + 269;
+  };
+  while (i < n) {
+    const h = b[i++];
+    if (h == 255) {
+      if (i == n) fail("empty-payload", "payload marker without payload");
+      payload = b.subarray(i);
+      break;
+    }
+    number += extended(h >> 4);
+    const len = extended(h & 15);
+    if (number > 65535) fail("bad-option-number", "option number " + number + " is over 65535");
+    if (i + len > n) fail("truncated-option", "option " + number + " value runs past the end");
+    options.push({ number: number, value: b.subarray(i, (i += len)) });
+  }
+  return { type: (b[0] >> 4) & 3, code: b[1], messageId: (b[2] << 8) | b[3], token: b.subarray(4, 4 + tkl), options: options, payload: payload };
+}
+
+/** Bytes a delta or length `v` adds beyond its nibble. */
+function extra(v: number): number {
+  return v < 13 ? 0 : v < 269 ? 1 : 2;
+}
+
+/** Writes the extension bytes of `v` at `i` and returns the nibble for it. */
+function putExtended(b: Uint8Array, i: number, v: number): number {
+  if (v > 268) {
+    b[i] = (v - 269) >> 8;
+    b[i + 1] = v - 269;
+    return 14;
+  }
+  if (v > 12) b[i] = v - 13;
+  return v > 12 ? 13 : v;
+}
+
+/** Throws CoapError "bad-message" for what the wire cannot carry: options out of order, a 9-byte token, ... */
+export function encodeMessage(m: CoapMessage): Uint8Array {
+  const token = m.token || NONE;
+  const options = m.options || [];
+  const payload = m.payload || NONE;
+  let size = 4 + token.length + (payload.length && payload.length + 1);
+  let last = 0;
+  for (let k = 0; k < options.length; k++) {
+    const o = options[k];
+    const d = o.number - last;
+    if (d < 0 || o.number > 65535 || o.value.length > 65804) {
+      throw new CoapError("bad-message", "option " + o.number + " is out of order or too long");
+    }
+    size += 1 + extra(d) + extra(o.value.length) + o.value.length;
+    last = o.number;
+  }
+  if (token.length > 8 || m.type > 3 || m.code > 255) throw new CoapError("bad-message", "bad token, type or code");
+  const b = new Uint8Array(size);
+  b[0] = 64 | (m.type << 4) | token.length;
+  b[1] = m.code;
+  b[2] = m.messageId >> 8;
+  b[3] = m.messageId;
+  b.set(token, 4);
+  let i = 4 + token.length;
+  last = 0;
+  for (let k = 0; k < options.length; k++) {
+    const o = options[k];
+    const d = o.number - last;
+    const l = o.value.length;
+    const at = i++;
+    const dn = putExtended(b, i, d);
+    i += extra(d);
+    b[at] = (dn << 4) | putExtended(b, i, l);
+    i += extra(l);
+    b.set(o.value, i);
+    i += l;
+    last = o.number;
+  }
+  if (payload.length) {
+    b[i++] = 255;
+    b.set(payload, i);
+  }
+  return b;
+}
+
+/** What option values may be given as: bytes, an 8-bit string (see stringValue) or an unsigned integer. */
+export type OptionValue = Uint8Array | string | number;
+
+/** The shortest big-endian form of an unsigned integer (0 is the empty value), as RFC 7252 section 3.2 wants. */
+export function uintValue(n: number): Uint8Array {
+  const b = new Uint8Array(n > 0xffffff ? 4 : n > 0xffff ? 3 : n > 0xff ? 2 : n > 0 ? 1 : 0);
+  for (let i = b.length; i--; n = Math.floor(n / 256)) b[i] = n;
+  return b;
+}
+
+export function readUint(b: Uint8Array): number {
+  let v = 0;
+  for (let i = 0; i < b.length; i++) v = v * 256 + b[i];
+  return v;
+}
+
+/**
+ * A string as option bytes, one byte per character (code & 255). Strings on the ESP32 build of Espruino are 8-bit,
+ * so UTF-8 text in the source is already its bytes there; on Node pass ASCII, or UTF-8 encoded as 8-bit characters.
+ */
+export function stringValue(s: string): Uint8Array {
+  const b = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i);
+  return b;
+}
+
+/** Bytes as an 8-bit string: the inverse of stringValue. */
+export function readString(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+export function optionBytes(v: OptionValue): Uint8Array {
+  return typeof v == "number" ? uintValue(v) : typeof v == "string" ? stringValue(v) : v;
+}
+
+/** The first value of option `number`, or undefined. */
+export function getOption(m: CoapMessage, number: number): Uint8Array | undefined {
+  for (let k = 0; k < m.options.length; k++) if (m.options[k].number == number) return m.options[k].value;
+  return undefined;
+}
+
+export function getOptions(m: CoapMessage, number: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let k = 0; k < m.options.length; k++) if (m.options[k].number == number) out.push(m.options[k].value);
+  return out;
+}
+
+/** Adds one option after those with a number up to `number`, keeping the order the encoder needs. */
+export function addOption(m: CoapMessage, number: number, value: OptionValue): CoapMessage {
+  let k = m.options.length;
+  while (k && m.options[k - 1].number > number) k--;
+  m.options.splice(k, 0, { number: number, value: optionBytes(value) });
+  return m;
+}
+
+/** Replaces every option `number` by one with `value`, or removes them when `value` is undefined. */
+export function setOption(m: CoapMessage, number: number, value?: OptionValue): CoapMessage {
+  m.options = m.options.filter((o) => o.number != number);
+  return value === undefined ? m : addOption(m, number, value);
+}
+
+/** A Block1/Block2 value (RFC 7959 section 2.2): block number, more flag and size exponent (size = 2^(szx+4)). */
+export interface Block {
+  num: number;
+  more: boolean;
+  szx: number;
+}
+
+export function blockValue(b: Block): Uint8Array {
+  return uintValue(b.num * 16 + (b.more ? 8 : 0) + b.szx);
+}
+
+export function readBlock(bytes: Uint8Array): Block {
+  const v = readUint(bytes);
+  return { num: Math.floor(v / 16), more: (v & 8) > 0, szx: v & 7 };
+}
