@@ -25,6 +25,8 @@ PACKAGES=(
   "wasm-opt:binaryen"
   "riscv64-unknown-elf-gcc:gcc-riscv64-unknown-elf"
   "dpkg-source:dpkg-dev"
+  "gcc:gcc"
+  "make:make"
 )
 FILES=(
   "/usr/include/wasm32-wasi/stdio.h:wasi-libc"
