@@ -14,13 +14,15 @@ export function crc32(bytes) {
 
 function asBytes(data) {
   if (typeof data === "string") return Uint8Array.from(data, (c) => c.charCodeAt(0) & 255);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  // Checked by tag, not instanceof: a simulated device's values come from another realm.
+  if (Object.prototype.toString.call(data) === "[object ArrayBuffer]") return new Uint8Array(data);
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (Array.isArray(data)) return Uint8Array.from(data, (v) => v & 255);
   throw new TypeError("E: expected a string, array or typed array");
 }
 
-export function createE() {
+/** `realm` supplies the Uint8Array constructor results are made with (a simulated device passes its own). */
+export function createE(realm = globalThis) {
   return {
     /** Bytes to an 8-bit string (each byte one char 0-255). */
     toString: (...args) => {
@@ -29,7 +31,7 @@ export function createE() {
     },
     toUint8Array: (...args) => {
       const parts = args.map(asBytes);
-      const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      const out = new realm.Uint8Array(parts.reduce((n, p) => n + p.length, 0));
       let at = 0;
       for (const p of parts) {
         out.set(p, at);

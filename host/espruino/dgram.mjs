@@ -17,25 +17,55 @@ export const directLink = {
 
 class EspruinoDgramSocket extends EspruinoEmitter {
   constructor(module, options) {
-    super();
+    super(module.queue);
     const o = typeof options === "object" && options !== null ? options : {};
     Object.defineProperty(this, "_m", { value: module, enumerable: false });
-    Object.defineProperty(this, "_s", { value: nodeDgram.createSocket({ type: "udp4", reuseAddr: !!o.reuseAddr }), enumerable: false });
+    Object.defineProperty(this, "_reuseAddr", { value: !!o.reuseAddr, enumerable: false });
+    Object.defineProperty(this, "_s", { value: null, enumerable: false, writable: true });
     // recvBufferSize is global on Espruino: the largest requested by any socket wins.
     if (o.recvBufferSize > module.recvLimit) module.recvLimit = o.recvBufferSize;
-    this._s.on("message", (buf, rinfo) => {
+    this._attach(nodeDgram.createSocket({ type: "udp4", reuseAddr: this._reuseAddr }));
+    module.sockets.add(this);
+  }
+  _attach(s) {
+    const module = this._m;
+    this._s = s;
+    s.on("message", (buf, rinfo) => {
+      if (this._s !== s) return;
       module.link.inbound(new Uint8Array(buf), { address: rinfo.address, port: rinfo.port }, (bytes, from) => {
         const cut = bytes.length > module.recvLimit ? bytes.subarray(0, module.recvLimit) : bytes;
         this.emit("message", Buffer.from(cut).toString("latin1"), { address: from.address, port: from.port, size: cut.length });
       });
     });
-    this._s.on("error", (e) => this.emit("error", { code: -1, message: e.message }));
-    this._s.on("close", () => this.emit("close", false));
-    module.sockets.add(this);
+    s.on("error", (e) => {
+      if (this._s === s) this.emit("error", { code: -1, message: e.message });
+    });
+    s.on("close", () => {
+      if (this._s === s) this.emit("close", false);
+    });
+  }
+  /**
+   * Moves the socket to a new local port, as a NAT rebinding looks to the server: later datagrams leave from the
+   * new port and replies to the old one are lost. A simulator extension.
+   */
+  rebind() {
+    const old = this._s;
+    const fresh = nodeDgram.createSocket({ type: "udp4", reuseAddr: this._reuseAddr });
+    this._attach(fresh);
+    return new Promise((resolve) => {
+      fresh.bind(0, module_bindAddress(this._m), () => {
+        try {
+          old.close();
+        } catch (e) {
+          /* the old socket was never bound or is closed already */
+        }
+        resolve(fresh.address().port);
+      });
+    });
   }
   bind(port, callback) {
     this._s.bind(port || 0, module_bindAddress(this._m), () => {
-      if (callback) queueEvent(() => callback(this));
+      if (callback) this._m.queue(() => callback(this));
     });
     return this;
   }
@@ -52,7 +82,7 @@ class EspruinoDgramSocket extends EspruinoEmitter {
     else [offset, length, port, address] = [a, b, c, d];
     if (typeof message !== "string") {
       // Espruino's release build sends the value's text (a Uint8Array becomes "7,8,9"); that is never intended.
-      throw new TypeError("dgram send: message must be a string of 8-bit bytes (use E.toString), got " + typeof message);
+      throw new this._m.TypeError("dgram send: message must be a string of 8-bit bytes (use E.toString), got " + typeof message);
     }
     const all = Buffer.from(message, "latin1");
     const bytes = new Uint8Array(all.subarray(offset, length === undefined ? all.length : offset + length));
@@ -84,12 +114,15 @@ function module_bindAddress(module) {
 
 /**
  * Creates one board's `dgram` module. `link` models the network (see directLink); `bindAddress` is the loopback
- * address the board's sockets use.
+ * address the board's sockets use; `queue` is the board's event queue; `TypeError` the constructor send() throws
+ * (a simulated device passes its own realm's, so `e instanceof TypeError` holds in the device's code).
  */
-export function createDgramModule({ link = directLink, bindAddress = "127.0.0.1" } = {}) {
+export function createDgramModule({ link = directLink, bindAddress = "127.0.0.1", queue = queueEvent, TypeError: TypeErrorClass = TypeError } = {}) {
   const module = {
     link,
     bindAddress,
+    queue,
+    TypeError: TypeErrorClass,
     recvLimit: DEFAULT_RECV_LIMIT,
     sockets: new Set(),
     createSocket(options, callback) {
@@ -100,6 +133,10 @@ export function createDgramModule({ link = directLink, bindAddress = "127.0.0.1"
     /** Closes every socket: what a reboot does. */
     closeAll() {
       for (const s of [...module.sockets]) s.close();
+    },
+    /** Moves every open socket to a new local port (NAT rebinding); resolves to the new ports. */
+    rebindAll() {
+      return Promise.all([...module.sockets].map((s) => s.rebind()));
     },
   };
   return module;

@@ -7,8 +7,10 @@ export function queueEvent(fn) {
 }
 
 export class EspruinoEmitter {
-  constructor() {
+  /** `queue` is the event queue of the board the object lives on (a simulated device has its own). */
+  constructor(queue = queueEvent) {
     Object.defineProperty(this, "_listeners", { value: {}, enumerable: false });
+    Object.defineProperty(this, "_queue", { value: queue, enumerable: false });
   }
   on(event, listener) {
     (this._listeners[event] || (this._listeners[event] = [])).push(listener);
@@ -18,7 +20,7 @@ export class EspruinoEmitter {
   }
   emit(event, ...args) {
     const list = (this._listeners[event] || []).slice();
-    if (list.length) queueEvent(() => list.forEach((l) => l.apply(this, args)));
+    if (list.length) this._queue(() => list.forEach((l) => l.apply(this, args)));
   }
   removeListener(event, listener) {
     const list = this._listeners[event];

@@ -1,0 +1,215 @@
+// One simulated board's main loop: its clock, its timers and its event queue, run in Espruino's order (due timers
+// first, then queued events: ../shared/docs/espruino.md, section 1.3).
+//
+// The clock is virtual or real. A virtual clock jumps to the next timer whenever the board is idle, so a day of a node
+// that wakes every minute takes seconds; but while real datagrams are in flight (anything sent or received in the last
+// `settleMs` of real time) it runs at the pace of real time, so a reply from a real server races the board's
+// retransmission timer exactly as it would on hardware. A real clock always follows wall time (times `speed`).
+import { performance } from "node:perf_hooks";
+
+export const DEFAULT_SETTLE_MS = 250;
+
+export class Scheduler {
+  /**
+   * @param {object} o
+   * @param {"virtual"|"real"} [o.clock]
+   * @param {number} [o.speed] how many simulated ms pass per real ms while idle (virtual: Infinity = no pacing)
+   * @param {number} [o.settleMs] real ms after the last datagram during which a virtual clock keeps real pace
+   * @param {(e: unknown) => void} o.onError called with an exception thrown by a timer or event callback
+   */
+  constructor({ clock = "virtual", speed, settleMs = DEFAULT_SETTLE_MS, onError }) {
+    if (clock !== "virtual" && clock !== "real") throw new Error(`clock must be "virtual" or "real", not "${clock}"`);
+    this.clock = clock;
+    this.speed = speed === undefined ? (clock === "real" ? 1 : Infinity) : speed;
+    if (!(this.speed > 0)) throw new Error(`speed must be a positive number, not ${speed}`);
+    if (clock === "real" && !Number.isFinite(this.speed)) throw new Error("a real clock needs a finite speed");
+    this.settleMs = settleMs;
+    this.onError = onError;
+    this.simMs = 0;
+    this.realBase = performance.now();
+    this.simBase = 0;
+    this.lastIoReal = -Infinity;
+    this.timers = new Map();
+    this.nextId = 1;
+    this.events = [];
+    this.wakeUp = null;
+    this.stopped = false;
+    /** Run after every timer or event callback (the device performs a deferred reset/load/sleep there). */
+    this.afterCall = null;
+  }
+
+  /** Simulated milliseconds since the simulation started (monotonic, survives reboots). */
+  now() {
+    if (this.clock === "real") return this.simBase + (performance.now() - this.realBase) * this.speed;
+    return this.simMs;
+  }
+
+  /** Queues a callback as an Espruino event. */
+  queue(fn) {
+    this.events.push(fn);
+    this.wake();
+  }
+
+  /** Adds a timer; `internal` timers belong to the simulator (link delays, wake-up) rather than to the board's code. */
+  addTimer(fn, ms, { interval = false, internal = false } = {}) {
+    const delay = Math.max(0, Number(ms) || 0);
+    const id = this.nextId++;
+    this.timers.set(id, { id, fn, due: this.now() + delay, period: interval ? delay : 0, internal, seq: id });
+    this.wake();
+    return id;
+  }
+
+  /** Removes a timer; the board's code (clearTimeout) may not remove the simulator's internal ones. */
+  removeTimer(id, { internal = false } = {}) {
+    const t = this.timers.get(id);
+    if (!t || t.internal !== internal) return false;
+    return this.timers.delete(id);
+  }
+
+  /** Changes an interval's period (Espruino's changeInterval); the next run is `ms` from now. */
+  changeInterval(id, ms) {
+    const t = this.timers.get(id);
+    if (!t || t.internal || !t.period) return false;
+    t.period = Math.max(0, Number(ms) || 0);
+    t.due = this.now() + t.period;
+    return true;
+  }
+
+  /** Drops the board's timers and events (a reboot); internal timers survive unless `all`. */
+  clear({ all = false } = {}) {
+    for (const [id, t] of this.timers) if (all || !t.internal) this.timers.delete(id);
+    this.events.length = 0;
+  }
+
+  /** Real network activity happened: a virtual clock keeps real pace for the next settleMs. */
+  noteIo() {
+    this.lastIoReal = performance.now();
+  }
+
+  /** No datagram can be in flight any more (every socket closed). */
+  forgetIo() {
+    this.lastIoReal = -Infinity;
+  }
+
+  ioInFlight() {
+    return performance.now() - this.lastIoReal < this.settleMs;
+  }
+
+  wake() {
+    if (this.wakeUp) {
+      const w = this.wakeUp;
+      this.wakeUp = null;
+      w();
+    }
+  }
+
+  stop() {
+    this.stopped = true;
+    this.wake();
+  }
+
+  nextDue() {
+    let next = Infinity;
+    for (const t of this.timers.values()) if (t.due < next) next = t.due;
+    return next;
+  }
+
+  runDueTimers() {
+    const now = this.now();
+    const due = [...this.timers.values()].filter((t) => t.due <= now).sort((a, b) => a.due - b.due || a.seq - b.seq);
+    for (const t of due) {
+      if (this.stopped) return;
+      if (!this.timers.has(t.id)) continue; // cleared by an earlier callback
+      if (t.period > 0) {
+        t.due += t.period;
+        if (t.due <= now) t.due = now + t.period;
+        t.seq = this.nextId++;
+      } else this.timers.delete(t.id);
+      this.call(t.fn);
+    }
+  }
+
+  runEvents() {
+    // Only the events queued before this pass: what they queue runs in the next pass, after the timers that are due
+    // by then. That gives Espruino's observed order setTimeout(0) -> emit handler -> promise then.
+    const batch = this.events.splice(0, this.events.length);
+    for (let i = 0; i < batch.length; i++) {
+      if (this.stopped) {
+        this.events.unshift(...batch.slice(i));
+        return;
+      }
+      this.call(batch[i]);
+    }
+  }
+
+  call(fn) {
+    try {
+      fn();
+    } catch (e) {
+      this.onError(e);
+    }
+    if (this.afterCall) this.afterCall();
+  }
+
+  /** Waits up to `ms` real milliseconds, returning early when an event or timer is added. */
+  sleepReal(ms) {
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(ms) ? setTimeout(done, Math.max(0, ms)) : null;
+      this.wakeUp = done;
+      function done() {
+        if (timer) clearTimeout(timer);
+        resolve();
+      }
+    }).finally(() => {
+      this.wakeUp = null;
+    });
+  }
+
+  /** Lets Node deliver I/O that is already waiting (datagrams, console input) without letting time pass. */
+  yieldToNode() {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** Runs until stop() or until the simulated clock reaches `untilMs`. */
+  async run({ untilMs = Infinity } = {}) {
+    let spins = 0;
+    while (!this.stopped) {
+      this.runDueTimers();
+      this.runEvents();
+      if (this.stopped) break;
+      if (this.events.length) {
+        if (++spins % 16 === 0) await this.yieldToNode();
+        continue;
+      }
+      const now = this.now();
+      if (now >= untilMs) break;
+      const next = Math.min(this.nextDue(), untilMs);
+      if (next <= now) {
+        if (++spins % 64 === 0) await this.yieldToNode();
+        continue;
+      }
+      spins = 0;
+      if (this.clock === "real") {
+        await this.sleepReal((next - now) / this.speed);
+      } else if (this.ioInFlight()) {
+        // Real pace while a real reply may be on its way.
+        const t0 = performance.now();
+        await this.sleepReal(Math.min(next - now, this.settleMs - (t0 - this.lastIoReal)));
+        this.simMs = Math.max(this.simMs, now + (performance.now() - t0));
+      } else if (next === Infinity) {
+        // Nothing to do but wait for the outside world (console input, a datagram): time passes as in reality.
+        const t0 = performance.now();
+        await this.sleepReal(Infinity);
+        this.simMs = now + (performance.now() - t0);
+      } else if (Number.isFinite(this.speed)) {
+        const t0 = performance.now();
+        await this.sleepReal((next - now) / this.speed);
+        this.simMs = Math.min(next, now + (performance.now() - t0) * this.speed);
+      } else {
+        await this.yieldToNode();
+        // Jump only if nothing arrived meanwhile; otherwise handle it at the current time.
+        if (!this.events.length && !this.ioInFlight() && this.now() === now) this.simMs = next;
+      }
+    }
+  }
+}
