@@ -1,0 +1,221 @@
+#!/usr/bin/env node
+// `npm run sim -- [options]`: starts a local server (unless --server is given) and one or more simulated nodes running
+// dist/<board>/firmware.js, and prints what each node does as it happens. See README section "sim".
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createSimNode } from "./node.mjs";
+import { startDefaultServer } from "./server.mjs";
+import { describeCoap } from "./coap-trace.mjs";
+
+const HELP = `usage: npm run sim -- [options]
+
+  --board ID            board file boards/ID.json and bundle dist/ID/firmware.js (default sim)
+  --server URI          coap://host:port or coaps://host:port (default: start a local server on a free port)
+  --token T             the device's access token (default sim-node-<n>)
+  --ca FILE             CA certificate (PEM) for a coaps:// server, stored in the node's Storage as node.ca
+  --insecure            coaps:// without verifying the server (unsafe; the node warns)
+  --interval S          seconds between readings (node.cfg intervalS)
+  --sleep               deep-sleep between readings (node.cfg sleep)
+  --clock virtual|real  virtual (default) runs idle time as fast as possible; real follows the wall clock
+  --speed N             simulated seconds per real second while idle (virtual default: unlimited; real: 1)
+  --loss P              drop each datagram with probability P, both ways (--loss-out P, --loss-in P for one way)
+  --dup P               duplicate datagrams with probability P
+  --reorder P           let the next datagram overtake this one with probability P
+  --delay MS            one-way delay in milliseconds
+  --outage START:LEN    drop everything from START for LEN simulated seconds
+  --nat-rebind S        at S simulated seconds the node's sockets move to a new local port (NAT rebinding)
+  --seed N              seed for network conditions and sensor noise (default 1)
+  --nodes N             run N nodes (default 1)
+  --console PORT        TCP console for EspruinoTools on PORT (node n gets PORT+n-1)
+  --duration S          stop after S simulated seconds (default: run until Ctrl-C)
+  --storage DIR         keep each node's Storage in DIR/<node> (default: a temporary folder, removed at exit)
+  --no-flash            boot what is in Storage instead of flashing the bundle (with --storage)
+  --wifi-fail N         the first N Wi-Fi connects fail
+  --verbose             also print sensor reads, pin changes and every link decision
+`;
+
+function parseArgs(argv) {
+  const o = { board: "sim", clock: "virtual", seed: 1, nodes: 1, flash: true, network: {}, verbose: false, wifiFail: 0 };
+  const num = (flag, v) => {
+    const n = Number(v);
+    if (v === undefined || !Number.isFinite(n)) throw new Error(`${flag} needs a number`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    switch (a) {
+      case "--help":
+      case "-h":
+        o.help = true;
+        break;
+      case "--board": o.board = v(); break;
+      case "--server": o.server = v(); break;
+      case "--token": o.token = v(); break;
+      case "--ca": o.ca = v(); break;
+      case "--insecure": o.insecure = true; break;
+      case "--interval": o.intervalS = num(a, v()); break;
+      case "--sleep": o.sleep = true; break;
+      case "--clock": o.clock = v(); break;
+      case "--speed": o.speed = num(a, v()); break;
+      case "--loss": o.network.lossOut = o.network.lossIn = num(a, v()); break;
+      case "--loss-out": o.network.lossOut = num(a, v()); break;
+      case "--loss-in": o.network.lossIn = num(a, v()); break;
+      case "--dup": o.network.dup = num(a, v()); break;
+      case "--reorder": o.network.reorder = num(a, v()); break;
+      case "--delay": o.network.delayMs = num(a, v()); break;
+      case "--outage": {
+        const m = /^(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$/.exec(v());
+        if (!m) throw new Error("--outage needs START:LEN in seconds, e.g. 60:30");
+        o.network.outage = { startMs: Number(m[1]) * 1000, lenMs: Number(m[2]) * 1000 };
+        break;
+      }
+      case "--nat-rebind": o.network.natRebindAtMs = num(a, v()) * 1000; break;
+      case "--seed": o.seed = num(a, v()); break;
+      case "--nodes": o.nodes = num(a, v()); break;
+      case "--console": o.console = num(a, v()); break;
+      case "--duration": o.duration = num(a, v()); break;
+      case "--storage": o.storage = v(); break;
+      case "--no-flash": o.flash = false; break;
+      case "--wifi-fail": o.wifiFail = num(a, v()); break;
+      case "--verbose": o.verbose = true; break;
+      default:
+        throw new Error(`unknown option ${a} (see --help)`);
+    }
+  }
+  if (!(Number.isInteger(o.nodes) && o.nodes >= 1 && o.nodes <= 100)) throw new Error("--nodes must be 1 to 100");
+  if (o.server !== undefined && !/^coaps?:\/\/[^/]+/.test(o.server)) throw new Error(`--server must be a coap:// or coaps:// URI, not ${o.server}`);
+  if (o.console !== undefined && !(o.console >= 1 && o.console + o.nodes - 1 <= 65535)) throw new Error("--console must be a TCP port");
+  if (o.duration !== undefined && !(o.duration > 0)) throw new Error("--duration must be a positive number of seconds");
+  if (!o.flash && !o.storage) throw new Error("--no-flash needs --storage DIR (a temporary Storage would be empty)");
+  return o;
+}
+
+function clockText(ms) {
+  const total = Math.floor(ms);
+  const day = Math.floor(total / 86400000);
+  const h = String(Math.floor(total / 3600000) % 24).padStart(2, "0");
+  const m = String(Math.floor(total / 60000) % 60).padStart(2, "0");
+  const s = String(Math.floor(total / 1000) % 60).padStart(2, "0");
+  const frac = String(total % 1000).padStart(3, "0");
+  return `${day ? `d${day} ` : ""}${h}:${m}:${s}.${frac}`;
+}
+
+/** Prints a node's console output and what it does on the network, with its simulated time. */
+function attachPrinter(node, { secrets, verbose }) {
+  const say = (text) => process.stdout.write(`[${node.name} ${clockText(node.scheduler.now())}] ${text}\n`);
+  node.device.on("output", (line) => say(line));
+  node.device.on("trace", (e) => {
+    switch (e.type) {
+      case "boot":
+        say(`* boot (${e.cause}, #${e.bootCount})`);
+        break;
+      case "sleep":
+        say(`* deep sleep for ${(e.ms / 1000).toFixed(3)} s`);
+        break;
+      case "wifi":
+        say(`* wifi ${e.event}${e.reason ? ` (${e.reason})` : ""}${e.ip ? ` ${e.ip}` : ""}`);
+        break;
+      case "udp":
+        say(`* ${e.dir === "out" ? "->" : "<-"} ${e.address}:${e.port} ${describeCoap(e.bytes, { secrets })}`);
+        break;
+      case "rebind":
+        say(`* NAT rebinding: new local port(s) ${e.ports.join(", ")}`);
+        break;
+      case "link":
+        if (verbose || e.fate !== "duplicated") say(`* link: ${e.dir === "out" ? "outbound" : "inbound"} datagram (${e.size} B) ${e.fate}`);
+        break;
+      case "pin":
+        if (verbose) say(`* ${e.pin} = ${e.value}`);
+        break;
+      case "analog":
+        if (verbose) say(`* analogRead(${e.pin}) = ${e.value.toFixed(4)}`);
+        break;
+      default:
+        if (verbose) say(`* ${e.type}`);
+    }
+  });
+}
+
+async function main() {
+  let o;
+  try {
+    o = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`sim: ${e.message}\n`);
+    process.exit(2);
+  }
+  if (o.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (o.insecure) process.stderr.write("sim: warning: --insecure: the node will not verify the server's certificate\n");
+  const caPem = o.ca === undefined ? undefined : fs.readFileSync(o.ca, "latin1");
+  if (caPem !== undefined && !/-----BEGIN CERTIFICATE-----/.test(caPem)) throw new Error(`--ca ${o.ca} holds no PEM certificate`);
+
+  let server = null;
+  let serverUri = o.server;
+  if (!serverUri) {
+    server = await startDefaultServer();
+    serverUri = `coap://127.0.0.1:${server.port}`;
+    process.stdout.write(`sim: local server (${server.kind}) on ${serverUri}\n`);
+  }
+  const storageRoot = o.storage ? path.resolve(o.storage) : fs.mkdtempSync(path.join(os.tmpdir(), "espruino-sim-"));
+  const nodes = [];
+  const cleanup = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+    if (server) await server.close();
+    if (!o.storage) fs.rmSync(storageRoot, { recursive: true, force: true });
+  };
+  let stopping = false;
+  const stopAll = () => {
+    if (stopping) return;
+    stopping = true;
+    for (const n of nodes) n.scheduler.stop();
+  };
+  process.on("SIGINT", stopAll);
+  process.on("SIGTERM", stopAll);
+  try {
+    for (let i = 1; i <= o.nodes; i++) {
+      const name = `node${i}`;
+      const token = o.token ? (o.nodes > 1 ? `${o.token}${i}` : o.token) : `sim-node-${i}`;
+      const config = { server: serverUri, token, wifi: { ssid: "sim" } };
+      if (o.intervalS !== undefined) config.intervalS = o.intervalS;
+      if (o.sleep) config.sleep = true;
+      if (o.insecure) config.insecure = true;
+      const node = await createSimNode({
+        board: o.board,
+        storageDir: path.join(storageRoot, name),
+        bundle: o.flash ? undefined : null,
+        name,
+        clock: o.clock,
+        speed: o.speed,
+        seed: o.seed,
+        network: o.network,
+        config,
+        caPem,
+        consolePort: o.console === undefined ? null : o.console + i - 1,
+        wifi: { failConnects: o.wifiFail },
+      });
+      nodes.push(node);
+      attachPrinter(node, { secrets: [token], verbose: o.verbose });
+      process.stdout.write(
+        `sim: ${name} (${node.board.name}), ${o.clock} clock, Storage ${node.device.storage.dir}` +
+          `${node.console ? `, console tcp://127.0.0.1:${node.console.port}` : ""}\n`
+      );
+    }
+    const untilMs = o.duration === undefined ? undefined : o.duration * 1000;
+    await Promise.all(nodes.map((n) => n.start({ untilMs })));
+  } finally {
+    await cleanup();
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`sim: ${e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,115 @@
+// Network conditions between a simulated node and the real network: loss (each way), duplication, reordering, delay
+// and an outage window. Every decision comes from a seeded generator and every delay runs on the node's simulated
+// clock, so a run repeats exactly for the same seed and the same traffic. (The NAT rebinding condition moves the
+// node's sockets instead; see node.mjs.)
+import { seededRandom } from "../espruino/random.mjs";
+
+/** How long a packet picked for reordering waits for a later one to overtake it before it goes anyway (ms). */
+export const REORDER_HOLD_MS = 100;
+
+function probability(name, v) {
+  const p = Number(v ?? 0);
+  if (!(p >= 0 && p <= 1)) throw new Error(`${name} must be a probability between 0 and 1, not ${v}`);
+  return p;
+}
+
+/** Checks and normalises link options: { lossOut, lossIn, dup, reorder, delayMs, outage: {startMs, lenMs} }. */
+export function linkConditions(o = {}) {
+  const c = {
+    lossOut: probability("loss (outbound)", o.lossOut),
+    lossIn: probability("loss (inbound)", o.lossIn),
+    dup: probability("dup", o.dup),
+    reorder: probability("reorder", o.reorder),
+    delayMs: Number(o.delayMs ?? 0),
+    outage: o.outage ?? null,
+  };
+  if (!(c.delayMs >= 0)) throw new Error(`delay must be a non-negative number of milliseconds, not ${o.delayMs}`);
+  if (c.outage && !(c.outage.startMs >= 0 && c.outage.lenMs > 0)) throw new Error("outage needs a start >= 0 and a length > 0");
+  return c;
+}
+
+/**
+ * A link for one node on `scheduler`'s clock. `onTrace({type:"link", dir, fate, size})` reports every packet that
+ * is dropped, duplicated, reordered or delayed.
+ */
+export function createLink({ scheduler, seed = 1, conditions = {}, onTrace = () => {} }) {
+  const c = linkConditions(conditions);
+  const stats = { out: { passed: 0, dropped: 0, duplicated: 0, reordered: 0 }, in: { passed: 0, dropped: 0, duplicated: 0, reordered: 0 } };
+  const directions = {
+    out: { random: seededRandom(seed), loss: c.lossOut, held: null },
+    in: { random: seededRandom((seed ^ 0x5bd1e995) >>> 0), loss: c.lossIn, held: null },
+  };
+
+  function inOutage() {
+    const t = scheduler.now();
+    return c.outage !== null && t >= c.outage.startMs && t < c.outage.startMs + c.outage.lenMs;
+  }
+
+  function later(fn, ms) {
+    if (ms > 0) scheduler.addTimer(fn, ms, { internal: true });
+    else fn();
+  }
+
+  function pass(dirName, size, deliver) {
+    const d = directions[dirName];
+    // Three draws per packet whatever the settings, so one condition does not shift another's decisions.
+    const rLoss = d.random();
+    const rDup = d.random();
+    const rReorder = d.random();
+    if (inOutage()) {
+      stats[dirName].dropped++;
+      onTrace({ type: "link", dir: dirName, fate: "outage", size });
+      return;
+    }
+    if (rLoss < d.loss) {
+      stats[dirName].dropped++;
+      onTrace({ type: "link", dir: dirName, fate: "lost", size });
+      return;
+    }
+    const copies = rDup < c.dup ? 2 : 1;
+    if (copies === 2) {
+      stats[dirName].duplicated++;
+      onTrace({ type: "link", dir: dirName, fate: "duplicated", size });
+    }
+    const send = () => {
+      for (let i = 0; i < copies; i++) deliver();
+      stats[dirName].passed++;
+      if (d.held) {
+        // A packet held for reordering goes right after the one that overtook it.
+        const h = d.held;
+        d.held = null;
+        scheduler.removeTimer(h.timer, { internal: true });
+        h.send();
+      }
+    };
+    if (rReorder < c.reorder && !d.held) {
+      stats[dirName].reordered++;
+      onTrace({ type: "link", dir: dirName, fate: "reordered", size });
+      const held = { send: null, timer: 0 };
+      held.send = () => later(() => {
+        for (let i = 0; i < copies; i++) deliver();
+        stats[dirName].passed++;
+      }, c.delayMs);
+      held.timer = scheduler.addTimer(() => {
+        if (d.held === held) {
+          d.held = null;
+          held.send();
+        }
+      }, REORDER_HOLD_MS, { internal: true });
+      d.held = held;
+      return;
+    }
+    later(send, c.delayMs);
+  }
+
+  return {
+    conditions: c,
+    stats,
+    outbound(bytes, port, address, deliver) {
+      pass("out", bytes.length, () => deliver(bytes, port, address));
+    },
+    inbound(bytes, rinfo, deliver) {
+      pass("in", bytes.length, () => deliver(bytes, rinfo));
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// One simulated sensor node: a Device (host/espruino/device.mjs) with its own clock, its network link, its Storage
+// folder, the firmware bundle flashed as boot code and, optionally, its TCP console.
+import fs from "node:fs";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { loadBoard } from "../../scripts/board.mjs";
+import { Device } from "../espruino/device.mjs";
+import { Scheduler } from "../espruino/scheduler.mjs";
+import { startConsoleServer } from "../espruino/console.mjs";
+import { seedFrom } from "../espruino/random.mjs";
+import { createLink } from "./link.mjs";
+
+export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
+/** The Storage file the firmware reads its configuration from (src/node/config.ts CONFIG_FILE). */
+export const CONFIG_FILE = "node.cfg";
+/** The Storage file the CA certificate (PEM) given with --ca is written to; node.cfg names it in "ca". */
+export const CA_FILE = "node.ca";
+
+export function boardFile(id) {
+  return path.join(ROOT, "boards", `${id}.json`);
+}
+
+export function bundleFile(id) {
+  return path.join(ROOT, "dist", id, "firmware.js");
+}
+
+/**
+ * Validates `config` with the firmware's own validator (dist/lib/node.cjs) and writes it to Storage as node.cfg,
+ * with the CA certificate's PEM text (`caPem`) as node.ca. Throws naming every bad field.
+ */
+export function writeNodeConfig(storage, config, { caPem } = {}) {
+  const cfg = { ...config };
+  if (caPem !== undefined) cfg.ca = CA_FILE;
+  const lib = path.join(ROOT, "dist", "lib", "node.cjs");
+  if (fs.existsSync(lib)) {
+    const { validateConfig } = createRequire(import.meta.url)(lib);
+    const { errors } = validateConfig(cfg);
+    if (errors.length) throw new Error(`bad node configuration:\n  ${errors.join("\n  ")}`);
+  }
+  if (caPem !== undefined) storage.write(CA_FILE, caPem);
+  storage.write(CONFIG_FILE, JSON.stringify(cfg));
+}
+
+/**
+ * @param {object} o
+ * @param {string|object} [o.board] board id or a loaded board (default "sim")
+ * @param {string} o.storageDir this node's Storage folder
+ * @param {string|null} [o.bundle] code flashed as .bootcde (default dist/<board>/firmware.js; null keeps Storage)
+ * @param {string} [o.name]
+ * @param {"virtual"|"real"} [o.clock]
+ * @param {number} [o.speed]
+ * @param {number} [o.settleMs]
+ * @param {number} [o.seed] run seed; the node's own seeds derive from it and its name
+ * @param {object} [o.network] link conditions (link.mjs) plus natRebindAtMs: when the node's port changes
+ * @param {object} [o.config] node.cfg contents; [o.caPem] CA certificate text
+ * @param {number|null} [o.consolePort] TCP console port (0 = any free one, null = no console)
+ * @param {object} [o.wifi] the simulated access point; [o.modules] extra module providers (DTLS)
+ * @param {number|"host"} [o.rtcMs] RTC at power-on
+ */
+export async function createSimNode({
+  board = "sim",
+  storageDir,
+  bundle,
+  name = "node1",
+  clock = "virtual",
+  speed,
+  settleMs,
+  seed = 1,
+  network = {},
+  config,
+  caPem,
+  consolePort = null,
+  wifi,
+  modules,
+  rtcMs,
+  epochMs,
+}) {
+  const b = typeof board === "string" ? loadBoard(boardFile(board)) : board;
+  const scheduler = new Scheduler({ clock, speed, settleMs, onError: () => {} });
+  const nodeSeed = seedFrom(`${seed}/${name}`);
+  let device = null;
+  const link = createLink({ scheduler, seed: nodeSeed, conditions: network, onTrace: (e) => device && device.trace(e) });
+  device = new Device({ board: b, storageDir, scheduler, name, link, seed: nodeSeed, wifi, modules, rtcMs, epochMs });
+  const code = bundle === undefined ? fs.readFileSync(bundleFile(b.id), "latin1") : bundle;
+  if (code !== null) device.flash(code);
+  if (config) writeNodeConfig(device.storage, config, { caPem });
+  if (network.natRebindAtMs !== undefined) {
+    scheduler.addTimer(() => device.rebindSockets(), network.natRebindAtMs, { internal: true });
+  }
+  const consoleServer = consolePort === null ? null : await startConsoleServer(device, { port: consolePort });
+  return {
+    name,
+    board: b,
+    device,
+    scheduler,
+    link,
+    console: consoleServer,
+    start: (opts) => device.start(opts),
+    async stop() {
+      await device.stop();
+      if (consoleServer) await consoleServer.close();
+    },
+  };
+}

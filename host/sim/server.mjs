@@ -1,0 +1,83 @@
+// The server a simulation talks to when none is given: the project's local ThingsBoard-compatible server
+// (host/server/index.mjs, exporting startServer) once it exists, otherwise libcoap's coap-server-notls.
+import { spawn } from "node:child_process";
+import dgram from "node:dgram";
+import fs from "node:fs";
+
+/** A free UDP port on 127.0.0.1 (bound, read, released). */
+export function freeUdpPort() {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket("udp4");
+    s.once("error", reject);
+    s.bind(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts libcoap's plain-CoAP server on 127.0.0.1:port; resolves once it answers. */
+export async function startLibcoapServer({ port, extraArgs = [] }) {
+  const child = spawn("coap-server-notls", ["-A", "127.0.0.1", "-p", String(port), ...extraArgs], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const spawnError = await new Promise((resolve) => {
+    child.once("error", resolve);
+    child.once("spawn", () => resolve(null));
+  });
+  if (spawnError) {
+    throw new Error(`cannot start coap-server-notls (${spawnError.message}); install libcoap3-bin (npm run setup does)`);
+  }
+  await waitForCoap(port, () => child.exitCode !== null, () => stderr);
+  return {
+    kind: "coap-server-notls",
+    port,
+    async close() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await exited;
+      }
+    },
+  };
+}
+
+/** Pings (empty CON) until the server answers with RST, up to ~5 s. */
+async function waitForCoap(port, dead, stderr) {
+  const sock = dgram.createSocket("udp4");
+  try {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      if (dead()) throw new Error(`coap-server-notls exited: ${stderr().trim() || "no message"}`);
+      const answered = await new Promise((resolve) => {
+        const timer = setTimeout(() => resolve(false), 100);
+        sock.once("message", () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+        sock.send(Buffer.from([0x40, 0x00, 0x12, 0x34]), port, "127.0.0.1");
+      });
+      if (answered) return;
+    }
+    throw new Error(`coap-server-notls did not answer on 127.0.0.1:${port}`);
+  } finally {
+    sock.close();
+  }
+}
+
+/**
+ * Starts the default local server on a free port (or `port`). Resolves to { kind, port, close() } and, when the
+ * project's server provides them, whatever else its startServer returned (as `server`).
+ */
+export async function startDefaultServer({ port } = {}) {
+  const p = port || (await freeUdpPort());
+  const local = new URL("../server/index.mjs", import.meta.url);
+  if (fs.existsSync(local)) {
+    const mod = await import(local.href);
+    if (typeof mod.startServer === "function") {
+      const server = await mod.startServer({ port: p, host: "127.0.0.1" });
+      const close = server && (server.close || server.stop);
+      return { kind: "host/server", port: (server && server.port) || p, server, close: () => (close ? close.call(server) : undefined) };
+    }
+  }
+  return startLibcoapServer({ port: p });
+}

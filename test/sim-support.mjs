@@ -1,0 +1,73 @@
+// Shared set-up for the simulator tests: temporary Storage folders, nodes that are always stopped, UDP peers.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import dgram from "node:dgram";
+import { createSimNode } from "../host/sim/node.mjs";
+
+export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+
+export function tempDir(t, prefix = "sim-test-") {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A started node whose loop and console are stopped when the test ends. */
+export async function startNode(t, options = {}) {
+  const node = await createSimNode({ storageDir: tempDir(t), ...options });
+  node.traces = [];
+  node.device.on("trace", (e) => node.traces.push(e));
+  node.done = node.start(options.untilMs === undefined ? {} : { untilMs: options.untilMs });
+  t.after(() => node.stop());
+  return node;
+}
+
+/** A real UDP socket on 127.0.0.1 (closed after the test); `received` collects {bytes, port}. */
+export async function udpPeer(t, onMessage) {
+  const sock = dgram.createSocket("udp4");
+  const received = [];
+  sock.on("message", (buf, rinfo) => {
+    received.push({ bytes: buf, port: rinfo.port });
+    if (onMessage) onMessage(buf, rinfo, sock);
+  });
+  await new Promise((resolve) => sock.bind(0, "127.0.0.1", resolve));
+  t.after(() => new Promise((resolve) => sock.close(resolve)));
+  return { sock, port: sock.address().port, received };
+}
+
+/** Resolves when `predicate()` holds, polling every 10 ms for at most `ms` real milliseconds. */
+export async function until(predicate, ms = 10000, what = "condition") {
+  const end = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Firmware-side CoAP client code (ES5, runs in the device): a CON GET with RFC 7252 retransmission. */
+export const COAP_GET_SOURCE = `
+function coapGet(port, mid, ackTimeoutMs, maxRetransmit, done) {
+  var s = require("dgram").createSocket("udp4");
+  var req = String.fromCharCode(0x40, 0x01, mid >> 8, mid & 255);
+  var tries = 0, timer = 0, timeout = ackTimeoutMs;
+  function send() {
+    tries++;
+    print("coap: send #" + tries + " at " + Math.round(getTime() * 1000));
+    s.send(req, port, "127.0.0.1");
+    timer = setTimeout(function () {
+      if (tries > maxRetransmit) { s.close(); done("timeout", tries); return; }
+      timeout *= 2;
+      send();
+    }, timeout);
+  }
+  s.on("message", function (msg, rinfo) {
+    if (msg.charCodeAt(2) !== (mid >> 8) || msg.charCodeAt(3) !== (mid & 255)) return;
+    clearTimeout(timer);
+    s.close();
+    var code = msg.charCodeAt(1);
+    done(null, tries, (code >> 5) + "." + ("0" + (code & 31)).slice(-2), msg, rinfo);
+  });
+  send();
+}
+`;
