@@ -1,0 +1,193 @@
+// Observations as ThingsBoard runs them on Californium: one attribute and one RPC observation per device, keyed by
+// (peer, token); Observe numbers from 0 per observation; notifications CON or NON like the registration; at most
+// one CON notification in flight per relation, a newer one replacing the postponed one; after the last
+// retransmission of an unacknowledged notification every relation of that peer is cancelled; an RST cancels the
+// relation it answers; server-side cancellation answers 2.02 Deleted with Observe 0.
+
+import { T, C, O, CF, uintBytes, bytes, tokenHex, sortOptions } from "./wire.mjs";
+import { entriesJson } from "./kv.mjs";
+
+const NON_MID_MEMORY = 4096;
+
+export function createObservations({ core, endpoint, log, options }) {
+  const relations = new Map(); // peer.id|token -> relation
+  const byDevice = new Map(); // deviceId -> {attrs, rpc}
+  const nonMids = new Map(); // peer.id#mid of NON notifications -> relation key, so an RST can cancel
+  const rpcAckTimers = new Map(); // rpc id -> timer
+
+  const slot = (deviceId) => {
+    let s = byDevice.get(deviceId);
+    if (!s) { s = { attrs: null, rpc: null }; byDevice.set(deviceId, s); }
+    return s;
+  };
+  const where = (r) => `${r.peer.address}:${r.peer.port}`;
+
+  /** Ends a relation on our side (ThingsBoard's removedObserveRelation): subscription gone, maybe the session. */
+  function drop(rel, why) {
+    if (rel.dropped) return;
+    rel.dropped = true;
+    relations.delete(rel.key);
+    rel.inFlight?.handle.cancel();
+    const s = slot(rel.deviceId);
+    if (s[rel.kind] === rel) s[rel.kind] = null;
+    log.info("observe", `${where(rel)} ${rel.kind} observation of device ${rel.deviceId} ended: ${why}`);
+    if (!s.attrs && !s.rpc) { byDevice.delete(rel.deviceId); core.setObserving(rel.deviceId, false); }
+  }
+
+  /** Server-side cancellation: 2.02 Deleted on the observation's token, Observe 0, type of the registration. */
+  function deleted(rel, why) {
+    const msg = { code: C.DELETED, token: rel.token, options: [{ number: O.OBSERVE, value: new Uint8Array(0) }], payload: new Uint8Array(0), messageId: endpoint.freeMid(rel.peer) };
+    if (rel.confirmable) endpoint.sendCon(rel.peer, { ...msg, type: T.CON });
+    else endpoint.sendNon(rel.peer, msg);
+    drop(rel, why);
+  }
+
+  function cancelAllOf(peer, why) {
+    for (const rel of [...relations.values()]) if (rel.peer.id === peer.id) drop(rel, why);
+  }
+
+  function notificationMessage(rel, payload, { contentFormat = true } = {}) {
+    rel.counter++;
+    const opts = [{ number: O.OBSERVE, value: uintBytes(rel.counter) }];
+    if (contentFormat) opts.push({ number: O.CONTENT_FORMAT, value: uintBytes(rel.format) });
+    const msg = { type: rel.confirmable ? T.CON : T.NON, code: C.CONTENT, token: rel.token, messageId: endpoint.randomMid(rel.peer), options: sortOptions(opts), payload };
+    return endpoint.blockwiseNotification(rel.peer, rel.registration, msg);
+  }
+
+  /** Sends or postpones one notification; item: {msg, rpcId?}. */
+  function notify(rel, item) {
+    if (rel.dropped) return;
+    if (!rel.confirmable) {
+      endpoint.sendNon(rel.peer, item.msg);
+      if (nonMids.size >= NON_MID_MEMORY) nonMids.delete(nonMids.keys().next().value);
+      nonMids.set(rel.peer.id + "#" + item.msg.messageId, rel.key);
+      if (item.rpcId) core.rpcDelivered(item.rpcId);
+      return;
+    }
+    if (rel.inFlight) {
+      if (rel.postponed) log.debug("observe", `${where(rel)} notification Observe ${readObserve(rel.postponed.msg)} replaced by a newer one before it was sent`);
+      rel.postponed = item;
+      return;
+    }
+    send(rel, item);
+  }
+
+  function send(rel, item) {
+    rel.inFlight = { item, handle: null };
+    rel.inFlight.handle = endpoint.sendCon(rel.peer, item.msg, {
+      onAck: () => {
+        const done = rel.inFlight.item;
+        rel.inFlight = null;
+        if (done.rpcId) { clearTimeout(rpcAckTimers.get(done.rpcId)); rpcAckTimers.delete(done.rpcId); core.rpcDelivered(done.rpcId); }
+        const next = rel.postponed;
+        rel.postponed = null;
+        if (next && !rel.dropped) send(rel, next);
+      },
+      onRst: () => drop(rel, "the device answered a notification with RST"),
+      onRetransmit: () => {
+        if (!rel.postponed) return null;
+        // Californium sends the fresher notification in place of the retransmission.
+        rel.inFlight.item = rel.postponed;
+        rel.postponed = null;
+        return rel.inFlight.item.msg;
+      },
+      onTimeout: () => {
+        log.warn("observe", `notification for token [${tokenHex(rel.token)}] timed out. Canceling all relations with source [${where(rel)}]`);
+        rel.inFlight = null;
+        cancelAllOf(rel.peer, "notification timed out");
+      },
+    });
+  }
+
+  function readObserve(msg) {
+    const o = msg.options.find((x) => x.number === O.OBSERVE);
+    return o ? [...o.value].reduce((a, b) => a * 256 + b, 0) : 0;
+  }
+
+  function sendRpc(rel, rpc) {
+    const { json } = core.rpcSent(rpc);
+    const item = { msg: notificationMessage(rel, bytes(json)), rpcId: rpc.id };
+    if (rel.confirmable) {
+      // ThingsBoard waits for the ACK only this long (paging transmission window), then marks the RPC TIMEOUT.
+      const wait = Math.min(options.pagingTransmissionWindowMs, rpc.expiration_ts - Date.now());
+      rpcAckTimers.set(rpc.id, setTimeout(() => { rpcAckTimers.delete(rpc.id); core.rpcTimedOut(rpc.id); }, Math.max(0, wait)));
+    }
+    notify(rel, item);
+  }
+
+  core.events.on("shared", ({ deviceId, updated, deleted: gone }) => {
+    const rel = byDevice.get(deviceId)?.attrs;
+    if (!rel) return;
+    let json = entriesJson(updated);
+    if (gone.length) json = json.slice(0, -1) + (updated.length ? "," : "") + `"deleted":${JSON.stringify(gone)}}`;
+    notify(rel, { msg: notificationMessage(rel, bytes(json)) });
+  });
+
+  core.events.on("rpc", ({ deviceId, rpc }) => {
+    const rel = byDevice.get(deviceId)?.rpc;
+    if (rel) sendRpc(rel, rpc);
+  });
+
+  core.events.on("close", ({ deviceId, reason }) => {
+    const s = byDevice.get(deviceId);
+    for (const rel of s ? [s.attrs, s.rpc] : []) if (rel) deleted(rel, reason);
+  });
+
+  return {
+    /**
+     * GET with Observe 0 on an attributes or RPC resource. respondInitial(rel) sends the first response on the
+     * registration exchange.
+     */
+    register(exchange, device, kind) {
+      const { peer, request } = exchange;
+      const key = peer.id + "|" + tokenHex(request.token);
+      const same = relations.get(key);
+      if (same) drop(same, "re-registered with the same token");
+      const s = slot(device.id);
+      const old = s[kind];
+      if (old) deleted(old, "replaced by a new observation");
+      const rel = {
+        key, peer, kind, deviceId: device.id, token: request.token, registration: request,
+        confirmable: request.type === T.CON, counter: 0, inFlight: null, postponed: null, dropped: false,
+        format: request.contentFormat ?? CF.JSON,
+      };
+      relations.set(key, rel);
+      slot(device.id)[kind] = rel;
+      core.setObserving(device.id, true);
+      log.info("observe", `${where(rel)} ${kind} observation of device ${device.id} registered (${rel.confirmable ? "CON" : "NON"})`);
+      const observe0 = { number: O.OBSERVE, value: new Uint8Array(0) };
+      if (kind === "attrs") {
+        const shared = core.store.attributes(device.id, "SHARED_SCOPE");
+        exchange.respond({ code: C.CONTENT, options: [observe0, { number: O.CONTENT_FORMAT, value: uintBytes(rel.format) }], payload: bytes(entriesJson(shared)) });
+      } else {
+        exchange.respond({ code: C.VALID, options: [observe0], type: request.type });
+        for (const rpc of core.queuedRpcs(device.id)) sendRpc(rel, rpc);
+      }
+    },
+
+    /** GET with Observe 1: cancels the relation with this peer and token, if any. Never answered. */
+    deregister(exchange) {
+      const rel = relations.get(exchange.peer.id + "|" + tokenHex(exchange.request.token));
+      if (rel) drop(rel, "deregistered by the device");
+    },
+
+    /** An RST that matched no CON we are retransmitting: it may answer a NON notification. */
+    onReset(peer, mid) {
+      const key = nonMids.get(peer.id + "#" + mid);
+      const rel = key && relations.get(key);
+      if (rel) drop(rel, "the device answered a notification with RST");
+    },
+
+    /** For the HTTP API: what the device currently observes. */
+    status(deviceId) {
+      const s = byDevice.get(deviceId);
+      const d = (r) => r && { peer: `${r.peer.address}:${r.peer.port}`, token: tokenHex(r.token), type: r.confirmable ? "CON" : "NON", observe: r.counter };
+      return { attributes: d(s?.attrs) ?? null, rpc: d(s?.rpc) ?? null };
+    },
+
+    close() {
+      for (const h of rpcAckTimers.values()) clearTimeout(h);
+      rpcAckTimers.clear();
+    },
+  };
+}
