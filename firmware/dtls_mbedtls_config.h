@@ -17,6 +17,13 @@
 #define MBEDTLS_DEPRECATED_REMOVED
 #include <time.h>
 time_t dtls_platform_time(time_t *out);
+/* Every allocation goes through the shim's counting allocator, so the heap a connection holds can be measured. */
+#define MBEDTLS_PLATFORM_MEMORY
+#define MBEDTLS_PLATFORM_CALLOC_MACRO dtls_calloc
+#define MBEDTLS_PLATFORM_FREE_MACRO dtls_free
+#include <stddef.h>
+void *dtls_calloc(size_t count, size_t size);
+void dtls_free(void *ptr);
 
 /* Symmetric crypto: AES in GCM and CCM (CCM_8 included) only; tables in read-only memory (flash on the device). */
 #define MBEDTLS_AES_C

@@ -3,6 +3,8 @@
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS
 #include "dtls_shim.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +53,8 @@ struct dtls_conn {
     unsigned char own_cid[CID_LEN];
     unsigned char *peer_der;
     size_t peer_der_len;
+    unsigned char *session_blob;
+    size_t session_len;
     uint32_t peer_flags;
     const char *error_code;
     char error_text[ERROR_TEXT_MAX];
@@ -80,6 +84,33 @@ static const int all_suites[] = {
     MBEDTLS_TLS_PSK_WITH_AES_128_CCM,                MBEDTLS_TLS_PSK_WITH_AES_256_GCM_SHA384,
     MBEDTLS_TLS_PSK_WITH_AES_256_CCM,                MBEDTLS_TLS_PSK_WITH_AES_256_CCM_8,
     0};
+
+/* A header in front of each block remembers its size; max_align_t keeps the payload aligned. */
+static size_t heap_used;
+
+void *dtls_calloc(size_t count, size_t size)
+{
+    if (size && count > (SIZE_MAX - sizeof(max_align_t)) / size) return NULL;
+    size_t total = count * size;
+    max_align_t *block = calloc(1, sizeof(max_align_t) + total);
+    if (!block) return NULL;
+    *(size_t *) block = total;
+    heap_used += total;
+    return block + 1;
+}
+
+void dtls_free(void *ptr)
+{
+    if (!ptr) return;
+    max_align_t *block = (max_align_t *) ptr - 1;
+    heap_used -= *(size_t *) block;
+    free(block);
+}
+
+size_t dtls_heap_used(void)
+{
+    return heap_used;
+}
 
 time_t dtls_platform_time(time_t *out)
 {
@@ -251,7 +282,7 @@ static void explain(dtls_conn *c, int err)
 
 dtls_config *dtls_config_new(int is_server)
 {
-    dtls_config *cfg = calloc(1, sizeof(*cfg));
+    dtls_config *cfg = dtls_calloc(1, sizeof(*cfg));
     if (!cfg) return NULL;
     mbedtls_ssl_config_init(&cfg->conf);
     mbedtls_x509_crt_init(&cfg->ca);
@@ -292,7 +323,7 @@ void dtls_config_free(dtls_config *cfg)
     mbedtls_pk_free(&cfg->own_key);
     mbedtls_ssl_cookie_free(&cfg->cookies);
     mbedtls_ssl_cache_free(&cfg->cache);
-    free(cfg);
+    dtls_free(cfg);
 }
 
 /* mbedTLS wants PEM with its terminating NUL counted in the length; callers pass plain text. */
@@ -303,7 +334,7 @@ static int with_nul(const unsigned char *data, size_t len, unsigned char **out, 
         *out_len = len;
         return 0;
     }
-    *out = malloc(len + 1);
+    *out = dtls_calloc(1, len + 1);
     if (!*out) return MBEDTLS_ERR_SSL_ALLOC_FAILED;
     memcpy(*out, data, len);
     (*out)[len] = 0;
@@ -324,7 +355,7 @@ static int parse_crt(mbedtls_x509_crt *crt, const unsigned char *data, size_t le
     int ret = with_nul(data, len, &copy, &n);
     if (ret) return ret;
     ret = mbedtls_x509_crt_parse(crt, copy ? copy : data, n);
-    free(copy);
+    dtls_free(copy);
     return ret;
 }
 
@@ -348,7 +379,7 @@ int dtls_config_own_cert(dtls_config *cfg, const unsigned char *cert, size_t cer
     ret = mbedtls_pk_parse_key(&cfg->own_key, copy ? copy : key, n, NULL, 0, rng, NULL);
     if (copy) {
         mbedtls_platform_zeroize(copy, n);
-        free(copy);
+        dtls_free(copy);
     }
     if (ret != 0) return ret;
     ret = mbedtls_ssl_conf_own_cert(&cfg->conf, &cfg->own_cert, &cfg->own_key);
@@ -411,7 +442,7 @@ static int on_send(void *ctx, const unsigned char *buf, size_t len)
 {
     dtls_conn *c = ctx;
     if (c->out_count >= OUT_QUEUE_MAX) return MBEDTLS_ERR_SSL_WANT_WRITE;
-    struct datagram *d = malloc(sizeof(*d) + len);
+    struct datagram *d = dtls_calloc(1, sizeof(*d) + len);
     if (!d) return MBEDTLS_ERR_SSL_WANT_WRITE;
     d->next = NULL;
     d->len = len;
@@ -430,7 +461,7 @@ static int on_recv(void *ctx, unsigned char *buf, size_t len)
     /* A datagram larger than the record buffer cannot be a valid record for us: drop it like a truncated one. */
     size_t n = c->in_len < len ? c->in_len : len;
     memcpy(buf, c->in, n);
-    free(c->in);
+    dtls_free(c->in);
     c->in = NULL;
     c->in_len = 0;
     return (int) n;
@@ -459,8 +490,8 @@ static int on_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flag
 {
     dtls_conn *c = ctx;
     if (depth != 0) return 0;
-    free(c->peer_der);
-    c->peer_der = malloc(crt->raw.len);
+    dtls_free(c->peer_der);
+    c->peer_der = dtls_calloc(1, crt->raw.len);
     c->peer_der_len = c->peer_der ? crt->raw.len : 0;
     if (c->peer_der) memcpy(c->peer_der, crt->raw.p, crt->raw.len);
     c->peer_flags = *flags;
@@ -481,7 +512,7 @@ static void apply_suites(dtls_config *cfg)
 dtls_conn *dtls_conn_new(dtls_config *cfg, const char *hostname, const unsigned char *peer_id, size_t peer_id_len)
 {
     if (cfg->users++ == 0) apply_suites(cfg);
-    dtls_conn *c = calloc(1, sizeof(*c));
+    dtls_conn *c = dtls_calloc(1, sizeof(*c));
     if (!c) return NULL;
     c->cfg = cfg;
     c->state = DTLS_HANDSHAKING;
@@ -511,10 +542,12 @@ void dtls_conn_free(dtls_conn *c)
     if (!c) return;
     mbedtls_ssl_free(&c->ssl);
     while (c->out_head) dtls_out_pop(c);
-    free(c->in);
-    free(c->peer_der);
+    dtls_free(c->in);
+    dtls_free(c->peer_der);
+    if (c->session_blob) mbedtls_platform_zeroize(c->session_blob, c->session_len);
+    dtls_free(c->session_blob);
     c->cfg->users--;
-    free(c);
+    dtls_free(c);
 }
 
 int dtls_session_import(dtls_conn *c, const unsigned char *data, size_t len)
@@ -531,28 +564,41 @@ int dtls_session_import(dtls_conn *c, const unsigned char *data, size_t len)
     return ret;
 }
 
+/* mbedTLS hands a TLS 1.2 session out only once per connection, so the serialized form is kept for later calls. */
 int dtls_session_export(dtls_conn *c, unsigned char *out, size_t cap)
 {
-    if (c->state != DTLS_ESTABLISHED) return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
-    mbedtls_ssl_session s;
-    mbedtls_ssl_session_init(&s);
-    size_t n = 0;
-    int ret = mbedtls_ssl_get_session(&c->ssl, &s);
-    if (ret == 0) {
-        ret = mbedtls_ssl_session_save(&s, out, cap, &n);
-        if (ret == MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL) ret = 0;
+    if (c->state != DTLS_ESTABLISHED && !c->session_blob) return MBEDTLS_ERR_SSL_BAD_INPUT_DATA;
+    if (!c->session_blob) {
+        mbedtls_ssl_session s;
+        mbedtls_ssl_session_init(&s);
+        size_t n = 0;
+        int ret = mbedtls_ssl_get_session(&c->ssl, &s);
+        if (ret == 0) {
+            ret = mbedtls_ssl_session_save(&s, NULL, 0, &n);
+            if (ret == MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL && (c->session_blob = dtls_calloc(1, n)) != NULL)
+                ret = mbedtls_ssl_session_save(&s, c->session_blob, n, &n);
+            else if (ret == MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL)
+                ret = MBEDTLS_ERR_SSL_ALLOC_FAILED;
+        }
+        mbedtls_ssl_session_free(&s);
+        if (ret != 0) {
+            dtls_free(c->session_blob);
+            c->session_blob = NULL;
+            return ret;
+        }
+        c->session_len = n;
     }
-    mbedtls_ssl_session_free(&s);
-    return ret != 0 ? ret : (int) n;
+    if (out && cap >= c->session_len) memcpy(out, c->session_blob, c->session_len);
+    return (int) c->session_len;
 }
 
 int dtls_feed(dtls_conn *c, const unsigned char *data, size_t len)
 {
-    unsigned char *copy = malloc(len ? len : 1);
+    unsigned char *copy = dtls_calloc(1, len ? len : 1);
     if (!copy) return MBEDTLS_ERR_SSL_ALLOC_FAILED;
     memcpy(copy, data, len);
     /* An unprocessed earlier datagram is dropped: the caller reads after every feed, so it was not acceptable. */
-    free(c->in);
+    dtls_free(c->in);
     c->in = copy;
     c->in_len = len;
     return 0;
@@ -654,7 +700,7 @@ void dtls_out_pop(dtls_conn *c)
     c->out_head = d->next;
     if (!c->out_head) c->out_tail = NULL;
     c->out_count--;
-    free(d);
+    dtls_free(d);
 }
 
 int dtls_timeout_ms(dtls_conn *c)

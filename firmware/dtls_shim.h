@@ -63,7 +63,8 @@ dtls_conn *dtls_conn_new(dtls_config *cfg, const char *hostname, const unsigned 
 void dtls_conn_free(dtls_conn *conn);
 /* A session saved with dtls_session_export, offered for an abbreviated handshake. */
 int dtls_session_import(dtls_conn *conn, const unsigned char *data, size_t len);
-/* Writes the session into `out` when it fits; returns its length, or a negative error. */
+/* Writes the session (which holds its master secret) into `out` when it fits; returns its length or a negative
+ * error. NULL/0 asks for the length. */
 int dtls_session_export(dtls_conn *conn, unsigned char *out, size_t cap);
 
 /* Hands one received datagram to the connection (copied); the next dtls_read() processes it. */
@@ -99,6 +100,8 @@ const unsigned char *dtls_own_cid(dtls_conn *conn);
 /* Server: the client's leaf certificate (DER) and its verification flags (0 = chains to the CA). */
 const unsigned char *dtls_peer_cert(dtls_conn *conn, size_t *len);
 uint32_t dtls_peer_verify_flags(dtls_conn *conn);
+/* Heap bytes currently allocated by mbedTLS and the shim. */
+size_t dtls_heap_used(void);
 /* mbedTLS's handshake state number, for progress output. */
 int dtls_handshake_step(dtls_conn *conn);
 

@@ -1,0 +1,209 @@
+// The firmware's `DTLS` module (src/types/espruino.d.ts: DtlsModule, DtlsSocket) on Node, from the WebAssembly
+// build of the shim. Datagrams go through an Espruino-shaped dgram module (host/espruino/dgram.mjs), so the
+// simulator's network model (loss, delay) applies to DTLS as to plain CoAP; events are queued as on Espruino.
+import { createDgramModule } from "../espruino/dgram.mjs";
+import { EspruinoEmitter, queueEvent } from "../espruino/events.mjs";
+import { DtlsConfig, DtlsConnection } from "./endpoint.mjs";
+import { DtlsWasm, getDtlsWasm } from "./wasm.mjs";
+
+const MAX_QUEUED_SENDS = 16;
+const RECV_BUFFER = 4096;
+const CLOSE_DELAY_MS = 100;
+
+const INSECURE_WARNING =
+  "DTLS WARNING: insecure: true - the server's certificate is NOT verified; anyone on the path can read and alter this connection";
+
+/**
+ * Creates a `DTLS` module. `dgram` is the board's Espruino dgram module (a fresh one by default); `log` receives
+ * warnings and, with `trace`, handshake progress lines.
+ */
+export function createDtlsModule({ dgram = createDgramModule(), log = (line) => console.warn(line), trace = null, unixTime } = {}) {
+  return {
+    connect(options) {
+      return new DtlsClientSocket(options, { dgram, log, trace, unixTime });
+    },
+  };
+}
+
+/** Checks the options the way the device module does; throws an Error in words. */
+function validate(o) {
+  if (!o || typeof o !== "object") throw new Error("DTLS.connect: options object required");
+  if (typeof o.host !== "string" || !o.host) throw new Error("DTLS.connect: host required");
+  if (!(Number.isInteger(o.port) && o.port > 0 && o.port < 65536)) throw new Error(`DTLS.connect: bad port ${o.port}`);
+  const hasPsk = o.psk !== undefined;
+  if (hasPsk && (typeof o.psk !== "string" || o.psk.length === 0)) throw new Error("DTLS.connect: psk must be a non-empty 8-bit string");
+  if (!o.ca && !hasPsk && !o.insecure) {
+    throw new Error("DTLS.connect: no CA certificate configured (option ca), so the server cannot be verified; " +
+      "pass insecure: true to connect without verification");
+  }
+  if ((o.cert && !o.key) || (!o.cert && o.key)) throw new Error("DTLS.connect: cert and key must be given together");
+}
+
+class DtlsClientSocket extends EspruinoEmitter {
+  constructor(options, { dgram, log, trace, unixTime }) {
+    super();
+    validate(options);
+    if (options.insecure) log(INSECURE_WARNING);
+    const hidden = (k, v) => Object.defineProperty(this, k, { value: v, enumerable: false, writable: true });
+    hidden("_host", options.host);
+    hidden("_port", options.port);
+    hidden("_trace", trace);
+    hidden("_pending", []);
+    hidden("_timer", null);
+    hidden("_done", false);
+    hidden("_connected", false);
+    hidden("_session", undefined);
+    hidden("_step", "");
+    // A clock other than the real one (tests of certificate validity) needs its own engine instance.
+    const wasm = unixTime ? new DtlsWasm({ unixTime }) : getDtlsWasm();
+    hidden("_config", new DtlsConfig({
+      ca: options.ca,
+      cert: options.cert,
+      key: options.key,
+      psk: options.psk,
+      pskIdentity: options.pskIdentity,
+      verify: options.insecure && !options.ca ? "none" : "required",
+      connectionId: !!options.connectionId,
+      suites: options.suites,
+      mtu: options.mtu,
+      retransmitMinMs: options.retransmitMinMs,
+      retransmitMaxMs: options.retransmitMaxMs,
+    }, wasm));
+    try {
+      const hostname = options.psk !== undefined && !options.ca ? undefined : options.servername || options.host;
+      hidden("_conn", new DtlsConnection(this._config, { hostname }));
+      if (options.session) this._conn.importSession(options.session);
+    } catch (e) {
+      this._config.free();
+      throw e;
+    }
+    const recvBufferSize = Math.max(options.recvBufferSize || 0, RECV_BUFFER);
+    hidden("_udp", dgram.createSocket({ type: "udp4", recvBufferSize }));
+    this._udp.on("message", (msg, rinfo) => {
+      if (rinfo.port !== this._port) return;
+      this._run(() => this._conn.feed(Buffer.from(msg, "latin1")));
+    });
+    this._udp.on("error", (e) => this._fail({ code: "SOCKET", message: `UDP socket error: ${e.message}` }));
+    queueEvent(() => this._run(() => {}));
+  }
+
+  /** Application data, one datagram, 8-bit string. Sends queue until the handshake is done. */
+  send(message) {
+    if (typeof message !== "string") throw new TypeError("DTLS send: message must be a string of 8-bit bytes");
+    if (this._done) {
+      this.emit("error", { code: "CLOSED", message: "DTLS send on a closed connection" });
+      return;
+    }
+    if (!this._connected) {
+      if (this._pending.length >= MAX_QUEUED_SENDS) {
+        this.emit("error", { code: "QUEUE_FULL", message: "DTLS send: too many datagrams queued before the handshake finished" });
+        return;
+      }
+      this._pending.push(message);
+      return;
+    }
+    this._run(() => {
+      if (!this._conn.write(Buffer.from(message, "latin1"))) throw Object.assign(new Error(), { dtls: this._conn.error });
+    });
+  }
+
+  /** The session for an abbreviated handshake later (8-bit string; holds the master secret: store it privately). */
+  exportSession() {
+    if (this._session === undefined && this._connected && !this._done) {
+      const bytes = this._conn.exportSession();
+      this._session = bytes ? Buffer.from(bytes).toString("latin1") : undefined;
+    }
+    return this._session;
+  }
+
+  close() {
+    if (this._done) return;
+    try {
+      this._conn.close();
+      this._flush();
+    } catch (e) {
+      /* a crashed engine cannot send close_notify; closing goes on */
+    }
+    this._finish();
+  }
+
+  /** Runs one step against the engine, then sends, delivers and re-arms the timer; any failure ends the socket. */
+  _run(step) {
+    if (this._done) return;
+    let messages;
+    try {
+      step();
+      messages = this._conn.process();
+      this._flush();
+    } catch (e) {
+      this._fail(e.dtls || { code: e.code || "DTLS_ERROR", message: e.message });
+      return;
+    }
+    this._traceStep();
+    const state = this._conn.state;
+    if (state === "failed") {
+      this._fail(this._conn.error);
+      return;
+    }
+    if (state === "established" && !this._connected) {
+      this._connected = true;
+      this.emit("connect", { resumed: this._conn.resumed, cipher: this._conn.cipher });
+      const pending = this._pending.splice(0);
+      for (const m of pending) this.send(m);
+    }
+    for (const m of messages) this.emit("message", Buffer.from(m).toString("latin1"));
+    if (state === "closed") {
+      this.emit("error", this._conn.error);
+      this._finish();
+      return;
+    }
+    this._arm();
+  }
+
+  _flush() {
+    for (const d of this._conn.takeOutgoing()) this._udp.send(Buffer.from(d).toString("latin1"), this._port, this._host);
+  }
+
+  _arm() {
+    if (this._timer) clearTimeout(this._timer);
+    this._timer = null;
+    const ms = this._conn.timeoutMs();
+    if (ms >= 0) this._timer = setTimeout(() => this._run(() => {}), ms);
+  }
+
+  _traceStep() {
+    if (!this._trace) return;
+    let step;
+    try {
+      step = this._conn.handshakeStep;
+    } catch (e) {
+      return;
+    }
+    if (step !== this._step) {
+      this._step = step;
+      this._trace(`dtls: handshake step ${step}`);
+    }
+  }
+
+  _fail(error) {
+    if (this._done) return;
+    this.emit("error", { code: error.code, message: error.message });
+    this._finish();
+  }
+
+  _finish() {
+    if (this._done) return;
+    this._done = true;
+    if (this._timer) clearTimeout(this._timer);
+    this._timer = null;
+    try {
+      this._conn.free();
+      this._config.free();
+    } catch (e) {
+      /* engine already discarded */
+    }
+    // Node resolves the address before sending, so a close_notify just queued would be lost by closing at once.
+    setTimeout(() => this._udp.close(), CLOSE_DELAY_MS);
+    this.emit("close");
+  }
+}
