@@ -1,12 +1,12 @@
 // A local server that behaves on the wire like ThingsBoard's CoAP device transport, with its data in SQLite and
 // an HTTP API on 127.0.0.1. See the README section "server" and ../shared/docs/thingsboard-coap.md.
 //
-// startServer(options) -> Promise<{coapPort, httpPort, db, store, core, handleDatagram, close()}>
+// startServer(options) -> Promise<{coapPort, port (= coapPort), httpPort, httpUrl, db, store, core, handleDatagram, close()}>
 //
 // Options (all optional; defaults are ThingsBoard's):
 //   host               "127.0.0.1"   address for CoAP (UDP); the HTTP API always binds 127.0.0.1
-//   coapPort           5683          UDP port for plain CoAP (0 = any free port)
-//   httpPort           8080          HTTP API port (0 = any free port)
+//   coapPort           5683          UDP port for plain CoAP (0 = any free port); "port" is accepted as its alias
+//   httpPort           0             HTTP API port (0 = any free port; the CLI uses 8080)
 //   dbFile             ":memory:"    SQLite database file (persists devices, telemetry, attributes, RPCs, OTA)
 //   logLevel           "info"        silent | error | warn | info | debug;  logSink(line) replaces stderr
 //   piggybackTimeoutMs 500           delay before the empty ACK on /api/v1 requests (COAP_PIGGYBACK_TIMEOUT)
@@ -40,7 +40,7 @@ import { createHttpApi } from "./http-api.mjs";
 export const DEFAULTS = {
   host: "127.0.0.1",
   coapPort: 5683,
-  httpPort: 8080,
+  httpPort: 0,
   dbFile: ":memory:",
   logLevel: "info",
   logSink: undefined,
@@ -65,9 +65,10 @@ export const DEFAULTS = {
 };
 
 export async function startServer(userOptions = {}) {
-  const unknown = Object.keys(userOptions).filter((k) => !(k in DEFAULTS));
+  const { port, ...rest } = userOptions;
+  const unknown = Object.keys(rest).filter((k) => !(k in DEFAULTS));
   if (unknown.length) throw new Error(`unknown server option(s): ${unknown.join(", ")}`);
-  const options = { ...DEFAULTS, ...userOptions };
+  const options = { ...DEFAULTS, ...(port === undefined ? {} : { coapPort: port }), ...rest };
   if (options.dtls) throw new Error("CoAP over DTLS is not available in this server yet (needs the DTLS server role of host/dtls)");
   const log = createLogger(options.logLevel, options.logSink);
   const store = openStore(options.dbFile);
@@ -104,6 +105,7 @@ export async function startServer(userOptions = {}) {
   let closing = null;
   return {
     coapPort,
+    port: coapPort,
     httpPort,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     db: store.db,
