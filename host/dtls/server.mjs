@@ -1,0 +1,269 @@
+// The server role of the DTLS shim for Node: one UDP socket, many clients, each found by its address or, once
+// RFC 9146 Connection IDs are in use, by the CID in its records, so a client whose address or port changes keeps
+// its session. Used by the local ThingsBoard-compatible server; application data is delivered per session.
+//
+//   const server = createDtlsServer({ cert, key, ca, clientCert: "optional" });
+//   server.on("session", (s) => s.on("message", (data) => s.send(reply(data))));
+//   const { port } = await server.listen(5684);
+import { EventEmitter } from "node:events";
+import dgram from "node:dgram";
+import { DtlsConfig, DtlsConnection } from "./endpoint.mjs";
+import { DtlsWasm } from "./wasm.mjs";
+
+const CONTENT_HANDSHAKE = 22;
+const CONTENT_CID = 25;
+const CID_LENGTH = 8;
+const RECORD_HEADER = 13;
+
+/** One client's association, handed out by the "session" event. */
+export class DtlsServerSession extends EventEmitter {
+  constructor(server, entry) {
+    super();
+    this._server = server;
+    this._entry = entry;
+  }
+  /** The client's current address ({ address, port }); changes when a CID record arrives from elsewhere. */
+  get peer() {
+    return { address: this._entry.address, port: this._entry.port };
+  }
+  get cipher() {
+    return this._entry.cipher;
+  }
+  get resumed() {
+    return this._entry.resumed;
+  }
+  /** The 8-byte Connection ID (hex) the client puts in its records, or null without CID. */
+  get connectionId() {
+    return this._entry.cid;
+  }
+  /** The client's certificate: { der, verified } (verified: it chains to `ca`), or null when none was sent. */
+  get clientCertificate() {
+    return this._entry.clientCertificate;
+  }
+  /** Sends one datagram of application data; false when the session is gone. */
+  send(data) {
+    return this._server._write(this._entry, Buffer.isBuffer(data) ? data : Buffer.from(data));
+  }
+  close() {
+    this._server._close(this._entry, true);
+  }
+}
+
+/**
+ * Options: cert, key (PEM), ca (PEM; client certificates are checked against it), clientCert "none" | "optional"
+ * (ThingsBoard's mode: requested, not required) | "required", psk + pskIdentity, connectionId (default true),
+ * mtu (1024), maxSessions (1000), retransmitMinMs / retransmitMaxMs, suites.
+ * Events: "session" (DtlsServerSession, after its handshake), "handshakeError" ({ peer, code, message }),
+ * "error" (Error: socket failure or engine crash; every session is then closed).
+ */
+export class DtlsServer extends EventEmitter {
+  constructor(options = {}) {
+    super();
+    if (!options.psk && !(options.cert && options.key)) throw new Error("DTLS server: cert and key (or psk) required");
+    this.options = { connectionId: true, maxSessions: 1000, clientCert: options.ca ? "optional" : "none", ...options };
+    this.byAddress = new Map();
+    this.byCid = new Map();
+    this.socket = null;
+    this._start();
+  }
+
+  _start() {
+    const o = this.options;
+    this.wasm = new DtlsWasm();
+    this.config = new DtlsConfig({
+      role: "server",
+      cert: o.cert,
+      key: o.key,
+      ca: o.ca,
+      psk: o.psk,
+      pskIdentity: o.pskIdentity,
+      verify: o.clientCert,
+      connectionId: o.connectionId,
+      mtu: o.mtu,
+      suites: o.suites,
+      retransmitMinMs: o.retransmitMinMs,
+      retransmitMaxMs: o.retransmitMaxMs,
+    }, this.wasm);
+  }
+
+  /** Binds a UDP socket (port 0: any free one) and resolves with { address, port }. */
+  listen(port = 0, address = "127.0.0.1") {
+    return new Promise((resolve, reject) => {
+      const socket = dgram.createSocket("udp4");
+      socket.once("error", reject);
+      socket.on("message", (msg, rinfo) => this.receive(msg, rinfo));
+      socket.bind(port, address, () => {
+        socket.off("error", reject);
+        socket.on("error", (e) => this.emit("error", e));
+        this.socket = socket;
+        resolve(socket.address());
+      });
+    });
+  }
+
+  /** Closes every session (sending close_notify) and the socket. */
+  async close() {
+    for (const entry of new Set([...this.byAddress.values()])) this._close(entry, true);
+    if (this.socket) {
+      const s = this.socket;
+      this.socket = null;
+      // Let the close_notify alerts leave before the socket goes.
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => s.close(r));
+    }
+    if (!this.wasm.dead) this.config.free();
+  }
+
+  get sessionCount() {
+    return this.byAddress.size;
+  }
+
+  /** Processes one received datagram (the socket does this; a host with its own socket may call it). */
+  receive(msg, rinfo) {
+    if (msg.length < RECORD_HEADER) return;
+    const key = `${rinfo.address}:${rinfo.port}`;
+    let entry = null;
+    if (msg[0] === CONTENT_CID && this.options.connectionId && msg.length >= RECORD_HEADER + CID_LENGTH) {
+      entry = this.byCid.get(msg.subarray(11, 11 + CID_LENGTH).toString("hex")) || null;
+    }
+    if (!entry) entry = this.byAddress.get(key) || null;
+    if (!entry) {
+      // Only a ClientHello may open a connection; the shim answers it with a stateless cookie first.
+      if (msg[0] !== CONTENT_HANDSHAKE || this.byAddress.size >= this.options.maxSessions) return;
+      entry = this._open(rinfo, key);
+      if (!entry) return;
+    }
+    const moved = entry.key !== key;
+    this._guard(() => {
+      entry.conn.feed(msg);
+      const messages = entry.conn.process();
+      // A record from a new address counts only once it decrypted: then the client has moved (RFC 9146, 6).
+      if (moved && messages.length > 0 && entry.established) this._move(entry, rinfo, key);
+      this._after(entry, messages);
+    });
+  }
+
+  _open(rinfo, key) {
+    let conn;
+    try {
+      conn = new DtlsConnection(this.config, { peerId: key });
+    } catch (e) {
+      this.emit("handshakeError", { peer: { address: rinfo.address, port: rinfo.port }, code: "OUT_OF_MEMORY", message: e.message });
+      return null;
+    }
+    const entry = { conn, key, address: rinfo.address, port: rinfo.port, timer: null, established: false, session: null, cid: null };
+    this.byAddress.set(key, entry);
+    return entry;
+  }
+
+  _move(entry, rinfo, key) {
+    this.byAddress.delete(entry.key);
+    const displaced = this.byAddress.get(key);
+    if (displaced && displaced !== entry) this._close(displaced, false);
+    entry.key = key;
+    entry.address = rinfo.address;
+    entry.port = rinfo.port;
+    this.byAddress.set(key, entry);
+  }
+
+  /** After the engine ran: send its datagrams, then act on its state. */
+  _after(entry, messages) {
+    this._flush(entry);
+    const state = entry.conn.state;
+    if (state === "hello-verify-sent") {
+      this._drop(entry);
+      return;
+    }
+    if (state === "failed") {
+      const { code, message } = entry.conn.error;
+      this._drop(entry);
+      if (entry.session) entry.session.emit("close");
+      else this.emit("handshakeError", { peer: { address: entry.address, port: entry.port }, code, message });
+      return;
+    }
+    if (state === "established" && !entry.established) {
+      entry.established = true;
+      entry.cipher = entry.conn.cipher;
+      entry.resumed = entry.conn.resumed;
+      entry.cid = entry.conn.connectionIdInUse ? entry.conn.ownConnectionId : null;
+      const peerCert = entry.conn.peerCertificate;
+      entry.clientCertificate = peerCert ? { der: peerCert.der, verified: peerCert.verifyFlags === 0 } : null;
+      if (entry.cid) this.byCid.set(entry.cid, entry);
+      entry.session = new DtlsServerSession(this, entry);
+      this.emit("session", entry.session);
+    }
+    for (const m of messages) entry.session.emit("message", Buffer.from(m));
+    if (state === "closed") {
+      this._drop(entry);
+      entry.session.emit("close");
+      return;
+    }
+    this._arm(entry);
+  }
+
+  _flush(entry) {
+    for (const d of entry.conn.takeOutgoing()) {
+      if (this.socket) this.socket.send(d, entry.port, entry.address);
+    }
+  }
+
+  _arm(entry) {
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = null;
+    const ms = entry.conn.timeoutMs();
+    if (ms >= 0) entry.timer = setTimeout(() => this._guard(() => this._after(entry, entry.conn.process())), ms);
+  }
+
+  _write(entry, data) {
+    if (!this.byAddress.has(entry.key) || !entry.established) return false;
+    let ok = false;
+    this._guard(() => {
+      ok = entry.conn.write(data);
+      this._after(entry, []);
+    });
+    return ok;
+  }
+
+  _close(entry, notify) {
+    if (!this.byAddress.has(entry.key) || this.byAddress.get(entry.key) !== entry) return;
+    this._guard(() => {
+      if (notify) {
+        entry.conn.close();
+        this._flush(entry);
+      }
+    });
+    const wasEstablished = entry.session;
+    this._drop(entry);
+    if (wasEstablished) entry.session.emit("close");
+  }
+
+  _drop(entry) {
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = null;
+    if (this.byAddress.get(entry.key) === entry) this.byAddress.delete(entry.key);
+    if (entry.cid && this.byCid.get(entry.cid) === entry) this.byCid.delete(entry.cid);
+    if (!this.wasm.dead) entry.conn.free();
+  }
+
+  /** Runs engine work; a crash of the engine ends every session and starts a fresh engine. */
+  _guard(fn) {
+    try {
+      fn();
+    } catch (e) {
+      if (!this.wasm.dead) throw e;
+      const entries = [...new Set(this.byAddress.values())];
+      this.byAddress.clear();
+      this.byCid.clear();
+      for (const entry of entries) {
+        if (entry.timer) clearTimeout(entry.timer);
+        if (entry.session) entry.session.emit("close");
+      }
+      this._start();
+      this.emit("error", e);
+    }
+  }
+}
+
+export function createDtlsServer(options) {
+  return new DtlsServer(options);
+}

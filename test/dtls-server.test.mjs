@@ -1,0 +1,356 @@
+// The shim's server role (host/dtls/server.mjs) with our client: session resumption, RFC 9146 Connection IDs across
+// a change of the client's source port, ThingsBoard's optional client certificate, cookies, PSK; and malformed or
+// truncated records, which must never crash or trap either side.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import dgram from "node:dgram";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createDgramModule, directLink } from "../host/espruino/dgram.mjs";
+import { createDtlsModule } from "../host/dtls/module.mjs";
+import { DtlsConfig, DtlsConnection } from "../host/dtls/endpoint.mjs";
+import { DtlsWasm } from "../host/dtls/wasm.mjs";
+import { createDtlsServer } from "../host/dtls/server.mjs";
+import { createCa, issueCert } from "../host/dtls/pki.mjs";
+
+let dir, ca, otherCa, serverCert, nodeCert, strangerCert;
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-server-"));
+  ca = createCa(dir, "ca");
+  otherCa = createCa(dir, "other");
+  serverCert = issueCert(ca, "server", { dns: ["localhost"], ips: ["127.0.0.1"] });
+  nodeCert = issueCert(ca, "node", { usage: "client" });
+  strangerCert = issueCert(otherCa, "stranger", { usage: "client" });
+});
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** An echo server: every datagram comes back prefixed with "echo:". */
+async function echoServer(options = {}) {
+  const server = createDtlsServer({ cert: serverCert.pem, key: serverCert.keyPem, retransmitMinMs: 200, ...options });
+  const sessions = [];
+  server.on("session", (s) => {
+    sessions.push(s);
+    s.on("message", (m) => s.send(Buffer.concat([Buffer.from("echo:"), m])));
+  });
+  const { port } = await server.listen(0);
+  return { server, port, sessions };
+}
+
+function recordingModule(inboundFilter) {
+  const wire = { out: [], in: [] };
+  const link = {
+    outbound: (bytes, port, address, deliver) => {
+      wire.out.push(Buffer.from(bytes));
+      deliver(bytes, port, address);
+    },
+    inbound: (bytes, rinfo, deliver) => {
+      wire.in.push(Buffer.from(bytes));
+      if (inboundFilter) inboundFilter(bytes, rinfo, deliver);
+      else deliver(bytes, rinfo);
+    },
+  };
+  return { dtls: createDtlsModule({ dgram: createDgramModule({ link }), log: () => {} }), wire };
+}
+
+/** Opens a socket and resolves once connected: { socket, info, next() -> Promise<next message> }. */
+function open(dtls, options) {
+  return new Promise((resolve, reject) => {
+    const socket = dtls.connect({ retransmitMinMs: 200, retransmitMaxMs: 1600, ...options });
+    const inbox = [];
+    const waiters = [];
+    socket.on("message", (m) => (waiters.length ? waiters.shift()(m) : inbox.push(m)));
+    socket.on("error", reject);
+    socket.on("connect", (info) => {
+      resolve({
+        socket,
+        info,
+        next: (ms = 3000) => new Promise((res, rej) => {
+          if (inbox.length) return res(inbox.shift());
+          const t = setTimeout(() => rej(new Error("no message")), ms);
+          waiters.push((m) => {
+            clearTimeout(t);
+            res(m);
+          });
+        }),
+      });
+    });
+  });
+}
+
+const closeSocket = (socket) => new Promise((r) => {
+  socket.on("close", r);
+  socket.close();
+});
+
+test("HelloVerifyRequest cookie, then a full handshake and echo", async () => {
+  const { server, port } = await echoServer();
+  try {
+    const { dtls, wire } = recordingModule();
+    const c = await open(dtls, { host: "127.0.0.1", port, ca: ca.pem });
+    assert.equal(wire.in[0][0], 22);
+    assert.equal(wire.in[0][13], 3, "first answer is a HelloVerifyRequest");
+    c.socket.send("hello");
+    assert.equal(await c.next(), "echo:hello");
+    await closeSocket(c.socket);
+  } finally {
+    await server.close();
+  }
+});
+
+test("session resumption: the saved session gives an abbreviated handshake without certificates", async () => {
+  const { server, port, sessions } = await echoServer();
+  try {
+    const first = recordingModule();
+    const c1 = await open(first.dtls, { host: "127.0.0.1", port, ca: ca.pem });
+    assert.equal(c1.info.resumed, false);
+    const saved = c1.socket.exportSession();
+    assert.equal(typeof saved, "string");
+    assert.ok(saved.length > 32);
+    await closeSocket(c1.socket);
+
+    const second = recordingModule();
+    const c2 = await open(second.dtls, { host: "127.0.0.1", port, ca: ca.pem, session: saved });
+    assert.equal(c2.info.resumed, true);
+    assert.equal(sessions[1].resumed, true);
+    const certificateMessages = (wire) => wire.in.flatMap(plainHandshakeTypes).filter((t) => t === 11).length;
+    assert.ok(certificateMessages(first.wire) > 0);
+    assert.equal(certificateMessages(second.wire), 0, "no Certificate message when resuming");
+    c2.socket.send("again");
+    assert.equal(await c2.next(), "echo:again");
+    await closeSocket(c2.socket);
+  } finally {
+    await server.close();
+  }
+});
+
+/** Handshake message types in the unencrypted (epoch 0) records of a datagram. */
+function plainHandshakeTypes(d) {
+  const types = [];
+  for (let off = 0; off + 13 <= d.length; off += 13 + d.readUInt16BE(off + 11)) {
+    if (d[off] === 22 && d.readUInt16BE(off + 3) === 0 && off + 13 < d.length) types.push(d[off + 13]);
+  }
+  return types;
+}
+
+/** A NAT between client and server whose outside port changes on `rebind()`. */
+async function nat(serverPort) {
+  const inside = dgram.createSocket("udp4");
+  let outside = null;
+  let client = null;
+  const openOutside = () => new Promise((resolve) => {
+    const s = dgram.createSocket("udp4");
+    s.on("message", (m) => client && inside.send(m, client.port, client.address));
+    s.bind(0, "127.0.0.1", () => resolve(s));
+  });
+  outside = await openOutside();
+  inside.on("message", (m, rinfo) => {
+    client = rinfo;
+    outside.send(m, serverPort, "127.0.0.1");
+  });
+  await new Promise((r) => inside.bind(0, "127.0.0.1", r));
+  return {
+    port: inside.address().port,
+    outsidePort: () => outside.address().port,
+    async rebind() {
+      const old = outside;
+      outside = await openOutside();
+      old.close();
+    },
+    close() {
+      inside.close();
+      outside.close();
+    },
+  };
+}
+
+test("Connection ID: the session survives a change of the client's source port", async () => {
+  const { server, port, sessions } = await echoServer({ connectionId: true });
+  const relay = await nat(port);
+  try {
+    const { dtls, wire } = recordingModule();
+    const c = await open(dtls, { host: "127.0.0.1", port: relay.port, ca: ca.pem, connectionId: true });
+    assert.match(sessions[0].connectionId, /^[0-9a-f]{16}$/);
+    c.socket.send("before");
+    assert.equal(await c.next(), "echo:before");
+    const portBefore = sessions[0].peer.port;
+    assert.equal(portBefore, relay.outsidePort());
+
+    await relay.rebind();
+    c.socket.send("after");
+    assert.equal(await c.next(), "echo:after");
+    assert.equal(sessions.length, 1, "no new session");
+    assert.notEqual(sessions[0].peer.port, portBefore);
+    assert.equal(sessions[0].peer.port, relay.outsidePort());
+    // Our records carry the server's 8-byte CID.
+    const last = wire.out[wire.out.length - 1];
+    assert.equal(last[0], 25);
+    assert.equal(last.subarray(11, 19).toString("hex"), sessions[0].connectionId);
+    await closeSocket(c.socket);
+  } finally {
+    relay.close();
+    await server.close();
+  }
+});
+
+test("without Connection ID the same port change loses the session", async () => {
+  const { server, port, sessions } = await echoServer({ connectionId: true });
+  const relay = await nat(port);
+  try {
+    const { dtls } = recordingModule();
+    const c = await open(dtls, { host: "127.0.0.1", port: relay.port, ca: ca.pem, connectionId: false });
+    assert.equal(sessions[0].connectionId, null);
+    await relay.rebind();
+    c.socket.send("lost");
+    await assert.rejects(c.next(1000), /no message/);
+    await closeSocket(c.socket);
+  } finally {
+    relay.close();
+    await server.close();
+  }
+});
+
+test("ThingsBoard mode: a client certificate is requested, optional, and handed to the application", async () => {
+  const { server, port, sessions } = await echoServer({ ca: ca.pem, clientCert: "optional" });
+  try {
+    const der = execFileSync("openssl", ["x509", "-in", nodeCert.cert, "-outform", "DER"]);
+    const a = await open(recordingModule().dtls, { host: "127.0.0.1", port, ca: ca.pem, cert: nodeCert.pem, key: nodeCert.keyPem });
+    assert.deepEqual(sessions[0].clientCertificate, { der, verified: true });
+    const b = await open(recordingModule().dtls, { host: "127.0.0.1", port, ca: ca.pem });
+    assert.equal(sessions[1].clientCertificate, null);
+    const c = await open(recordingModule().dtls, { host: "127.0.0.1", port, ca: ca.pem, cert: strangerCert.pem, key: strangerCert.keyPem });
+    assert.equal(sessions[2].clientCertificate.verified, false);
+    for (const x of [a, b, c]) await closeSocket(x.socket);
+  } finally {
+    await server.close();
+  }
+});
+
+test("PSK server", async () => {
+  const { server, port } = await echoServer({ cert: undefined, key: undefined, psk: "0123456789abcdef", pskIdentity: "node-7" });
+  try {
+    const c = await open(recordingModule().dtls, { host: "127.0.0.1", port, psk: "0123456789abcdef", pskIdentity: "node-7" });
+    assert.match(c.info.cipher, /PSK/);
+    c.socket.send("psk");
+    assert.equal(await c.next(), "echo:psk");
+    await closeSocket(c.socket);
+  } finally {
+    await server.close();
+  }
+});
+
+/** Corruptions of a datagram: truncations, bit flips, bad lengths, bad types. Deterministic per seed. */
+function* mutations(datagram, count, seed) {
+  let x = seed;
+  const rand = (n) => {
+    x = (x * 1103515245 + 12345) >>> 0;
+    return x % n;
+  };
+  for (let i = 0; i < count; i++) {
+    const d = Buffer.from(datagram);
+    switch (i % 5) {
+      case 0: yield d.subarray(0, rand(d.length)); break;
+      case 1: d[rand(d.length)] ^= 1 << rand(8); yield d; break;
+      case 2: if (d.length > 12) d.writeUInt16BE(rand(65536), 11); yield d; break;
+      case 3: d[0] = [20, 21, 22, 23, 24, 25, 0, 255][rand(8)]; yield d; break;
+      default: yield Buffer.concat([d, randomBytes(rand(64))]);
+    }
+  }
+}
+
+test("malformed and truncated records never trap the engine (client and server side)", async () => {
+  const wasm = new DtlsWasm();
+  const clientConfig = new DtlsConfig({ ca: ca.pem, connectionId: true }, wasm);
+  const serverConfig = new DtlsConfig({ role: "server", cert: serverCert.pem, key: serverCert.keyPem, connectionId: true }, wasm);
+  // Record one real handshake's datagrams in both directions.
+  const toServer = [];
+  const toClient = [];
+  const client = new DtlsConnection(clientConfig, { hostname: "localhost" });
+  let server = new DtlsConnection(serverConfig, { peerId: "peer" });
+  client.process();
+  for (let round = 0; round < 10 && !(client.state === "established" && server.state === "established"); round++) {
+    for (const d of client.takeOutgoing()) {
+      toServer.push(d);
+      server.feed(d);
+      server.process();
+    }
+    if (server.state === "hello-verify-sent") {
+      const hvr = server.takeOutgoing();
+      server.free();
+      server = new DtlsConnection(serverConfig, { peerId: "peer" });
+      for (const d of hvr) {
+        toClient.push(d);
+        client.feed(d);
+        client.process();
+      }
+      continue;
+    }
+    for (const d of server.takeOutgoing()) {
+      toClient.push(d);
+      client.feed(d);
+      client.process();
+    }
+  }
+  assert.equal(client.state, "established");
+  client.write(Buffer.from("app"));
+  toServer.push(...client.takeOutgoing());
+
+  // Feed mutated copies to fresh connections in every phase; the engine must stay alive.
+  let fed = 0;
+  for (const [i, d] of toClient.entries()) {
+    const victim = new DtlsConnection(clientConfig, { hostname: "localhost" });
+    victim.process();
+    for (const bad of mutations(d, 100, i + 1)) {
+      victim.feed(bad);
+      victim.process();
+      victim.takeOutgoing();
+      fed++;
+    }
+    victim.free();
+  }
+  for (const [i, d] of toServer.entries()) {
+    const victim = new DtlsConnection(serverConfig, { peerId: "peer" });
+    for (const bad of mutations(d, 100, 100 + i)) {
+      victim.feed(bad);
+      victim.process();
+      victim.takeOutgoing();
+      fed++;
+    }
+    victim.free();
+  }
+  // The established pair still works after garbage was fed to it too.
+  for (const bad of mutations(toServer[toServer.length - 1], 100, 7)) {
+    server.feed(bad);
+    server.process();
+  }
+  client.write(Buffer.from("still alive"));
+  const [last] = client.takeOutgoing();
+  server.feed(last);
+  assert.deepEqual(server.process().map((m) => Buffer.from(m).toString()), ["still alive"]);
+  assert.ok(fed > 500);
+  assert.equal(wasm.dead, false);
+  client.free();
+  server.free();
+  clientConfig.free();
+  serverConfig.free();
+});
+
+test("the UDP server ignores garbage from unknown peers and keeps serving", async () => {
+  const { server, port } = await echoServer();
+  const junk = dgram.createSocket("udp4");
+  try {
+    const garbage = [Buffer.alloc(0), Buffer.from([22]), Buffer.alloc(13, 22), randomBytes(200), Buffer.concat([Buffer.from([25, 0xfe, 0xfd]), randomBytes(40)]),
+      Buffer.concat([Buffer.from([23, 0xfe, 0xfd]), Buffer.alloc(10), Buffer.from([0xff, 0xff])])];
+    for (const g of garbage) junk.send(g, port, "127.0.0.1");
+    const c = await open(recordingModule().dtls, { host: "127.0.0.1", port, ca: ca.pem });
+    c.socket.send("fine");
+    assert.equal(await c.next(), "echo:fine");
+    assert.equal(server.wasm.dead, false);
+    await closeSocket(c.socket);
+  } finally {
+    junk.close();
+    await server.close();
+  }
+});
