@@ -7,6 +7,7 @@ import path from "node:path";
 import { createSimNode } from "./node.mjs";
 import { startDefaultServer } from "./server.mjs";
 import { describeCoap } from "./coap-trace.mjs";
+import { linkConditions } from "./link.mjs";
 
 const HELP = `usage: npm run sim -- [options]
 
@@ -92,6 +93,10 @@ function parseArgs(argv) {
   if (o.console !== undefined && !(o.console >= 1 && o.console + o.nodes - 1 <= 65535)) throw new Error("--console must be a TCP port");
   if (o.duration !== undefined && !(o.duration > 0)) throw new Error("--duration must be a positive number of seconds");
   if (!o.flash && !o.storage) throw new Error("--no-flash needs --storage DIR (a temporary Storage would be empty)");
+  if (!["virtual", "real"].includes(o.clock)) throw new Error(`--clock must be virtual or real, not ${o.clock}`);
+  if (o.speed !== undefined && !(o.speed > 0)) throw new Error("--speed must be a positive number");
+  if (!(Number.isInteger(o.wifiFail) && o.wifiFail >= 0)) throw new Error("--wifi-fail must be a whole number");
+  linkConditions(o.network);
   return o;
 }
 
@@ -154,8 +159,15 @@ async function main() {
     return;
   }
   if (o.insecure) process.stderr.write("sim: warning: --insecure: the node will not verify the server's certificate\n");
-  const caPem = o.ca === undefined ? undefined : fs.readFileSync(o.ca, "latin1");
-  if (caPem !== undefined && !/-----BEGIN CERTIFICATE-----/.test(caPem)) throw new Error(`--ca ${o.ca} holds no PEM certificate`);
+  let caPem;
+  if (o.ca !== undefined) {
+    try {
+      caPem = fs.readFileSync(o.ca, "latin1");
+    } catch (e) {
+      throw new Error(`cannot read the CA certificate --ca ${o.ca}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
+    }
+    if (!/-----BEGIN CERTIFICATE-----/.test(caPem)) throw new Error(`--ca ${o.ca} holds no PEM certificate`);
+  }
 
   let server = null;
   let serverUri = o.server;
@@ -202,6 +214,7 @@ async function main() {
         wifi: { failConnects: o.wifiFail },
       });
       nodes.push(node);
+      if (server && server.registerDevice) await server.registerDevice(name, token);
       attachPrinter(node, { secrets: [token], verbose: o.verbose });
       process.stdout.write(
         `sim: ${name} (${node.board.name}), ${o.clock} clock, Storage ${node.device.storage.dir}` +

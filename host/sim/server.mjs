@@ -65,8 +65,8 @@ async function waitForCoap(port, dead, stderr) {
 }
 
 /**
- * Starts the default local server on a free port (or `port`). Resolves to { kind, port, close() } and, when the
- * project's server provides them, whatever else its startServer returned (as `server`).
+ * Starts the default local server on a free port (or `port`). Resolves to { kind, port, close() } and, with the
+ * project's server, `server` (what its startServer returned) and registerDevice(name, token).
  */
 export async function startDefaultServer({ port } = {}) {
   const p = port || (await freeUdpPort());
@@ -76,8 +76,25 @@ export async function startDefaultServer({ port } = {}) {
     if (typeof mod.startServer === "function") {
       const server = await mod.startServer({ port: p, host: "127.0.0.1" });
       const close = server && (server.close || server.stop);
-      return { kind: "host/server", port: (server && server.port) || p, server, close: () => (close ? close.call(server) : undefined) };
+      return {
+        kind: "host/server",
+        port: (server && server.port) || p,
+        server,
+        close: () => (close ? close.call(server) : undefined),
+        registerDevice: (name, token) => registerDevice(server.httpUrl, name, token),
+      };
     }
   }
   return startLibcoapServer({ port: p });
+}
+
+/** Creates a device with an access token on the local server through its ThingsBoard-style REST API. */
+async function registerDevice(httpUrl, name, token) {
+  if (!httpUrl) return;
+  const res = await fetch(`${httpUrl}/api/device?accessToken=${encodeURIComponent(token)}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name, type: "simulated node" }),
+  });
+  if (!res.ok) throw new Error(`the local server refused to create device ${name}: ${res.status} ${await res.text()}`);
 }

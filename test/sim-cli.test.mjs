@@ -1,0 +1,56 @@
+// `npm run sim`: the command line starts a server and nodes, prints what they do, writes node.cfg, refuses bad input.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { execFile } from "node:child_process";
+import { ROOT, tempDir } from "./sim-support.mjs";
+import { StorageFolder } from "../host/espruino/storage.mjs";
+
+function sim(args) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(ROOT, "host", "sim", "cli.mjs"), ...args], { cwd: ROOT, timeout: 60000, killSignal: "SIGKILL" },
+      (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
+  });
+}
+
+test("npm run sim starts a local server and a node that boots the bundle, then cleans up", async () => {
+  const r = await sim(["--duration", "5", "--token", "secret-token-4711", "--loss", "0.2", "--seed", "7"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^sim: local server \((host\/server|coap-server-notls)\) on coap:\/\/127\.0\.0\.1:\d+$/m);
+  assert.match(r.stdout, /^\[node1 00:00:00\.\d{3}\] \* boot \(poweron, #1\)$/m);
+  assert.match(r.stdout, /^\[node1 00:00:00\.\d{3}\] node: Simulated ESP32 \(desktop simulator\) \(sim\) up, readings \{"temperature":[\d.]+,"battery":[\d.]+\}$/m);
+  assert.doesNotMatch(r.stdout + r.stderr, /secret-token-4711/, "the token never appears in the output");
+  const storage = /Storage (\S+)/.exec(r.stdout)[1];
+  assert.equal(fs.existsSync(storage), false, "the temporary Storage is removed at exit");
+});
+
+test("nodes get node.cfg in their Storage, validated by the firmware's own rules", async (t) => {
+  const dir = tempDir(t);
+  const r = await sim(["--storage", dir, "--server", "coap://127.0.0.1:5999", "--token", "abc", "--interval", "30",
+    "--sleep", "--nodes", "2", "--duration", "1"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /local server/);
+  for (const n of [1, 2]) {
+    const cfg = JSON.parse(new StorageFolder(path.join(dir, `node${n}`)).read("node.cfg").toString("latin1"));
+    assert.deepEqual(cfg, { server: "coap://127.0.0.1:5999", token: `abc${n}`, wifi: { ssid: "sim" }, intervalS: 30, sleep: true });
+    assert.match(r.stdout, new RegExp(`^\\[node${n} 00:00:00\\.\\d{3}\\] node: .* up, readings`, "m"));
+  }
+});
+
+test("bad options and configurations are refused with a clear message", async () => {
+  const cases = [
+    [["--loss", "2"], 2, "sim: loss (outbound) must be a probability between 0 and 1, not 2"],
+    [["--clock", "fast"], 2, "sim: --clock must be virtual or real, not fast"],
+    [["--outage", "10"], 2, "sim: --outage needs START:LEN in seconds, e.g. 60:30"],
+    [["--server", "http://x"], 2, "sim: --server must be a coap:// or coaps:// URI, not http://x"],
+    [["--frobnicate"], 2, "sim: unknown option --frobnicate (see --help)"],
+    [["--ca", "/no/such.pem"], 1, "sim: cannot read the CA certificate --ca /no/such.pem: no such file"],
+    [["--server", "coaps://127.0.0.1:5684", "--duration", "1"], 1, 'sim: bad node configuration:\n  "ca" is needed for a coaps:// server'],
+  ];
+  for (const [args, code, message] of cases) {
+    const r = await sim(args);
+    assert.equal(r.code, code, args.join(" "));
+    assert.ok(r.stderr.startsWith(message), `${args.join(" ")}: ${r.stderr}`);
+  }
+});
