@@ -8,3 +8,9 @@ export {
 export type { Block, OptionValue } from "../coap/codec";
 export { parseUri, pathOptions, uriOptions, formatUri } from "../coap/uri";
 export type { CoapUri } from "../coap/uri";
+export { createEndpoint } from "../coap/endpoint";
+export type { Endpoint, EndpointOptions, CoapRequest, Observation, ResponseCallback } from "../coap/endpoint";
+export { isFresher } from "../coap/observe";
+export { createUdpTransport } from "../transport/udp";
+export type { UdpTransportOptions } from "../transport/udp";
+export type { Transport, TransportError } from "../transport/types";

@@ -1,0 +1,408 @@
+// The CoAP client message layer over one Transport (one server): reliable CON transmission with RFC 7252
+// back-off, response matching (piggybacked, separate, and ThingsBoard's unacknowledged CON response), duplicate
+// detection, NSTART queuing, Observe (RFC 7641) and block-wise transfers (RFC 7959).
+import { CoapError, CoapMessage, CoapOption, codeString } from "./message";
+import { addOption, decodeMessage, encodeMessage, getOption, optionBytes, readBlock, readString, readUint, setOption } from "./codec";
+import { downloadBlock, uploadBlock } from "./blockwise";
+import { isFresher } from "./observe";
+import { pathOptions } from "./uri";
+import { Transport } from "../transport/types";
+
+// Numbers from message.ts as module constants, which the minifier inlines (the tables would cost bytes).
+const CON = 0;
+const NON = 1;
+const ACK = 2;
+const RST = 3;
+const ETAG = 4;
+const OBSERVE = 6;
+const URI_PATH = 11;
+const CONTENT_FORMAT = 12;
+const MAX_AGE = 14;
+const ACCEPT = 17;
+const BLOCK2 = 23;
+const BLOCK1 = 27;
+const SIZE2 = 28;
+const DELETED = 0x42;
+const CONTINUE = 0x5f;
+const TOO_LARGE = 0x8d;
+const EMPTY = new Uint8Array(0);
+
+/** Transmission parameters (RFC 7252 section 4.8); times in ms. */
+export interface EndpointOptions {
+  /** Default 2000. */
+  ackTimeout?: number;
+  /** Default 1.5. */
+  ackRandomFactor?: number;
+  /** Default 4. */
+  maxRetransmit?: number;
+  /** Requests in flight at once; more wait in a queue. Default 1. */
+  nstart?: number;
+  /** How long a message ID counts as seen, for CON (default 247000) and NON (default 145000) messages. */
+  exchangeLifetime?: number;
+  nonLifetime?: number;
+  /** Wait for a separate response after the empty ACK, or for a NON request's response. Default MAX_TRANSMIT_WAIT. */
+  responseTimeout?: number;
+  /** Block size exponent (size 2^(szx+4)) for Block1 uploads, and for Block2 if set (early negotiation). Default 6. */
+  blockSzx?: number;
+  /** Largest body a Block2 download reassembles. Default 65536. */
+  maxBodySize?: number;
+  /** Silence after which an observation counts as ended. Default: the last notification's Max-Age plus ackTimeout. */
+  observeSilence?: number;
+}
+
+export interface CoapRequest {
+  /** Code.GET (default), POST, PUT, DELETE, ... */
+  method?: number;
+  /** "/path/segments?query&items", percent-encoded where needed. */
+  path?: string;
+  /** More options, in any order. */
+  options?: CoapOption[];
+  payload?: Uint8Array | string;
+  contentFormat?: number;
+  accept?: number;
+  /** false sends NON. Default true. */
+  confirmable?: boolean;
+  /** What errors call the request; default "METHOD /path". Set it when the path holds a secret (an access token). */
+  name?: string;
+}
+
+export type ResponseCallback = (error: CoapError | null, response?: CoapMessage) => void;
+
+export interface Observation {
+  /** Ends the observation. `proactive` (default true) also sends the GET with Observe 1, waiting for no response. */
+  cancel(proactive?: boolean): void;
+}
+
+export interface Endpoint {
+  /** Sends a request. A block-wise response comes as its first block's message with the whole body as payload. */
+  request(req: CoapRequest): Promise<CoapMessage>;
+  request(req: CoapRequest, done: ResponseCallback): void;
+  /**
+   * Registers an observation. `onNotify` gets the first response and every fresh notification (whole bodies);
+   * `onEnd` gets why the relation ended: "deleted" (2.02), "refused" (error code), "not-observed" (no Observe in
+   * the response), "silence", "closed", or the request's error. Re-register from onEnd when needed.
+   */
+  observe(req: CoapRequest, onNotify: (m: CoapMessage) => void, onEnd: (e: CoapError) => void): Observation;
+  /** CoAP ping: an empty CON, answered by RST. */
+  ping(done: (error: CoapError | null) => void): void;
+  /** Fails everything pending with "closed" and closes the transport. */
+  close(): void;
+}
+
+interface Exchange {
+  m: CoapMessage;
+  wire: Uint8Array;
+  name: string;
+  done: ResponseCallback;
+  /** Complete at the ACK: a deregistration or a ping, whose response nobody waits for. */
+  ackOnly: boolean;
+  acked: boolean;
+  tries: number;
+  wait: number;
+  timer?: number;
+}
+
+interface Relation {
+  key: string;
+  m: CoapMessage;
+  name: string;
+  seq: number;
+  at: number;
+  timer?: number;
+  onNotify: (m: CoapMessage) => void;
+  onEnd: (e: CoapError) => void;
+}
+
+function fail(code: string, message: string): CoapError {
+  return new CoapError(code, message);
+}
+
+export function createEndpoint(transport: Transport, options?: EndpointOptions): Endpoint {
+  const o = options || {};
+  const ackTimeout = o.ackTimeout || 2000;
+  const factor = o.ackRandomFactor || 1.5;
+  const maxRetransmit = o.maxRetransmit === undefined ? 4 : o.maxRetransmit;
+  const responseTimeout = o.responseTimeout || ackTimeout * ((2 << maxRetransmit) - 1) * factor;
+  const maxBody = o.maxBodySize || 65536;
+  let mid = Math.floor(Math.random() * 65536);
+  const queue: Exchange[] = [];
+  const live: Exchange[] = [];
+  const relations: Relation[] = [];
+  // Message IDs of CON and NON messages received lately, with the ACK or RST sent for them.
+  let seen: { mid: number; until: number; reply?: Uint8Array }[] = [];
+
+  const send = (b: Uint8Array) => transport.send(b);
+
+  function token(): Uint8Array {
+    const r = E.hwRand();
+    return new Uint8Array([r, r >> 8, r >> 16, r >> 24]);
+  }
+
+  function describe(m: CoapMessage): string {
+    let path = "";
+    for (let k = 0; k < m.options.length; k++) if (m.options[k].number == URI_PATH) path += "/" + readString(m.options[k].value);
+    return (["GET", "POST", "PUT", "DELETE"][m.code - 1] || codeString(m.code)) + " " + (path || "/");
+  }
+
+  function arm(x: Exchange, ms: number) {
+    clearTimeout(x.timer);
+    x.timer = setTimeout(() => {
+      if (x.m.type == CON && !x.acked && x.tries++ < maxRetransmit) {
+        send(x.wire);
+        arm(x, (x.wait *= 2));
+      } else {
+        finish(x, fail("timeout", "CoAP " + x.name + (x.m.type != CON || x.acked ? " got no response" : " timed out after " + x.tries + " transmissions")));
+      }
+    }, ms);
+  }
+
+  function pump() {
+    while (queue.length && live.length < (o.nstart || 1)) {
+      const x = queue.shift() as Exchange;
+      live.push(x);
+      mid = (mid + 1) & 0xffff;
+      x.m.messageId = mid;
+      x.wire[2] = mid >> 8;
+      x.wire[3] = mid;
+      send(x.wire);
+      arm(x, x.m.type == CON ? x.wait : responseTimeout);
+    }
+  }
+
+  function finish(x: Exchange, err: CoapError | null, res?: CoapMessage) {
+    const i = live.indexOf(x);
+    if (i < 0) return;
+    clearTimeout(x.timer);
+    live.splice(i, 1);
+    x.done(err, res);
+    pump();
+  }
+
+  /** One message exchange: `m` (with a token set) sent reliably, its response or error to `done`. */
+  function exchange(m: CoapMessage, name: string, done: ResponseCallback, ackOnly?: boolean) {
+    let wire: Uint8Array;
+    try {
+      wire = encodeMessage(m);
+    } catch (e) {
+      return done(e as CoapError);
+    }
+    queue.push({ m: m, wire: wire, name: name, done: done, ackOnly: !!ackOnly, acked: false, tries: 0, wait: ackTimeout * (1 + Math.random() * (factor - 1)) });
+    pump();
+  }
+
+  /** Continues a response that has Block2 with more blocks: fetches the rest and hands over the whole body. */
+  function download(m: CoapMessage, first: CoapMessage, name: string, done: ResponseCallback) {
+    const parts: Uint8Array[] = [];
+    let got = 0;
+    const etag = readString(getOption(first, ETAG) || EMPTY);
+    const step = (err: CoapError | null, res?: CoapMessage) => {
+      if (err) return done(err);
+      const r = res as CoapMessage;
+      const v = getOption(r, BLOCK2);
+      if (!v && !parts.length) return done(null, r);
+      const b = readBlock(v || EMPTY);
+      const size = 1 << (b.szx + 4);
+      if (!v || b.szx > 6 || b.num * size != got || readString(getOption(r, ETAG) || EMPTY) != etag) {
+        return done(fail("block-mismatch", "CoAP " + name + ": block " + b.num + " does not continue the body"));
+      }
+      got += r.payload.length;
+      if (got > maxBody || readUint(getOption(r, SIZE2) || EMPTY) > maxBody) {
+        return done(fail("too-large", "CoAP " + name + ": body over " + maxBody + " bytes"));
+      }
+      parts.push(r.payload);
+      if (!b.more) {
+        // The first response stands for the whole: it carries the notification's Observe and the Size2.
+        first.payload = new Uint8Array(got);
+        for (let k = 0, at = 0; k < parts.length; at += parts[k++].length) first.payload.set(parts[k], at);
+        return done(null, first);
+      }
+      const next = downloadBlock(m, got / size, b.szx);
+      next.token = token();
+      exchange(next, name, step);
+    };
+    step(null, first);
+  }
+
+  /** Sends `m` with `body`, block-wise when it does not fit one block, then downloads a block-wise response. */
+  function transfer(m: CoapMessage, body: Uint8Array, name: string, done: ResponseCallback) {
+    // Every exchange gets a fresh token, except the first of an observation, which registers the relation's token.
+    const keep = m.token;
+    const upload = (num: number, szx: number) => {
+      const whole = body.length <= 1 << (szx + 4) && !num;
+      const part = whole ? { type: m.type, code: m.code, messageId: 0, token: EMPTY, options: m.options, payload: body } : uploadBlock(m, body, num, szx);
+      part.token = keep.length && !num ? keep : token();
+      exchange(part, name, (err, res) => {
+        if (err) return done(err);
+        const r = res as CoapMessage;
+        const v = getOption(r, BLOCK1);
+        const b = readBlock(v || EMPTY);
+        const size = 1 << (szx + 4);
+        // The server may ask for smaller blocks; what it took so far still counts (RFC 7959 section 2.3).
+        if (r.code == CONTINUE && v && !whole && (num + 1) * size < body.length && b.szx <= szx) {
+          return upload(((num + 1) * size) >> (b.szx + 4), b.szx);
+        }
+        if (r.code == TOO_LARGE && v && b.szx < szx) return upload(0, b.szx);
+        download(part, r, name, done);
+      });
+    };
+    upload(0, o.blockSzx === undefined ? 6 : o.blockSzx);
+  }
+
+  function build(req: CoapRequest): CoapMessage {
+    const m: CoapMessage = { type: req.confirmable === false ? NON : CON, code: req.method || 1, messageId: 0, token: EMPTY, options: pathOptions(req.path || ""), payload: EMPTY };
+    const extra = req.options || [];
+    for (let k = 0; k < extra.length; k++) addOption(m, extra[k].number, extra[k].value);
+    if (req.contentFormat !== undefined) addOption(m, CONTENT_FORMAT, req.contentFormat);
+    if (req.accept !== undefined) addOption(m, ACCEPT, req.accept);
+    if (o.blockSzx !== undefined && !getOption(m, BLOCK2)) addOption(m, BLOCK2, o.blockSzx);
+    return m;
+  }
+
+  function start(req: CoapRequest, done: ResponseCallback, m?: CoapMessage) {
+    try {
+      m = m || build(req);
+    } catch (e) {
+      return done(e as CoapError);
+    }
+    transfer(m, optionBytes(req.payload || EMPTY), req.name || describe(m), done);
+  }
+
+  function end(rel: Relation, err: CoapError) {
+    const i = relations.indexOf(rel);
+    if (i < 0) return;
+    relations.splice(i, 1);
+    clearTimeout(rel.timer);
+    rel.onEnd(err);
+  }
+
+  /** A response on an observation: the first one or a notification. */
+  function notified(rel: Relation, r: CoapMessage) {
+    const v = getOption(r, OBSERVE);
+    const n = readUint(v || EMPTY);
+    const now = Date.now();
+    // 2.02 and errors end the relation whatever their Observe value: ThingsBoard sends its 2.02 with Observe 0.
+    if (r.code == DELETED || r.code > 0x7f) {
+      return end(rel, fail(r.code == DELETED ? "deleted" : "refused", "CoAP " + rel.name + ": observation ended by " + codeString(r.code)));
+    }
+    if (relations.indexOf(rel) < 0 || (v && rel.seq >= 0 && !isFresher(rel.seq, rel.at, n, now))) return;
+    rel.seq = n;
+    rel.at = now;
+    clearTimeout(rel.timer);
+    const age = getOption(r, MAX_AGE);
+    rel.timer = setTimeout(() => end(rel, fail("silence", "CoAP " + rel.name + ": no notification in time")), o.observeSilence || (age ? readUint(age) : 60) * 1000 + ackTimeout);
+    download(rel.m, r, rel.name, (err, whole) => {
+      if (err) end(rel, err);
+      else if (rel.seq == n && relations.indexOf(rel) >= 0) {
+        rel.onNotify(whole as CoapMessage);
+        if (!v) end(rel, fail("not-observed", "CoAP " + rel.name + ": the server does not keep the observation"));
+      }
+    });
+  }
+
+  function receive(bytes: Uint8Array) {
+    let m: CoapMessage;
+    try {
+      m = decodeMessage(bytes);
+    } catch (e) {
+      // A malformed CON gets an RST (RFC 7252 section 4.2); anything else malformed is dropped.
+      if ((bytes[0] & 0xf0) == 0x40 && bytes.length > 3) send(encodeMessage({ type: RST, code: 0, messageId: (bytes[2] << 8) | bytes[3], token: EMPTY, options: [], payload: EMPTY }));
+      return;
+    }
+    const key = readString(m.token);
+    if (m.type > NON) {
+      for (let k = 0; k < live.length; k++) {
+        const x = live[k];
+        if (x.m.messageId != m.messageId || x.acked) continue;
+        if (m.type == RST) finish(x, fail("reset", "CoAP " + x.name + " was rejected with RST"));
+        else if (m.code && key == readString(x.m.token)) finish(x, null, m);
+        else if (x.ackOnly) finish(x, null);
+        else {
+          x.acked = true;
+          arm(x, responseTimeout);
+        }
+        return;
+      }
+      return;
+    }
+    const now = Date.now();
+    seen = seen.filter((s) => s.until > now);
+    for (let k = 0; k < seen.length; k++) {
+      if (seen[k].mid == m.messageId) {
+        const again = seen[k].reply;
+        if (again) send(again);
+        return;
+      }
+    }
+    let x: Exchange | undefined;
+    let rel: Relation | undefined;
+    if (m.code > 0x3f) {
+      for (let k = 0; k < live.length; k++) if (readString(live[k].m.token) == key && !live[k].ackOnly) x = live[k];
+      for (let k = 0; k < relations.length; k++) if (relations[k].key == key) rel = relations[k];
+    }
+    // ACK what we take, RST the rest: an unknown response or notification, a request to us, a ping.
+    let reply: Uint8Array | undefined;
+    if (m.type == CON || (!x && !rel && m.code)) {
+      reply = encodeMessage({ type: x || rel ? ACK : RST, code: 0, messageId: m.messageId, token: EMPTY, options: [], payload: EMPTY });
+      send(reply);
+    }
+    seen.push({ mid: m.messageId, until: now + (m.type == CON ? o.exchangeLifetime || 247000 : o.nonLifetime || 145000), reply: reply });
+    // Bounded: a flood of distinct IDs must not grow the list beyond what a board can hold.
+    if (seen.length > 64) seen.shift();
+    if (x) finish(x, null, m);
+    else if (rel) notified(rel, m);
+  }
+
+  function failAll(err: CoapError) {
+    const all = live.splice(0).concat(queue.splice(0));
+    for (let k = 0; k < all.length; k++) {
+      clearTimeout(all[k].timer);
+      all[k].done(err);
+    }
+    const rels = relations.slice();
+    for (let k = 0; k < rels.length; k++) end(rels[k], err);
+  }
+
+  transport.onMessage(receive);
+  if (transport.onError) transport.onError((e) => failAll(fail("transport", e.message)));
+
+  function request(req: CoapRequest, done?: ResponseCallback): any {
+    if (!done) return new Promise((ok, no) => start(req, (e, r) => (e ? no(e) : ok(r))));
+    start(req, done);
+  }
+
+  return {
+    request: request,
+    observe: (req, onNotify, onEnd) => {
+      let m: CoapMessage | undefined;
+      try {
+        m = build(req);
+      } catch (e) {
+        onEnd(e as CoapError);
+      }
+      if (!m) return { cancel: () => {} };
+      setOption(m, OBSERVE, 0);
+      m.token = token();
+      const rel: Relation = { key: readString(m.token), m: m, name: req.name || describe(m), seq: -1, at: 0, onNotify: onNotify, onEnd: onEnd };
+      relations.push(rel);
+      start(req, (err, res) => (err ? end(rel, err) : notified(rel, res as CoapMessage)), m);
+      return {
+        cancel: (proactive?: boolean) => {
+          const i = relations.indexOf(rel);
+          if (i < 0) return;
+          relations.splice(i, 1);
+          clearTimeout(rel.timer);
+          if (proactive === false) return;
+          const off = { type: CON, code: m!.code, messageId: 0, token: m!.token, options: m!.options.slice(), payload: EMPTY };
+          exchange(setOption(off, OBSERVE, 1), rel.name, () => {}, true);
+        },
+      };
+    },
+    ping: (done) => {
+      exchange({ type: CON, code: 0, messageId: 0, token: EMPTY, options: [], payload: EMPTY }, "ping", (err) => done(err && err.code == "reset" ? null : err), true);
+    },
+    close: () => {
+      failAll(fail("closed", "CoAP endpoint closed"));
+      transport.close();
+    },
+  };
+}
