@@ -1,0 +1,171 @@
+// DTLS metrics (issue 4). Ratios are taken against their peer in the same run: the native build of the same shim,
+// and libcoap's coap-client-openssl doing the same coaps GET as a whole process.
+import { execFileSync, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { DtlsConfig, DtlsConnection } from "../host/dtls/endpoint.mjs";
+import { createDtlsModule } from "../host/dtls/module.mjs";
+import { createCa, issueCert } from "../host/dtls/pki.mjs";
+import { startCoapServer, coapGet } from "../host/dtls/peers.mjs";
+import { DtlsWasm, WASM_PATH } from "../host/dtls/wasm.mjs";
+
+const BUILD = path.join(path.dirname(WASM_PATH));
+const ROUNDS = 20;
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** One in-process handshake between a client and a server connection; returns the established pair. */
+function handshake(clientConfig, serverConfig, session) {
+  const client = new DtlsConnection(clientConfig, { hostname: "localhost" });
+  if (session) client.importSession(session);
+  let server = new DtlsConnection(serverConfig, { peerId: "127.0.0.1:40000" });
+  client.process();
+  for (let round = 0; round < 20; round++) {
+    for (const d of client.takeOutgoing()) {
+      server.feed(d);
+      server.process();
+    }
+    if (server.state === "hello-verify-sent") {
+      const hvr = server.takeOutgoing();
+      server.free();
+      server = new DtlsConnection(serverConfig, { peerId: "127.0.0.1:40000" });
+      for (const d of hvr) {
+        client.feed(d);
+        client.process();
+      }
+      continue;
+    }
+    for (const d of server.takeOutgoing()) {
+      client.feed(d);
+      client.process();
+    }
+    if (client.state === "established" && server.state === "established") return { client, server };
+  }
+  throw new Error(`in-process handshake did not finish: ${client.error.message} / ${server.error.message}`);
+}
+
+function wasmHandshakes(pki) {
+  const wasm = new DtlsWasm();
+  const cc = new DtlsConfig({ ca: pki.ca.pem, connectionId: true }, wasm);
+  const sc = new DtlsConfig({ role: "server", cert: pki.server.pem, key: pki.server.keyPem, connectionId: true }, wasm);
+  const time = (session) => {
+    const t0 = performance.now();
+    const pair = handshake(cc, sc, session);
+    const ms = performance.now() - t0;
+    return { pair, ms };
+  };
+  for (let i = 0; i < 3; i++) {
+    const { pair } = time();
+    pair.client.free();
+    pair.server.free();
+  }
+  const full = [];
+  let session;
+  for (let i = 0; i < ROUNDS; i++) {
+    const { pair, ms } = time();
+    full.push(ms);
+    if (i === ROUNDS - 1) session = pair.client.exportSession();
+    pair.client.free();
+    pair.server.free();
+  }
+  const resumed = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const { pair, ms } = time(session);
+    if (!pair.client.resumed) throw new Error("resumption did not happen");
+    resumed.push(ms);
+    pair.client.free();
+    pair.server.free();
+  }
+  // Heap of one idle established client connection: everything allocated for it minus the shared configuration.
+  const before = wasm.call("dtls_heap_used");
+  const { client, server } = handshake(cc, sc);
+  server.free();
+  const heldByClient = wasm.call("dtls_heap_used") - before;
+  client.free();
+  return { fullMs: median(full), resumedMs: median(resumed), bytesPerConnection: heldByClient };
+}
+
+/** Median over five runs of the native self-test's mean handshake time (the machine is shared and noisy). */
+function nativeHandshakeMs(pki) {
+  const runs = [];
+  for (let i = 0; i < 5; i++) {
+    const out = execFileSync(path.join(BUILD, "dtls-selftest"), [pki.ca.cert, pki.server.cert, pki.server.key, "localhost", String(ROUNDS / 2)]);
+    runs.push(JSON.parse(out.toString()).full_ms);
+  }
+  return median(runs);
+}
+
+/** A coaps GET through the firmware's DTLS module: handshake plus request until the 2.05 arrives. */
+function moduleGet(port, caPem) {
+  const dtls = createDtlsModule({ log: () => {} });
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const socket = dtls.connect({ host: "127.0.0.1", port, ca: caPem });
+    socket.on("connect", () => socket.send(coapGet(["time"]).toString("latin1")));
+    socket.on("message", (m) => {
+      const ms = performance.now() - t0;
+      socket.close();
+      if (m.charCodeAt(1) !== 0x45) reject(new Error("GET did not return 2.05"));
+      else resolve(ms);
+    });
+    socket.on("error", (e) => reject(new Error(e.message)));
+  });
+}
+
+function coapClientGet(port, caFile) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn("coap-client-openssl", ["-R", caFile, "-m", "get", `coaps://127.0.0.1:${port}/time`], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.on("exit", (code) => {
+      const ms = performance.now() - t0;
+      if (code !== 0 || !out.trim()) reject(new Error(`coap-client-openssl failed (${code}): ${out}`));
+      else resolve(ms);
+    });
+  });
+}
+
+function riscvTextBytes() {
+  const out = execFileSync("riscv64-unknown-elf-size", ["-t", path.join(BUILD, "libdtls-rv32imc.a")]).toString().trim().split("\n");
+  return Number(out[out.length - 1].trim().split(/\s+/)[0]);
+}
+
+export async function run() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-bench-"));
+  try {
+    const ca = createCa(dir, "ca");
+    const pki = { ca, server: issueCert(ca, "server", { dns: ["localhost"], ips: ["127.0.0.1"] }) };
+    const wasm = wasmHandshakes(pki);
+    const nativeMs = nativeHandshakeMs(pki);
+
+    const server = await startCoapServer({ cert: pki.server.cert, key: pki.server.key });
+    let ours, theirs;
+    try {
+      await moduleGet(server.port, ca.pem);
+      await coapClientGet(server.port, ca.cert);
+      const a = [];
+      const b = [];
+      for (let i = 0; i < 10; i++) {
+        a.push(await moduleGet(server.port, ca.pem));
+        b.push(await coapClientGet(server.port, ca.cert));
+      }
+      ours = median(a);
+      theirs = median(b);
+    } finally {
+      await server.stop();
+    }
+    return {
+      "dtls.handshake_wasm_vs_native": wasm.fullMs / nativeMs,
+      "dtls.get_vs_coap_client_openssl": ours / theirs,
+      "dtls.resumed_vs_full": wasm.resumedMs / wasm.fullMs,
+      "dtls.bytes_per_connection": wasm.bytesPerConnection,
+      "dtls.wasm_bytes": fs.statSync(WASM_PATH).size,
+      "dtls.riscv_text_bytes": riscvTextBytes(),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
