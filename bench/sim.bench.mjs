@@ -1,0 +1,55 @@
+// The simulator's virtual clock against the real clock (the peer), in the same run:
+// - sim.day_speedup_vs_real_clock: simulated seconds per wall second for a day of a node that wakes every minute,
+//   exchanges a datagram with a real UDP peer and deep-sleeps (the real clock would take 86400 s: ratio 1);
+// - sim.short_run_speedup_vs_real_clock: wall time of a 6 s scenario (three wakes 2.5 s apart, each with a UDP exchange) on the real clock
+//   divided by its wall time on the virtual clock;
+// - sim.wake_ms: wall milliseconds per wake in the day run (boot of a fresh context, Storage, one UDP round trip).
+import dgram from "node:dgram";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { createSimNode } from "../host/sim/node.mjs";
+
+async function echoPeer() {
+  const sock = dgram.createSocket("udp4");
+  sock.on("message", (buf, rinfo) => sock.send(buf, rinfo.port, rinfo.address));
+  await new Promise((r) => sock.bind(0, "127.0.0.1", r));
+  return sock;
+}
+
+async function timed(bundle, options) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-bench-"));
+  const node = await createSimNode({ storageDir: dir, bundle, ...options });
+  const t0 = performance.now();
+  await node.start({ untilMs: options.untilMs });
+  const wall = performance.now() - t0;
+  await node.stop();
+  const state = node.device.storage.read("n");
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { wall, wakes: state ? Number(state.toString()) : 0 };
+}
+
+export async function run() {
+  const peer = await echoPeer();
+  try {
+    const wake = (periodS) => `
+      var S = require("Storage"); var n = Number(S.read("n") || 0) + 1; S.write("n", String(n));
+      var woke = getTime(); var s = require("dgram").createSocket("udp4");
+      s.on("message", function () { require("ESP32").deepSleep((${periodS} - (getTime() - woke)) * 1e6); });
+      s.send("wake " + n, ${peer.address().port}, "127.0.0.1");`;
+    const day = await timed(wake(60), { clock: "virtual", untilMs: 86400 * 1000 });
+    if (day.wakes < 1440) throw new Error(`the day run woke ${day.wakes} times, expected 1440`);
+    const short = wake(2.5);
+    const real = await timed(short, { clock: "real", untilMs: 6000 });
+    const virtual = await timed(short, { clock: "virtual", untilMs: 6000 });
+    if (real.wakes !== virtual.wakes) throw new Error(`real clock woke ${real.wakes} times, virtual ${virtual.wakes}`);
+    return {
+      "sim.day_speedup_vs_real_clock": 86400 / (day.wall / 1000),
+      "sim.short_run_speedup_vs_real_clock": real.wall / virtual.wall,
+      "sim.wake_ms": day.wall / day.wakes,
+    };
+  } finally {
+    peer.close();
+  }
+}
