@@ -66,7 +66,11 @@ interface ESP32Module {
   getWakeupCause(): number;
 }
 
-/** The secure-datagram module our native DTLS build (or the simulator's WebAssembly build) provides. */
+/**
+ * The secure-datagram module our native DTLS build (or the simulator's WebAssembly build) provides.
+ * `connect` throws an Error in words for a bad configuration: no `ca` without `psk` or `insecure`, unparsable
+ * PEM, `cert` without `key`, a bad port.
+ */
 interface DtlsModule {
   connect(options: DtlsConnectOptions): DtlsSocket;
 }
@@ -74,31 +78,53 @@ interface DtlsModule {
 interface DtlsConnectOptions {
   host: string;
   port: number;
-  /** Expected server name, checked against the certificate. Defaults to `host`. */
+  /** Expected server name, checked against the certificate (DNS name or IP address). Defaults to `host`. */
   servername?: string;
   /** PEM text of the CA certificates the server certificate must chain to. */
   ca?: string;
+  /** Own certificate (PEM) and its unencrypted private key, for servers that ask for one. */
   cert?: string;
   key?: string;
   pskIdentity?: string;
-  /** Pre-shared key as 8-bit string. */
+  /** Pre-shared key as 8-bit string; with it and no `ca`, only PSK suites are offered. */
   psk?: string;
   /** Turns verification off; the module prints a warning each time. */
   insecure?: boolean;
+  /** Ask for an RFC 9146 Connection ID, so the session survives a change of our address or port. Default false. */
   connectionId?: boolean;
   /** A session exported earlier with `exportSession`, for an abbreviated handshake. */
   session?: string;
   recvBufferSize?: number;
+  /** Largest datagram we send, headers included. Default 1024 (ThingsBoard's limit). */
+  mtu?: number;
+  /** Handshake retransmission: first wait, doubling up to the last; the handshake fails after that. Default 1000/16000. */
+  retransmitMinMs?: number;
+  retransmitMaxMs?: number;
+  /** Cipher suites by mbedTLS name ("TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"), most preferred first. */
+  suites?: string[];
+}
+
+/**
+ * Error codes of the "error" event: UNKNOWN_CA, CERT_EXPIRED, CERT_NOT_YET_VALID, HOSTNAME_MISMATCH, CERT_USAGE,
+ * CERT_WEAK, CERT_INVALID, CLIENT_CERT_REQUIRED, ALERT_RECEIVED, HANDSHAKE_TIMEOUT, HANDSHAKE_FAILURE, CLOSED,
+ * OUT_OF_MEMORY, TOO_LARGE, QUEUE_FULL, SOCKET, DTLS_ERROR. The message says the same in words, e.g.
+ * "server certificate is not signed by a trusted CA (Unknown CA)". "close" follows every fatal error.
+ */
+interface DtlsError {
+  code: string;
+  message: string;
 }
 
 interface DtlsSocket extends EspruinoEventEmitter {
-  /** Application data, 8-bit string, one datagram. */
+  /** Application data, 8-bit string, one datagram. Datagrams sent before "connect" are queued (up to 16). */
   send(message: string): void;
+  /** The session (holds its master secret: keep it in private storage), once connected. */
   exportSession(): string | undefined;
+  /** Sends close_notify, then emits "close". */
   close(): void;
   on(event: "connect", listener: (info: { resumed: boolean; cipher: string }) => void): void;
   on(event: "message", listener: (message: string) => void): void;
-  on(event: "error", listener: (error: { code: string; message: string }) => void): void;
+  on(event: "error", listener: (error: DtlsError) => void): void;
   on(event: "close", listener: () => void): void;
   on(event: string, listener: (...args: any[]) => void): void;
 }
