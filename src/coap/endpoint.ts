@@ -195,6 +195,9 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     const parts: Uint8Array[] = [];
     let got = 0;
     const etag = readString(getOption(first, ETAG) || EMPTY);
+    // One token for every block request of the download (some servers key block state by token), never the
+    // observation's: a notification arriving meanwhile must not pass for a block.
+    const tok = token();
     const step = (err: CoapError | null, res?: CoapMessage) => {
       if (err) return done(err);
       const r = res as CoapMessage;
@@ -217,7 +220,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
         return done(null, first);
       }
       const next = downloadBlock(m, got / size, b.szx);
-      next.token = token();
+      next.token = tok;
       exchange(next, name, step);
     };
     step(null, first);
@@ -225,12 +228,12 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
 
   /** Sends `m` with `body`, block-wise when it does not fit one block, then downloads a block-wise response. */
   function transfer(m: CoapMessage, body: Uint8Array, name: string, done: ResponseCallback) {
-    // Every exchange gets a fresh token, except the first of an observation, which registers the relation's token.
-    const keep = m.token;
+    // One token for all blocks of an upload: some servers (node-coap) reassemble Block1 by token.
+    const tok = m.token.length ? m.token : token();
     const upload = (num: number, szx: number) => {
       const whole = body.length <= 1 << (szx + 4) && !num;
       const part = whole ? { type: m.type, code: m.code, messageId: 0, token: EMPTY, options: m.options, payload: body } : uploadBlock(m, body, num, szx);
-      part.token = keep.length && !num ? keep : token();
+      part.token = tok;
       exchange(part, name, (err, res) => {
         if (err) return done(err);
         const r = res as CoapMessage;
