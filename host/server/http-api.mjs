@@ -98,10 +98,13 @@ export function createHttpApi({ core, observations, log, options }) {
   const scopeOf = (s) => { if (!SCOPES.includes(s)) throw new HttpError(400, `unknown attribute scope "${s}" (use ${SCOPES.join(", ")})`); return s; };
   const keysOf = (url) => url.searchParams.get("keys")?.split(",").filter(Boolean) ?? null;
 
-  /** A JSON object from the HTTP side -> typed entries (integers LONG, decimals DOUBLE, no string casting). */
-  function entriesFromJson(obj) {
+  /** A JSON object from the HTTP side -> typed entries, by how each number is written (3 LONG, 3.0 DOUBLE). */
+  async function entriesFromBody(req) {
+    const raw = (await readBody(req, MAX_JSON_BODY)).toString("utf8");
+    let obj;
+    try { obj = JSON.parse(raw); } catch (e) { throw new HttpError(400, `invalid JSON: ${e.message}`); }
     if (!obj || typeof obj !== "object" || Array.isArray(obj)) throw new HttpError(400, "a JSON object of attributes is expected");
-    try { return entriesOf(parseLenient(JSON.stringify(obj)), { typeCast: false }); } catch (e) {
+    try { return entriesOf(parseLenient(raw), { typeCast: false }); } catch (e) {
       if (e instanceof PayloadError || e instanceof JsonSyntaxError) throw new HttpError(400, e.message);
       throw e;
     }
@@ -295,7 +298,7 @@ export function createHttpApi({ core, observations, log, options }) {
     ["GET", `${T}/values/attributes(?:/([A-Z_]+))?`, (req, url, id, scope) => attributeValues(url, device(id).id, scope)],
     ["POST", `${T}/(?:attributes/)?([A-Z_]+)`, async (req, url, id, scope) => {
       device(id);
-      core.setAttributes(id, scopeOf(scope), entriesFromJson(await jsonBody(req)));
+      core.setAttributes(id, scopeOf(scope), await entriesFromBody(req));
       return undefined;
     }],
     ["DELETE", `${T}/([A-Z_]+)`, (req, url, id, scope) => {
