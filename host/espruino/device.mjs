@@ -12,6 +12,7 @@ import { formatArgs } from "./format.mjs";
 import { makeEspruinoRealm } from "./realm.mjs";
 import { createSensorBank } from "./sensors.mjs";
 import { StorageFolder, createStorageModule } from "./storage.mjs";
+import { createCryptoModule } from "./crypto.mjs";
 import { DEFAULT_WIFI, createWifiModule } from "./wifi.mjs";
 import { jsVarsOf, estimateUsage } from "./memory.mjs";
 
@@ -192,7 +193,7 @@ export class Device extends EventEmitter {
       this.dispose();
       this.wakeCause = WAKEUP.TIMER;
       this.trace({ type: "sleep", ms });
-      this.scheduler.addTimer(() => this.boot({ cause: "deepsleep" }), ms, { internal: true });
+      this.scheduler.addTimer(() => this.boot({ cause: "deepsleep" }), ms, { kind: "internal" });
     });
   }
 
@@ -341,6 +342,8 @@ export class Device extends EventEmitter {
     });
     this.context = context;
     this.realm = realm;
+    // Host modules queueing through events.mjs (queueEvent) inside this boot's callbacks reach this boot only.
+    this.scheduler.board = { ...this.scheduler.board, queue };
     this.required = new Map();
     this.cachedModules = new Map();
     this.pinState = new Map();
@@ -428,7 +431,7 @@ export class Device extends EventEmitter {
   clearTimer(args) {
     if (args.length === 0) {
       // Espruino: clearTimeout()/clearInterval() with no argument stops every timer.
-      for (const [id, t] of this.scheduler.timers) if (!t.internal) this.scheduler.timers.delete(id);
+      this.scheduler.removeTimers("board");
       return;
     }
     this.scheduler.removeTimer(Number(args[0]));
@@ -582,8 +585,8 @@ export class Device extends EventEmitter {
           state: this.wifiState,
           queue,
           timers: {
-            add: (fn, ms) => this.scheduler.addTimer(() => fn(), ms),
-            remove: (id) => this.scheduler.removeTimer(id),
+            add: (fn, ms) => this.scheduler.addTimer(() => fn(), ms, { kind: "module" }),
+            remove: (id) => this.scheduler.removeTimer(id, { kind: "module" }),
           },
           toRealm: (v) => this.toRealm(v),
           onTrace: (e) => this.trace(e),
@@ -591,6 +594,8 @@ export class Device extends EventEmitter {
             this.rtcOffsetMs = this.epochMs;
           },
         });
+      case "crypto":
+        return createCryptoModule(this.realm);
       case "ESP32":
         return Object.assign(new this.realm.Object(), {
           deepSleep: (us) => this.deepSleep(us),
@@ -610,8 +615,8 @@ export class Device extends EventEmitter {
           realm: this.realm,
           queue,
           timers: {
-            add: (fn, ms) => this.scheduler.addTimer(() => fn(), ms),
-            remove: (id) => this.scheduler.removeTimer(id),
+            add: (fn, ms) => this.scheduler.addTimer(() => fn(), ms, { kind: "module" }),
+            remove: (id) => this.scheduler.removeTimer(id, { kind: "module" }),
           },
           dgram: this.dgramModule(),
           noteIo: () => this.scheduler.noteIo(),

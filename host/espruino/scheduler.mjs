@@ -6,6 +6,7 @@
 // `settleMs` of real time) it runs at the pace of real time, so a reply from a real server races the board's
 // retransmission timer exactly as it would on hardware. A real clock always follows wall time (times `speed`).
 import { performance } from "node:perf_hooks";
+import { runOnBoard } from "./events.mjs";
 
 export const DEFAULT_SETTLE_MS = 250;
 
@@ -36,6 +37,12 @@ export class Scheduler {
     this.stopped = false;
     /** Run after every timer or event callback (the device performs a deferred reset/load/sleep there). */
     this.afterCall = null;
+    /** What queueEvent() and boardSetTimeout() mean inside this board's callbacks (events.mjs runOnBoard). */
+    this.board = {
+      queue: (fn) => this.queue(fn),
+      setTimeout: (fn, ms) => this.addTimer(fn, ms, { kind: "module" }),
+      clearTimeout: (id) => this.removeTimer(id, { kind: "module" }),
+    };
   }
 
   /** Simulated milliseconds since the simulation started (monotonic, survives reboots). */
@@ -50,34 +57,43 @@ export class Scheduler {
     this.wake();
   }
 
-  /** Adds a timer; `internal` timers belong to the simulator (link delays, wake-up) rather than to the board's code. */
-  addTimer(fn, ms, { interval = false, internal = false } = {}) {
+  /**
+   * Adds a timer of a kind: "board" (the firmware's setTimeout/setInterval), "module" (a host module working for the
+   * firmware, such as DTLS retransmissions; gone at reboot like board timers, but not the firmware's to clear), or
+   * "internal" (the simulator's own: link delays, the wake-up from deep sleep; they survive reboots).
+   */
+  addTimer(fn, ms, { interval = false, kind = "board" } = {}) {
     const delay = Math.max(0, Number(ms) || 0);
     const id = this.nextId++;
-    this.timers.set(id, { id, fn, due: this.now() + delay, period: interval ? delay : 0, internal, seq: id });
+    this.timers.set(id, { id, fn, due: this.now() + delay, period: interval ? delay : 0, kind, seq: id });
     this.wake();
     return id;
   }
 
-  /** Removes a timer; the board's code (clearTimeout) may not remove the simulator's internal ones. */
-  removeTimer(id, { internal = false } = {}) {
+  /** Removes a timer of the given kind only (the firmware's clearTimeout cannot remove the simulator's timers). */
+  removeTimer(id, { kind = "board" } = {}) {
     const t = this.timers.get(id);
-    if (!t || t.internal !== internal) return false;
+    if (!t || t.kind !== kind) return false;
     return this.timers.delete(id);
+  }
+
+  /** Removes every timer of a kind (the firmware's clearTimeout() without an id). */
+  removeTimers(kind) {
+    for (const [id, t] of this.timers) if (t.kind === kind) this.timers.delete(id);
   }
 
   /** Changes an interval's period (Espruino's changeInterval); the next run is `ms` from now. */
   changeInterval(id, ms) {
     const t = this.timers.get(id);
-    if (!t || t.internal || !t.period) return false;
+    if (!t || t.kind !== "board" || !t.period) return false;
     t.period = Math.max(0, Number(ms) || 0);
     t.due = this.now() + t.period;
     return true;
   }
 
-  /** Drops the board's timers and events (a reboot); internal timers survive unless `all`. */
-  clear({ all = false } = {}) {
-    for (const [id, t] of this.timers) if (all || !t.internal) this.timers.delete(id);
+  /** Drops the board's and modules' timers and all events (a reboot); internal timers survive. */
+  clear() {
+    for (const [id, t] of this.timers) if (t.kind !== "internal") this.timers.delete(id);
     this.events.length = 0;
   }
 
@@ -143,12 +159,14 @@ export class Scheduler {
   }
 
   call(fn) {
-    try {
-      fn();
-    } catch (e) {
-      this.onError(e);
-    }
-    if (this.afterCall) this.afterCall();
+    runOnBoard(this.board, () => {
+      try {
+        fn();
+      } catch (e) {
+        this.onError(e);
+      }
+      if (this.afterCall) this.afterCall();
+    });
   }
 
   /** Waits up to `ms` real milliseconds, returning early when an event or timer is added. */

@@ -46,7 +46,7 @@ export function createLink({ scheduler, seed = 1, conditions = {}, onTrace = () 
   }
 
   function later(fn, ms) {
-    if (ms > 0) scheduler.addTimer(fn, ms, { internal: true });
+    if (ms > 0) scheduler.addTimer(fn, ms, { kind: "internal" });
     else fn();
   }
 
@@ -78,7 +78,7 @@ export function createLink({ scheduler, seed = 1, conditions = {}, onTrace = () 
         // A packet held for reordering goes right after the one that overtook it.
         const h = d.held;
         d.held = null;
-        scheduler.removeTimer(h.timer, { internal: true });
+        scheduler.removeTimer(h.timer, { kind: "internal" });
         h.send();
       }
     };
@@ -95,7 +95,7 @@ export function createLink({ scheduler, seed = 1, conditions = {}, onTrace = () 
           d.held = null;
           held.send();
         }
-      }, REORDER_HOLD_MS, { internal: true });
+      }, REORDER_HOLD_MS, { kind: "internal" });
       d.held = held;
       return;
     }

@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { loadBoard } from "../../scripts/board.mjs";
 import { Device } from "../espruino/device.mjs";
 import { Scheduler } from "../espruino/scheduler.mjs";
@@ -42,6 +43,20 @@ export function writeNodeConfig(storage, config, { caPem } = {}) {
 }
 
 /**
+ * The DTLS module from host/dtls (the WebAssembly build of the firmware's shim), on the device's dgram module (so the
+ * link's conditions apply), printing its warnings on the device's console, and checking certificate validity
+ * against the device's RTC (a node that never set its clock fails as it would on a board).
+ */
+export async function defaultModules() {
+  const file = path.join(ROOT, "host", "dtls", "module.mjs");
+  if (!fs.existsSync(file)) return {};
+  const { createDtlsModule } = await import(pathToFileURL(file).href);
+  return {
+    DTLS: (env) => createDtlsModule({ dgram: env.dgram, log: (line) => env.device.print(line), unixTime: () => env.device.rtcMs() / 1000 }),
+  };
+}
+
+/**
  * @param {object} o
  * @param {string|object} [o.board] board id or a loaded board (default "sim")
  * @param {string} o.storageDir this node's Storage folder
@@ -54,7 +69,8 @@ export function writeNodeConfig(storage, config, { caPem } = {}) {
  * @param {object} [o.network] link conditions (link.mjs) plus natRebindAtMs: when the node's port changes
  * @param {object} [o.config] node.cfg contents; [o.caPem] CA certificate text
  * @param {number|null} [o.consolePort] TCP console port (0 = any free one, null = no console)
- * @param {object} [o.wifi] the simulated access point; [o.modules] extra module providers (DTLS)
+ * @param {object} [o.wifi] the simulated access point
+ * @param {object} [o.modules] module providers by name, replacing the defaults (DTLS from host/dtls)
  * @param {number|"host"} [o.rtcMs] RTC at power-on
  */
 export async function createSimNode({
@@ -71,7 +87,7 @@ export async function createSimNode({
   caPem,
   consolePort = null,
   wifi,
-  modules,
+  modules = {},
   rtcMs,
   epochMs,
 }) {
@@ -80,12 +96,13 @@ export async function createSimNode({
   const nodeSeed = seedFrom(`${seed}/${name}`);
   let device = null;
   const link = createLink({ scheduler, seed: nodeSeed, conditions: network, onTrace: (e) => device && device.trace(e) });
-  device = new Device({ board: b, storageDir, scheduler, name, link, seed: nodeSeed, wifi, modules, rtcMs, epochMs });
+  const providers = { ...(await defaultModules()), ...modules };
+  device = new Device({ board: b, storageDir, scheduler, name, link, seed: nodeSeed, wifi, modules: providers, rtcMs, epochMs });
   const code = bundle === undefined ? fs.readFileSync(bundleFile(b.id), "latin1") : bundle;
   if (code !== null) device.flash(code);
   if (config) writeNodeConfig(device.storage, config, { caPem });
   if (network.natRebindAtMs !== undefined) {
-    scheduler.addTimer(() => device.rebindSockets(), network.natRebindAtMs, { internal: true });
+    scheduler.addTimer(() => device.rebindSockets(), network.natRebindAtMs, { kind: "internal" });
   }
   const consoleServer = consolePort === null ? null : await startConsoleServer(device, { port: consolePort });
   return {
