@@ -12,6 +12,29 @@ const coap = createRequire(import.meta.url)("../dist/lib/coap.cjs");
 const { Type, Code, Opt, encodeMessage, decodeMessage, getOption, readUint, readString, readBlock, blockValue } = coap;
 installE();
 
+// Espruino's timers are strict where Node's forgive: clearTimeout(undefined) clears every timer (or throws) and the
+// id of a timer that already ran is an "Unknown Timeout" error. The endpoint must never do either; any violation
+// is recorded here and fails the test that caused it.
+const timerFaults = [];
+const liveTimers = new Set();
+const nodeSetTimeout = globalThis.setTimeout;
+const nodeClearTimeout = globalThis.clearTimeout;
+globalThis.setTimeout = (fn, ms, ...args) => {
+  const h = nodeSetTimeout(() => {
+    liveTimers.delete(h);
+    fn(...args);
+  }, ms);
+  liveTimers.add(h);
+  return h;
+};
+globalThis.clearTimeout = (h) => {
+  if (h === undefined) timerFaults.push(new Error("clearTimeout(undefined)").stack);
+  else if (!liveTimers.has(h)) timerFaults.push(new Error("clearTimeout of a timer that already ran").stack);
+  liveTimers.delete(h);
+  nodeClearTimeout(h);
+};
+test.afterEach(() => assert.deepEqual(timerFaults.splice(0), [], "Espruino timer misuse"));
+
 const EMPTY = new Uint8Array(0);
 const ascii = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const hex = (b) => Buffer.from(b).toString("hex");

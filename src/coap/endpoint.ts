@@ -113,6 +113,14 @@ interface Relation {
   onEnd: (e: CoapError) => void;
 }
 
+/**
+ * Espruino reports an error for the id of a timer that already ran and, given undefined, clears every timer of the
+ * program (older builds) or throws: so a handle is dropped when its timer runs, and only live handles are cleared.
+ */
+function stop(timer?: number) {
+  if (timer !== undefined) clearTimeout(timer);
+}
+
 function fail(code: string, message: string): CoapError {
   return new CoapError(code, message);
 }
@@ -145,8 +153,9 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   }
 
   function arm(x: Exchange, ms: number) {
-    clearTimeout(x.timer);
+    stop(x.timer);
     x.timer = setTimeout(() => {
+      x.timer = undefined;
       if (x.m.type == CON && !x.acked && x.tries++ < maxRetransmit) {
         send(x.wire);
         arm(x, (x.wait *= 2));
@@ -172,7 +181,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   function finish(x: Exchange, err: CoapError | null, res?: CoapMessage) {
     const i = live.indexOf(x);
     if (i < 0) return;
-    clearTimeout(x.timer);
+    stop(x.timer);
     live.splice(i, 1);
     x.done(err, res);
     pump();
@@ -274,7 +283,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     const i = relations.indexOf(rel);
     if (i < 0) return;
     relations.splice(i, 1);
-    clearTimeout(rel.timer);
+    stop(rel.timer);
     rel.onEnd(err);
   }
 
@@ -290,9 +299,12 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     if (relations.indexOf(rel) < 0 || (v && rel.seq >= 0 && !isFresher(rel.seq, rel.at, n, now))) return;
     rel.seq = n;
     rel.at = now;
-    clearTimeout(rel.timer);
+    stop(rel.timer);
     const age = getOption(r, MAX_AGE);
-    rel.timer = setTimeout(() => end(rel, fail("silence", "CoAP " + rel.name + ": no notification in time")), o.observeSilence || (age ? readUint(age) : 60) * 1000 + ackTimeout);
+    rel.timer = setTimeout(() => {
+      rel.timer = undefined;
+      end(rel, fail("silence", "CoAP " + rel.name + ": no notification in time"));
+    }, o.observeSilence || (age ? readUint(age) : 60) * 1000 + ackTimeout);
     download(rel.m, r, rel.name, (err, whole) => {
       if (err) end(rel, err);
       else if (rel.seq == n && relations.indexOf(rel) >= 0) {
@@ -358,7 +370,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   function failAll(err: CoapError) {
     const all = live.splice(0).concat(queue.splice(0));
     for (let k = 0; k < all.length; k++) {
-      clearTimeout(all[k].timer);
+      stop(all[k].timer);
       all[k].done(err);
     }
     const rels = relations.slice();
@@ -393,7 +405,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
           const i = relations.indexOf(rel);
           if (i < 0) return;
           relations.splice(i, 1);
-          clearTimeout(rel.timer);
+          stop(rel.timer);
           if (proactive === false) return;
           const off = { type: CON, code: m!.code, messageId: 0, token: m!.token, options: m!.options.slice(), payload: EMPTY };
           exchange(setOption(off, OBSERVE, 1), rel.name, () => {}, true);
