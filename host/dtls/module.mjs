@@ -81,6 +81,7 @@ class DtlsClientSocket extends EspruinoEmitter {
     hidden("_udp", dgram.createSocket({ type: "udp4", recvBufferSize }));
     this._udp.on("message", (msg, rinfo) => {
       if (rinfo.port !== this._port) return;
+      if (this._trace) this._trace(`dtls: <- datagram of ${msg.length} bytes`);
       this._run(() => this._conn.feed(Buffer.from(msg, "latin1")));
     });
     this._udp.on("error", (e) => this._fail({ code: "SOCKET", message: `UDP socket error: ${e.message}` }));
@@ -161,7 +162,10 @@ class DtlsClientSocket extends EspruinoEmitter {
   }
 
   _flush() {
-    for (const d of this._conn.takeOutgoing()) this._udp.send(Buffer.from(d).toString("latin1"), this._port, this._host);
+    for (const d of this._conn.takeOutgoing()) {
+      if (this._trace) this._trace(`dtls: -> datagram of ${d.length} bytes`);
+      this._udp.send(Buffer.from(d).toString("latin1"), this._port, this._host);
+    }
   }
 
   _arm() {
@@ -181,7 +185,7 @@ class DtlsClientSocket extends EspruinoEmitter {
     }
     if (step !== this._step) {
       this._step = step;
-      this._trace(`dtls: handshake step ${step}`);
+      this._trace(`dtls: handshake at ${step}`);
     }
   }
 

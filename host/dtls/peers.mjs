@@ -97,9 +97,10 @@ export async function startOpensslServer({ cert, key, caFile, requireClientCert 
 
 /**
  * `coap-server-openssl` on 127.0.0.1; DTLS on `port` (libcoap listens for plain CoAP one below). Options: cert,
- * key, caFile (client certificates then required unless `noClientCheck`), psk (text) and pskHint, loss ("1,2").
+ * key, caFile (client certificates then required unless `noClientCheck`), psk (text) and pskHint, loss ("1,2"),
+ * dynamic (how many resources PUT may create).
  */
-export async function startCoapServer({ cert, key, caFile, noClientCheck = false, psk, pskHint, loss } = {}) {
+export async function startCoapServer({ cert, key, caFile, noClientCheck = false, psk, pskHint, loss, dynamic } = {}) {
   const plain = await freeUdpPort({ pair: true });
   const args = ["-A", "127.0.0.1", "-p", String(plain), "-v", "4"];
   if (cert) args.push("-c", cert, "-j", key);
@@ -108,6 +109,7 @@ export async function startCoapServer({ cert, key, caFile, noClientCheck = false
   if (psk) args.push("-k", psk);
   if (pskHint !== undefined) args.push("-h", pskHint);
   if (loss) args.push("-l", loss);
+  if (dynamic) args.push("-d", String(dynamic));
   const child = spawn("coap-server-openssl", args, { stdio: ["ignore", "pipe", "pipe"] });
   const peer = track(child, "coap-server-openssl");
   // libcoap prints nothing when ready at this verbosity: wait until its DTLS port is taken.

@@ -1,0 +1,232 @@
+#!/usr/bin/env node
+// `npm run coap -- [options] URI`: one CoAP request (or an observation) with our own CoAP stack (dist/lib/coap.cjs,
+// the bundle that is flashed) and, for coaps://, our DTLS module (mbedTLS as WebAssembly). Options follow libcoap's
+// coap-client where they exist. Exit status 0 only for a 2.xx answer; otherwise the error in words on stderr.
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import { createDgramModule } from "../espruino/dgram.mjs";
+import { installE } from "../espruino/E.mjs";
+import { createDtlsModule } from "../dtls/module.mjs";
+
+const USAGE = `usage: npm run coap -- [options] URI
+
+  -m METHOD     get (default), post, put, delete, fetch, patch, ipatch
+  -t FORMAT     payload content format: text, json, cbor, octet, link, xml, or a number
+  -A FORMAT     accepted content format (same names)
+  -e TEXT       payload
+  -f FILE       payload from a file ("-" for standard input)
+  -R FILE       CA certificate(s), PEM: verify the coaps server against them
+  -c FILE       client certificate, PEM (with -j)
+  -j FILE       client private key, PEM
+  -k KEY        pre-shared key (text)
+  -u IDENTITY   pre-shared key identity
+  -s SECONDS    observe the resource for this long
+  -N            send a non-confirmable request
+  -C            ask for a DTLS Connection ID
+  -v            show each CoAP message and the DTLS handshake steps
+  --insecure    coaps without verifying the server (prints a warning)
+  -h            this help
+
+example: npm run coap -- -m POST -t json -e '{"temperature":42}' -R ca-root.pem coaps://localhost/api/v1/TOKEN/telemetry`;
+
+const FORMATS = { text: 0, "text/plain": 0, link: 40, xml: 41, octet: 42, "application/octet-stream": 42, json: 50, "application/json": 50, cbor: 60, "application/cbor": 60 };
+const METHODS = { get: 1, post: 2, put: 3, delete: 4, fetch: 5, patch: 6, ipatch: 7 };
+
+class UsageError extends Error {}
+
+function parseArgs(argv) {
+  const o = { verbose: false, insecure: false, confirmable: true, connectionId: false };
+  const takes = new Set(["-m", "-t", "-A", "-e", "-f", "-R", "-c", "-j", "-k", "-u", "-s"]);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (takes.has(a)) {
+      if (i + 1 >= argv.length) throw new UsageError(`option ${a} needs a value`);
+      o[a] = argv[++i];
+    } else if (a === "-v") o.verbose = true;
+    else if (a === "-N") o.confirmable = false;
+    else if (a === "-C") o.connectionId = true;
+    else if (a === "--insecure") o.insecure = true;
+    else if (a === "-h" || a === "--help") o.help = true;
+    else if (a.startsWith("-") && a !== "-") throw new UsageError(`unknown option ${a}`);
+    else if (o.uri) throw new UsageError(`only one URI, got ${o.uri} and ${a}`);
+    else o.uri = a;
+  }
+  return o;
+}
+
+function format(name, flag) {
+  if (name === undefined) return undefined;
+  if (/^[0-9]+$/.test(name) && +name < 65536) return +name;
+  const f = FORMATS[name.toLowerCase()];
+  if (f === undefined) throw new UsageError(`${flag}: unknown content format ${name} (text, json, cbor, octet, link, xml or a number)`);
+  return f;
+}
+
+function readText(file, what) {
+  try {
+    return fs.readFileSync(file === "-" ? 0 : file, "latin1");
+  } catch (e) {
+    throw new UsageError(`cannot read the ${what} ${file}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
+  }
+}
+
+/** The CoAP endpoint's Transport over a socket of the DTLS module (the Node twin of src/transport/dtls.ts). */
+function dtlsTransport(dtls, options, onConnect) {
+  const socket = dtls.connect(options);
+  let onData = () => {};
+  let onError = () => {};
+  socket.on("message", (m) => onData(E.toUint8Array(m)));
+  socket.on("error", (e) => onError({ code: "dtls", message: e.message }));
+  socket.on("connect", onConnect);
+  return {
+    send: (data) => socket.send(E.toString(data)),
+    onMessage: (h) => (onData = h),
+    onError: (h) => (onError = h),
+    close: () => socket.close(),
+  };
+}
+
+/** Prints each CoAP message both ways when verbose. */
+function traced(transport, coap, log) {
+  const show = (dir, bytes) => {
+    try {
+      const m = coap.decodeMessage(bytes);
+      const type = ["CON", "NON", "ACK", "RST"][m.type];
+      const path = coap.getOptions(m, coap.Opt.URI_PATH).map(coap.readString).join("/");
+      const code = m.code >= 1 && m.code <= 7 ? Object.keys(METHODS)[m.code - 1].toUpperCase() : coap.codeString(m.code);
+      log(`${dir} ${type} ${code} mid=${m.messageId} token=${Buffer.from(m.token).toString("hex") || "-"}${path ? " /" + path : ""}` +
+        `${m.payload.length ? ` payload=${m.payload.length} bytes` : ""}`);
+    } catch (e) {
+      log(`${dir} undecodable datagram of ${bytes.length} bytes: ${e.message}`);
+    }
+  };
+  return {
+    send: (b) => {
+      show("->", b);
+      transport.send(b);
+    },
+    onMessage: (h) => transport.onMessage((b) => {
+      show("<-", b);
+      h(b);
+    }),
+    onError: (h) => transport.onError(h),
+    close: () => transport.close(),
+  };
+}
+
+async function main(argv) {
+  const o = parseArgs(argv);
+  if (o.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!o.uri) throw new UsageError("a URI is required");
+  const methodName = o["-m"] === undefined ? "get" : o["-m"];
+  const method = METHODS[methodName.toLowerCase()];
+  if (!method) throw new UsageError(`-m: unknown method ${methodName}`);
+  if (o["-e"] !== undefined && o["-f"] !== undefined) throw new UsageError("-e and -f cannot be combined");
+  const payload = o["-e"] !== undefined ? Buffer.from(o["-e"], "utf8").toString("latin1") : o["-f"] !== undefined ? readText(o["-f"], "payload file") : undefined;
+  const observeSeconds = o["-s"] === undefined ? 0 : Number(o["-s"]);
+  if (!(observeSeconds >= 0 && observeSeconds <= 86400)) throw new UsageError(`-s: seconds must be 0..86400, not ${o["-s"]}`);
+
+  const bundle = new URL("../../dist/lib/coap.cjs", import.meta.url).pathname;
+  if (!fs.existsSync(bundle)) throw new Error("dist/lib/coap.cjs is missing: run npm run build");
+  installE();
+  const coap = createRequire(import.meta.url)(bundle);
+  let uri;
+  try {
+    uri = coap.parseUri(o.uri);
+  } catch (e) {
+    throw new UsageError(e.message);
+  }
+  const log = (line) => process.stderr.write(line + "\n");
+
+  let transport;
+  if (uri.secure) {
+    const dtls = createDtlsModule({ log, trace: o.verbose ? log : null });
+    const options = { host: uri.host, port: uri.port, insecure: o.insecure, connectionId: o.connectionId };
+    if (o["-R"]) options.ca = readText(o["-R"], "CA file");
+    if (o["-c"] || o["-j"]) {
+      if (!o["-c"] || !o["-j"]) throw new UsageError("-c and -j go together");
+      options.cert = readText(o["-c"], "certificate file");
+      options.key = readText(o["-j"], "key file");
+    }
+    if (o["-k"] !== undefined) {
+      options.psk = Buffer.from(o["-k"], "utf8").toString("latin1");
+      options.pskIdentity = o["-u"] === undefined ? "" : o["-u"];
+    }
+    if (!options.ca && options.psk === undefined && !o.insecure) {
+      throw new UsageError("coaps needs -R ca.pem to verify the server (or -k for PSK); --insecure connects without verification");
+    }
+    transport = dtlsTransport(dtls, options, (info) => o.verbose && log(`dtls: connected, ${info.cipher}${info.resumed ? " (resumed)" : ""}`));
+  } else {
+    for (const f of ["-R", "-c", "-j", "-k"]) if (o[f] !== undefined) throw new UsageError(`${f} needs a coaps:// URI`);
+    transport = coap.createUdpTransport(createDgramModule(), uri.host, uri.port);
+  }
+  if (o.verbose) transport = traced(transport, coap, log);
+
+  let transportError = null;
+  const endpoint = coap.createEndpoint(transport, {});
+  const failOn = (h) => transport.onError((e) => {
+    transportError = e;
+    h(e);
+  });
+  const request = {
+    method,
+    options: uri.options,
+    payload,
+    contentFormat: format(o["-t"], "-t"),
+    accept: format(o["-A"], "-A"),
+    confirmable: o.confirmable,
+  };
+  const print = (m) => {
+    if (m.payload.length) process.stdout.write(Buffer.from(m.payload).toString("latin1") + "\n");
+  };
+  const success = (m) => m.code >> 5 === 2;
+
+  try {
+    if (observeSeconds > 0) {
+      return await new Promise((resolve, reject) => {
+        let status = 0;
+        let relation = null;
+        const timer = setTimeout(() => {
+          relation.cancel(true);
+          setTimeout(() => resolve(status), 300);
+        }, observeSeconds * 1000);
+        failOn((e) => {
+          clearTimeout(timer);
+          reject(new Error(e.message));
+        });
+        relation = endpoint.observe(request, (m) => {
+          if (!success(m)) status = 1;
+          if (!success(m)) log(`error: ${coap.codeString(m.code)}`);
+          print(m);
+        }, (e) => {
+          clearTimeout(timer);
+          if (e.code === "closed" || e.code === "deleted") resolve(status);
+          else reject(new Error(transportError ? transportError.message : e.message));
+        });
+      });
+    }
+    const m = await new Promise((resolve, reject) => {
+      failOn((e) => reject(new Error(e.message)));
+      endpoint.request(request, (e, r) => (e ? reject(new Error(transportError ? transportError.message : e.message)) : resolve(r)));
+    });
+    print(m);
+    if (!success(m)) {
+      log(`error: the server answered ${coap.codeString(m.code)}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    endpoint.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => setTimeout(() => process.exit(status), 150),
+  (e) => {
+    process.stderr.write(`coap: ${e.message}${e instanceof UsageError ? "\n\n" + USAGE : ""}\n`);
+    setTimeout(() => process.exit(e instanceof UsageError ? 2 : 1), 150);
+  },
+);

@@ -1,0 +1,89 @@
+// The command-line client (npm run coap) against coap-server-openssl: exit status, output and errors in words.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createCa, issueCert } from "../host/dtls/pki.mjs";
+import { startCoapServer } from "../host/dtls/peers.mjs";
+
+const CLI = new URL("../host/cli/coap.mjs", import.meta.url).pathname;
+let dir, ca, otherCa, server, peer;
+before(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-cli-"));
+  ca = createCa(dir, "ca");
+  otherCa = createCa(dir, "other");
+  server = issueCert(ca, "server", { dns: ["localhost"], ips: ["127.0.0.1"] });
+  peer = await startCoapServer({ cert: server.cert, key: server.key, psk: "cli-secret", dynamic: 5 });
+});
+after(async () => {
+  await peer.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function cli(...args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20000);
+    child.on("exit", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+test("GET over coaps with a CA file, verbose", async () => {
+  const r = await cli("-v", "-R", ca.cert, `coaps://127.0.0.1:${peer.port}/time`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\w{3} \d+ \d\d:\d\d:\d\d\n$/);
+  assert.match(r.stderr, /dtls: -> datagram of \d+ bytes/);
+  assert.match(r.stderr, /dtls: connected, TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256/);
+  assert.match(r.stderr, /-> CON GET mid=\d+ token=[0-9a-f]+ \/time/);
+  assert.match(r.stderr, /<- ACK 2\.05 mid=\d+/);
+});
+
+test("GET over coaps with PSK and the host name localhost", async () => {
+  const r = await cli("-k", "cli-secret", "-u", "node-1", `coaps://localhost:${peer.port}/time`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\d\d:\d\d:\d\d/);
+});
+
+test("server certificate from another CA: exit 1 with the reason", async () => {
+  const r = await cli("-R", otherCa.cert, `coaps://127.0.0.1:${peer.port}/time`);
+  assert.equal(r.status, 1);
+  assert.equal(r.stdout, "");
+  assert.equal(r.stderr, "coap: server certificate is not signed by a trusted CA (Unknown CA)\n");
+});
+
+test("coaps without -R is refused", async () => {
+  const r = await cli(`coaps://127.0.0.1:${peer.port}/time`);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^coap: coaps needs -R ca.pem to verify the server/);
+});
+
+test("an error response exits 1; plain coap works too", async () => {
+  const missing = await cli("-R", ca.cert, `coaps://127.0.0.1:${peer.port}/no-such-resource`);
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /error: the server answered 4\.04/);
+  const plain = await cli(`coap://127.0.0.1:${peer.plainPort}/time`);
+  assert.equal(plain.status, 0, plain.stderr);
+});
+
+test("PUT with a JSON payload creates a resource that GET then returns", async () => {
+  const put = await cli("-m", "PUT", "-t", "json", "-e", '{"temperature":42}', "-R", ca.cert, `coaps://127.0.0.1:${peer.port}/telemetry`);
+  assert.equal(put.status, 0, put.stderr);
+  const get = await cli("-R", ca.cert, `coaps://127.0.0.1:${peer.port}/telemetry`);
+  assert.equal(get.status, 0, get.stderr);
+  assert.equal(get.stdout, '{"temperature":42}\n');
+});
+
+test("bad usage exits 2 with the reason", async () => {
+  const r = await cli("-m", "brew", "coap://127.0.0.1/x");
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^coap: -m: unknown method brew/);
+});
