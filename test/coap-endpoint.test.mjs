@@ -583,3 +583,16 @@ test("the request callback form and a transport error failing what is pending", 
   ep.close();
   peer.close();
 });
+
+test("a socket error fails what is pending with code transport; after close, requests fail with closed", async () => {
+  const dgram = createDgramModule();
+  const transport = coap.createUdpTransport(dgram, "127.0.0.1", 9);
+  const ep = coap.createEndpoint(transport, { ackTimeout: 1000 });
+  transport.close();
+  await assert.rejects(ep.request({ path: "/x" }), (e) => e.code === "transport" && e.message.startsWith("UDP 127.0.0.1:9: "));
+  ep.close();
+  ep.close();
+  await assert.rejects(ep.request({ path: "/y" }), (e) => e.code === "closed" && e.message === "CoAP endpoint closed");
+  const ended = await new Promise((r) => ep.observe({ path: "/z" }, () => {}, r));
+  assert.equal(ended.code, "closed");
+});

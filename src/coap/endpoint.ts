@@ -138,6 +138,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   const relations: Relation[] = [];
   // Message IDs of CON and NON messages received lately, with the ACK or RST sent for them.
   let seen: { mid: number; until: number; reply?: Uint8Array }[] = [];
+  let closed: CoapError | undefined;
 
   const send = (b: Uint8Array) => transport.send(b);
 
@@ -156,6 +157,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     stop(x.timer);
     x.timer = setTimeout(() => {
       x.timer = undefined;
+      if (live.indexOf(x) < 0) return;
       if (x.m.type == CON && !x.acked && x.tries++ < maxRetransmit) {
         send(x.wire);
         arm(x, (x.wait *= 2));
@@ -190,6 +192,8 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   /** One message exchange: `m` (with a token set) sent reliably, its response or error to `done`. */
   function exchange(m: CoapMessage, name: string, done: ResponseCallback, ackOnly?: boolean) {
     let wire: Uint8Array;
+    // Later, not now: a caller that retries from its error callback must not recurse without end.
+    if (closed) return setTimeout(() => done(closed as CoapError), 0);
     try {
       wire = encodeMessage(m);
     } catch (e) {
@@ -416,7 +420,10 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
       exchange({ type: CON, code: 0, messageId: 0, token: EMPTY, options: [], payload: EMPTY }, "ping", (err) => done(err && err.code == "reset" ? null : err), true);
     },
     close: () => {
-      failAll(fail("closed", "CoAP endpoint closed"));
+      if (closed) return;
+      closed = fail("closed", "CoAP endpoint closed");
+      transport.onMessage(() => {});
+      failAll(closed);
       transport.close();
     },
   };

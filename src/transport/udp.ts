@@ -19,6 +19,10 @@ export function createUdpTransport(dgram: DgramModule, host: string, port: numbe
   const byAddress = /^[0-9.]+$/.test(host);
   let onData = (_d: Uint8Array) => {};
   let onError = (_e: TransportError) => {};
+  // Reported as a later event, so that the sender's own bookkeeping is complete before its error handler runs.
+  const fail = (code: string, message: string) => {
+    setTimeout(() => onError({ code: code, message: message }), 0);
+  };
   socket.on("message", (msg: string, rinfo: DgramRemoteInfo) => {
     if (rinfo.port == port && (!byAddress || rinfo.address == host)) onData(E.toUint8Array(msg));
   });
@@ -28,8 +32,12 @@ export function createUdpTransport(dgram: DgramModule, host: string, port: numbe
     send: (data: Uint8Array) => {
       const s = E.toString(data);
       // E.toString gives undefined when no flat string fits in memory; sending that would put "undefined" on the wire.
-      if (typeof s != "string") onError({ code: "memory", message: "no memory for a " + data.length + "-byte datagram" });
-      else socket.send(s, port, host);
+      if (typeof s != "string") return fail("memory", "no memory for a " + data.length + "-byte datagram");
+      try {
+        socket.send(s, port, host);
+      } catch (e) {
+        fail("socket", "UDP send to " + host + ":" + port + ": " + ((e && (e as { message?: string }).message) || e));
+      }
     },
     onMessage: (h: (d: Uint8Array) => void) => {
       onData = h;
