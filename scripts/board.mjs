@@ -115,13 +115,26 @@ export function loadBoards(dir = BOARDS_DIR) {
   return files.map((f) => loadBoard(path.join(dir, f)));
 }
 
+const PACKAGE = JSON.parse(fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), "..", "package.json"), "utf8"));
+
+/**
+ * The firmware's title and version as reported to ThingsBoard (current_fw_title/current_fw_version). The version
+ * is package.json's unless FW_VERSION is set, which builds a distinguishable update (the OTA tests do).
+ */
+export function firmwareIdentity() {
+  return { title: PACKAGE.name, version: process.env.FW_VERSION || PACKAGE.version };
+}
+
 /** The ES module rollup compiles into a board's bundle as `import ... from "board"`. */
 export function boardModuleSource(board) {
+  const fw = firmwareIdentity();
   const c = (v) => JSON.stringify(v);
   const has = (m) => board.modules.includes(m);
   return [
     `export var BOARD_ID = ${c(board.id)};`,
     `export var BOARD_NAME = ${c(board.name)};`,
+    `export var FW_TITLE = ${c(fw.title)};`,
+    `export var FW_VERSION = ${c(fw.version)};`,
     `export var ESPRUINO_BOARD = ${c(board.espruinoBoard)};`,
     `export var MODULES = ${c(board.modules)};`,
     `export var STATUS_LED = ${c(board.statusLed)};`,

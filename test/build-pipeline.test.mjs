@@ -106,7 +106,7 @@ test("the pipeline lowers classes, statics, spread, rest, destructuring, ?. and 
 
 test("the board module source names every constant the firmware imports", () => {
   const src = boardModuleSource(loadBoard("boards/sim.json"));
-  for (const name of ["BOARD_ID", "BOARD_NAME", "ESPRUINO_BOARD", "MODULES", "STATUS_LED", "STATUS_LED_ACTIVE_LOW",
+  for (const name of ["BOARD_ID", "BOARD_NAME", "FW_TITLE", "FW_VERSION", "ESPRUINO_BOARD", "MODULES", "STATUS_LED", "STATUS_LED_ACTIVE_LOW",
     "SENSORS", "HAS_WIFI", "HAS_DEEP_SLEEP", "HAS_DTLS", "JSVAR_BUDGET", "UDP_RECV_BUFFER"]) {
     assert.match(src, new RegExp(`export var ${name} = `));
   }

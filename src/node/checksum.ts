@@ -2,13 +2,6 @@
 // hashes with Guava's HashCode.toString(), which writes the hash's bytes in order - so a CRC32 appears as its four
 // bytes little-endian ("2639f4cb" for 0xCBF43926).
 
-/** The subset of Espruino's `crypto` module used here; each returns the digest as an ArrayBuffer. */
-export interface CryptoModule {
-  SHA256(data: string): ArrayBuffer;
-  SHA384?(data: string): ArrayBuffer;
-  SHA512?(data: string): ArrayBuffer;
-}
-
 function hex(bytes: Uint8Array): string {
   let s = "";
   for (let i = 0; i < bytes.length; i++) s += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);

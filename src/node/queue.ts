@@ -52,16 +52,21 @@ export class TelemetryQueue {
     this.seqs.push(seq);
   }
 
-  /** Up to `count` oldest readings, in order, with the handle to acknowledge them. Unreadable files are skipped. */
-  peek(count: number): { readings: Reading[]; upTo: number } {
+  /**
+   * Up to `count` oldest readings, in order, each with its sequence number for ack(). Unreadable files are skipped
+   * (and removed by the next ack past them).
+   */
+  peek(count: number): { readings: Reading[]; seqs: number[] } {
     const readings: Reading[] = [];
-    let upTo = 0;
+    const seqs: number[] = [];
     for (let i = 0; i < this.seqs.length && readings.length < count; i++) {
       const r = this.storage.readJSON(fileName(this.seqs[i]), true);
-      if (r && typeof r === "object" && r.values) readings.push(r);
-      upTo = this.seqs[i];
+      if (r && typeof r === "object" && r.values) {
+        readings.push(r);
+        seqs.push(this.seqs[i]);
+      }
     }
-    return { readings: readings, upTo: upTo };
+    return { readings: readings, seqs: seqs };
   }
 
   /** Removes every reading up to and including sequence `upTo`: the server acknowledged them. */

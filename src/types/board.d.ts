@@ -15,6 +15,9 @@ declare module "board" {
   }
   export const BOARD_ID: string;
   export const BOARD_NAME: string;
+  /** Reported to ThingsBoard as current_fw_title / current_fw_version. */
+  export const FW_TITLE: string;
+  export const FW_VERSION: string;
   export const ESPRUINO_BOARD: string;
   export const MODULES: string[];
   /** null where the board has no status LED. */

@@ -134,6 +134,15 @@ declare function require(name: "Storage"): StorageModule;
 declare function require(name: "Wifi"): WifiModule;
 declare function require(name: "ESP32"): ESP32Module;
 declare function require(name: "DTLS"): DtlsModule;
+declare function require(name: "crypto"): CryptoModule;
+
+/** Espruino's `crypto` module: digests of 8-bit strings, as ArrayBuffers. SHA384/512 exist where built in. */
+interface CryptoModule {
+  SHA1(data: string): ArrayBuffer;
+  SHA256(data: string): ArrayBuffer;
+  SHA384?(data: string): ArrayBuffer;
+  SHA512?(data: string): ArrayBuffer;
+}
 
 interface EspruinoMemory {
   free: number;

@@ -1,0 +1,310 @@
+// The sensor node application: reads the board's sensors on an interval, queues the readings in flash and sends
+// them to ThingsBoard, keeps RPC and shared-attribute subscriptions alive, handles built-in RPCs and firmware
+// updates, and optionally deep-sleeps between readings (resuming its DTLS session on waking).
+import { BOARD_ID, FW_TITLE, FW_VERSION, HAS_DEEP_SLEEP, HAS_DTLS, HAS_WIFI, UDP_RECV_BUFFER } from "board";
+import { CoapError } from "../coap/message";
+import { createEndpoint, Endpoint, Observation } from "../coap/endpoint";
+import { parseUri } from "../coap/uri";
+import { createUdpTransport } from "../transport/udp";
+import { createDtlsTransport, DtlsTransport } from "../transport/dtls";
+import { Transport } from "../transport/types";
+import { ThingsBoardClient, RpcRequest } from "../tb/client";
+import { CONFIG_FILE, loadConfig, NodeConfig } from "../node/config";
+import { TelemetryQueue } from "../node/queue";
+import { packReadings } from "../node/telemetry";
+import { bootConfirm, clearBootFailure, readBootState } from "../node/boot";
+import { FirmwareUpdater, isNewFirmware } from "./ota";
+import { readSensors, setStatusLed } from "./hardware";
+
+/** Largest telemetry payload in one request: a DTLS datagram must stay within about 1 KB for ThingsBoard. */
+const MAX_PAYLOAD = 900;
+const SESSION_FILE = "dtls.ses";
+/** A clock before 2020 has not been set (an ESP32's RTC starts near 1970): send no timestamps then. */
+const CLOCK_SET = 1577836800;
+const SLOW_RETRY_MS = 600000;
+
+export type RpcHandler = (params: any, reply: (result: { [key: string]: any }) => void) => void;
+
+function log(text: string): void {
+  console.log("node: " + text);
+}
+
+export class SensorNode {
+  storage = require("Storage");
+  cfg!: NodeConfig;
+  queue!: TelemetryQueue;
+  tb!: ThingsBoardClient;
+  ep!: Endpoint;
+  transport!: Transport;
+  ota!: FirmwareUpdater;
+  handlers: { [method: string]: RpcHandler } = {};
+  private started = getTime();
+  private sending = false;
+  private online = false;
+  private refusedAt = 0;
+  private timer: any;
+  private subs: Observation[] = [];
+
+  constructor() {
+    const self = this;
+    // Built-in RPCs; firmware authors add their own with onRpc().
+    this.onRpc("getReading", (p, reply) => reply(self.sample()));
+    this.onRpc("setInterval", (p, reply) => {
+      const s = p && typeof p === "object" ? p.intervalS : p;
+      if (typeof s !== "number" || s < 5 || s > 86400) return reply({ error: "intervalS must be a number of seconds from 5 to 86400" });
+      self.setIntervalS(Math.round(s));
+      reply({ intervalS: self.cfg.intervalS });
+    });
+    this.onRpc("setLed", (p, reply) => {
+      const on = !!(p && typeof p === "object" ? p.on : p);
+      setStatusLed(on);
+      reply({ led: on });
+    });
+    this.onRpc("reboot", (p, reply) => {
+      reply({ rebooting: true });
+      setTimeout(() => E.reboot(), 500);
+    });
+    this.onRpc("getStatus", (p, reply) => reply(self.status()));
+  }
+
+  /** Registers a handler for a server-side RPC method. */
+  onRpc(method: string, handler: RpcHandler): void {
+    this.handlers[method] = handler;
+  }
+
+  start(): void {
+    const r = loadConfig(this.storage);
+    if (!r.config) {
+      for (let i = 0; i < r.errors.length; i++) log("config: " + r.errors[i]);
+      log("fix " + CONFIG_FILE + " (npm run configure); checking again in 30 s");
+      setTimeout(() => this.start(), 30000);
+      return;
+    }
+    this.cfg = r.config;
+    this.queue = new TelemetryQueue(this.storage, this.cfg.queueMax);
+    if (HAS_WIFI && this.cfg.wifi) this.joinWifi();
+    else this.connect();
+  }
+
+  private joinWifi(): void {
+    const wifi = require("Wifi");
+    wifi.connect(this.cfg.wifi!.ssid, { password: this.cfg.wifi!.password }, (err) => {
+      if (err) {
+        log("Wi-Fi " + this.cfg.wifi!.ssid + ": " + err + "; retrying in 10 s");
+        setTimeout(() => this.joinWifi(), 10000);
+        return;
+      }
+      wifi.setSNTP("pool.ntp.org", 0);
+      this.connect();
+    });
+  }
+
+  private connect(): void {
+    const u = parseUri(this.cfg.server);
+    if (u.secure) {
+      if (!HAS_DTLS) {
+        log("this board has no DTLS module: coaps:// cannot be used on " + BOARD_ID);
+        return;
+      }
+      const s = this.storage;
+      const t: DtlsTransport = createDtlsTransport(require("DTLS"), {
+        host: u.host, port: u.port,
+        ca: this.cfg.ca ? s.read(this.cfg.ca) : undefined,
+        cert: this.cfg.cert ? s.read(this.cfg.cert) : undefined,
+        key: this.cfg.key ? s.read(this.cfg.key) : undefined,
+        insecure: this.cfg.insecure,
+        connectionId: true,
+        session: s.read(SESSION_FILE),
+        recvBufferSize: UDP_RECV_BUFFER,
+      });
+      t.onConnect((resumed) => log("DTLS " + (resumed ? "session resumed" : "handshake done") + " with " + u.host));
+      this.transport = t;
+    } else {
+      this.transport = createUdpTransport(require("dgram"), u.host, u.port, { recvBufferSize: UDP_RECV_BUFFER });
+    }
+    if (this.transport.onError) this.transport.onError((e) => log("link: " + e.message));
+    // ThingsBoard answers within 10 s or never (sync-session timeout), so waiting longer only blocks the queue.
+    this.ep = createEndpoint(this.transport, { responseTimeout: 11000, observeSilence: 300000 });
+    this.tb = new ThingsBoardClient(this.ep, this.cfg.token);
+    const self = this;
+    this.ota = new FirmwareUpdater(this.tb, {
+      storage: this.storage,
+      crypto: require("crypto"),
+      log: log,
+      report: (values, done) => self.report(values, done),
+      reboot: () => E.reboot(),
+    });
+    log(FW_TITLE + " " + FW_VERSION + " on " + BOARD_ID + ", server " + u.host + ":" + u.port + (u.secure ? " (DTLS)" : ""));
+    if (!this.cfg.token && this.cfg.provision) this.provision();
+    else this.online ? 0 : this.firstContact();
+  }
+
+  private provision(): void {
+    const p = this.cfg.provision!;
+    this.tb.provision(p.deviceName, p.key, p.secret, (err, token) => {
+      if (err) {
+        log(err.message + "; retrying in 60 s");
+        setTimeout(() => this.provision(), 60000);
+        return;
+      }
+      // Keep the token and drop the provisioning secret: the device is now known to ThingsBoard.
+      const stored = JSON.parse(this.storage.read(CONFIG_FILE)!);
+      stored.token = token;
+      delete stored.provision;
+      this.storage.writeJSON(CONFIG_FILE, stored);
+      this.cfg.token = this.tb.token = token;
+      log("provisioned; access token stored");
+      this.firstContact();
+    });
+  }
+
+  /** Announces the node, confirms a new firmware, then starts the reading cycle and the subscriptions. */
+  private firstContact(): void {
+    const attrs: { [key: string]: any } = { fw_title: FW_TITLE, fw_version: FW_VERSION, board: BOARD_ID, memFree: process.memory().free };
+    this.tb.publishAttributes(attrs, (err) => {
+      if (err) return this.offline(err, () => this.firstContact());
+      this.online = true;
+      const boot = readBootState(this.storage);
+      if (boot.failed) {
+        const why = boot.failed;
+        this.report({ fw_state: "FAILED", fw_error: "rolled back: " + why }, () => clearBootFailure(this.storage));
+      }
+      if (bootConfirm(this.storage)) this.report({ fw_state: "UPDATED" }, () => {});
+      if (this.cfg.sleep && HAS_DEEP_SLEEP) this.sleepCycle();
+      else {
+        this.subscribe();
+        this.tick();
+      }
+    });
+  }
+
+  private offline(err: CoapError, retry: () => void): void {
+    if (err.code === "unauthorized") {
+      // A wrong token or an unknown certificate does not fix itself: say it once, then retry slowly.
+      if (!this.refusedAt) log(err.message + "; retrying every " + SLOW_RETRY_MS / 60000 + " min");
+      this.refusedAt = getTime();
+      setTimeout(retry, SLOW_RETRY_MS);
+    } else {
+      log(err.message + "; retrying in " + this.cfg.intervalS + " s");
+      setTimeout(retry, this.cfg.intervalS * 1000);
+    }
+  }
+
+  /** Sends fw_state and friends along with the running firmware's identity. */
+  report(values: { [key: string]: any }, done: () => void): void {
+    values.current_fw_title = FW_TITLE;
+    values.current_fw_version = FW_VERSION;
+    this.tb.telemetry(JSON.stringify(values), (err) => {
+      if (err) log("report " + values.fw_state + ": " + err.message);
+      done();
+    });
+  }
+
+  private subscribe(): void {
+    const self = this;
+    const again = (what: string, e: CoapError) => {
+      if (e.code === "closed") return;
+      log(what + " subscription ended (" + e.code + "); registering again");
+      // The initial response of the new registration carries every shared attribute, so no change is missed.
+      setTimeout(() => self.subscribe(), e.code === "unauthorized" ? SLOW_RETRY_MS : 1000);
+    };
+    for (let i = 0; i < this.subs.length; i++) this.subs[i].cancel(false);
+    this.subs = [
+      this.tb.subscribeRpc((r) => self.handleRpc(r), (e) => again("RPC", e)),
+      this.tb.subscribeAttributes((v, deleted, initial) => self.onShared(v, deleted, initial), (e) => {
+        if (e.code !== "closed") again("attribute", e);
+      }),
+    ];
+  }
+
+  private handleRpc(r: RpcRequest): void {
+    const h = this.handlers[r.method];
+    log("RPC " + r.method + " (id " + r.id + ")");
+    const reply = (result: { [key: string]: any }) =>
+      this.tb.rpcReply(r.id, result, (err) => { if (err) log("RPC reply " + r.id + ": " + err.message); });
+    if (!h) return reply({ error: "unknown method " + r.method });
+    try {
+      h(r.params, reply);
+    } catch (e) {
+      reply({ error: "" + e });
+    }
+  }
+
+  private onShared(v: any, deleted: string[], initial: boolean): void {
+    log((initial ? "shared attributes " : "shared attribute update ") + JSON.stringify(v) + (deleted.length ? " deleted " + deleted.join(",") : ""));
+    if (typeof v.intervalS === "number" && v.intervalS >= 5 && v.intervalS <= 86400 && v.intervalS !== this.cfg.intervalS) this.setIntervalS(v.intervalS);
+    if (isNewFirmware(v)) this.ota.start(v);
+  }
+
+  private setIntervalS(s: number): void {
+    this.cfg.intervalS = s;
+    const stored = JSON.parse(this.storage.read(CONFIG_FILE)!);
+    stored.intervalS = s;
+    this.storage.writeJSON(CONFIG_FILE, stored);
+    log("reading every " + s + " s");
+    if (!this.cfg.sleep) this.tick();
+  }
+
+  /** Takes a reading now, queues it and sends what is queued. */
+  sample(): { [key: string]: number } {
+    const values = readSensors();
+    const now = getTime();
+    this.queue.push({ ts: this.cfg.clientTs && now > CLOCK_SET ? Math.floor(now * 1000) : 0, values: values });
+    log("reading " + JSON.stringify(values) + (this.queue.length > 1 ? ", " + this.queue.length + " queued" : ""));
+    this.flush(() => {});
+    return values;
+  }
+
+  private tick(): void {
+    clearTimeout(this.timer);
+    this.sample();
+    this.timer = setTimeout(() => this.tick(), this.cfg.intervalS * 1000);
+  }
+
+  /** Sends the queue in order, a payload at a time, removing each batch once ThingsBoard has it. */
+  flush(done: (ok: boolean) => void): void {
+    if (this.sending) return done(false);
+    const q = this.queue;
+    const batch = q.peek(40);
+    if (!batch.readings.length) return done(true);
+    if (q.dropped) batch.readings[batch.readings.length - 1].values.dropped = q.dropped;
+    const pack = packReadings(batch.readings, MAX_PAYLOAD)[0];
+    this.sending = true;
+    this.tb.telemetry(pack.payload, (err, res) => {
+      this.sending = false;
+      if (err) {
+        log("telemetry not delivered (" + err.message + "); " + q.length + " reading(s) kept");
+        return done(false);
+      }
+      log("telemetry " + pack.count + " reading(s) -> 2.01");
+      if (pack.count === batch.readings.length && q.dropped) q.resetDropped();
+      q.ack(batch.seqs[pack.count - 1]);
+      this.flush(done);
+    });
+  }
+
+  status(): { [key: string]: any } {
+    return { fw_version: FW_VERSION, board: BOARD_ID, uptimeS: Math.round(getTime() - this.started), queued: this.queue.length,
+      dropped: this.queue.dropped, intervalS: this.cfg.intervalS, memFree: process.memory().free };
+  }
+
+  /** Deep-sleep mode: one reading, send everything queued, look for a firmware update, save the DTLS session, sleep. */
+  private sleepCycle(): void {
+    this.sample();
+    const sleep = () => {
+      const t = this.transport as DtlsTransport;
+      if (t.exportSession) {
+        const s = t.exportSession();
+        if (s) this.storage.write(SESSION_FILE, s);
+      }
+      log("sleeping " + this.cfg.intervalS + " s");
+      require("ESP32").deepSleep(this.cfg.intervalS * 1000000);
+    };
+    this.flush(() => {
+      this.tb.getAttributes(["fw_title", "fw_version", "fw_size", "fw_checksum", "fw_checksum_algorithm", "intervalS"], [], (err, a) => {
+        if (!err && isNewFirmware(a!.shared)) return this.ota.start(a!.shared);
+        sleep();
+      });
+    });
+  }
+}
