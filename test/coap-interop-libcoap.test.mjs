@@ -110,6 +110,35 @@ test("libcoap: /time observed through several notifications, then cancelled with
   }
 });
 
+test("libcoap -N: NON notifications (every fifth CON) are taken in order; a passive cancel is answered by RST", async () => {
+  const server = await startServer(["-N"]);
+  const { ep, counted } = connect(server.port);
+  try {
+    const seqs = [];
+    let obs;
+    await new Promise((resolve) => {
+      obs = ep.observe({ path: "/time", confirmable: false }, (m) => {
+        seqs.push(readUint(getOption(m, Opt.OBSERVE)));
+        if (seqs.length === 3) resolve();
+      }, () => {});
+    });
+    assert.ok(seqs[0] < seqs[1] && seqs[1] < seqs[2], seqs.join());
+    obs.cancel(false);
+    const before = counted.sent;
+    // The next notification arrives for a token the endpoint no longer knows: it answers RST, libcoap drops the
+    // observer, and no more notifications (so no more RSTs) follow.
+    await new Promise((r) => setTimeout(r, 2500));
+    const rsts = counted.sent - before;
+    assert.ok(rsts >= 1 && rsts <= 2, `the next notification was answered (${rsts} datagrams)`);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(counted.sent - before, rsts, "libcoap sent no more notifications after the RST");
+    assert.equal(seqs.length, 3);
+  } finally {
+    ep.close();
+    await server.stop();
+  }
+});
+
 test("libcoap: a 5000-byte Block1 upload in 64-byte blocks, then a Block2 download of it", async () => {
   const server = await startServer();
   const { ep, counted } = connect(server.port, { blockSzx: 2 });
