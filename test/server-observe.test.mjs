@@ -292,3 +292,22 @@ test("a notification over 1024 bytes is sent block-wise; the rest is fetched wit
   assert.deepEqual(JSON.parse(text(n.payload) + text(rest.payload)), { big });
   assert.ok(req);
 });
+
+test("activity: a device turns inactive after the inactivity timeout unless it observes", async (t) => {
+  const s = await testServer(t, { reportTimeoutMs: 50, inactivityTimeoutMs: 300 });
+  const d = await createDevice(s);
+  const c = await rawClient(t, s);
+  const server = async () => Object.fromEntries((await http(s, "GET", `/api/plugins/telemetry/DEVICE/${d.id}/values/attributes/SERVER_SCOPE`)).body.map((a) => [a.key, a.value]));
+  c.request(Code.POST, `api/v1/${d.token}/telemetry`, { type: Type.NON, payload: "{a:1}" });
+  await c.next();
+  assert.equal((await server()).active, true);
+  let attrs = await server();
+  for (let i = 0; i < 60 && attrs.active !== false; i++) { await sleep(50); attrs = await server(); }
+  assert.equal(attrs.active, false);
+  await observeAttrs(c, d);
+  await sleep(700);
+  attrs = await server();
+  assert.equal(attrs.active, true, "observing keeps it active");
+  assert.equal(typeof attrs.lastConnectTime, "number");
+  assert.ok(Date.now() - attrs.lastActivityTime < 300, "activity is reported while observing");
+});

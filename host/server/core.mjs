@@ -57,6 +57,7 @@ export function createCore({ store, log, options }) {
   function reportActivity() {
     const now = Date.now();
     for (const [deviceId, s] of activity) {
+      if (!store.device(deviceId)) { activity.delete(deviceId); continue; }
       if (s.observing) s.last = now;
       if (s.last !== s.flushed) { s.flushed = s.last; serverAttr(deviceId, "lastActivityTime", "LONG", String(s.last)); }
       if (s.active && !s.observing && now - s.last > options.inactivityTimeoutMs) { s.active = false; serverAttr(deviceId, "active", "BOOLEAN", false); }
