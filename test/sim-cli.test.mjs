@@ -19,7 +19,8 @@ test("npm run sim starts a local server and a node that boots the bundle, then c
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^sim: local server \((host\/server|coap-server-notls)\) on coap:\/\/127\.0\.0\.1:\d+$/m);
   assert.match(r.stdout, /^\[node1 00:00:00\.\d{3}\] \* boot \(poweron, #1\)$/m);
-  assert.match(r.stdout, /^\[node1 00:00:00\.\d{3}\] node: Simulated ESP32 \(desktop simulator\) \(sim\) up, readings \{"temperature":[\d.]+,"battery":[\d.]+\}$/m);
+  assert.match(r.stdout, /^\[node1 \d\d:\d\d:\d\d\.\d{3}\] node: .*\{"temperature":[-\d.]+,"battery":[-\d.]+\}$/m);
+  assert.match(r.stdout, /^\[node1 \d\d:\d\d:\d\d\.\d{3}\] \* -> 127\.0\.0\.1:\d+ CON (GET|POST|PUT) \//m, "its CoAP requests are shown");
   assert.doesNotMatch(r.stdout + r.stderr, /secret-token-4711/, "the token never appears in the output");
   const storage = /Storage (\S+)/.exec(r.stdout)[1];
   assert.equal(fs.existsSync(storage), false, "the temporary Storage is removed at exit");
@@ -34,7 +35,7 @@ test("nodes get node.cfg in their Storage, validated by the firmware's own rules
   for (const n of [1, 2]) {
     const cfg = JSON.parse(new StorageFolder(path.join(dir, `node${n}`)).read("node.cfg").toString("latin1"));
     assert.deepEqual(cfg, { server: "coap://127.0.0.1:5999", token: `abc${n}`, wifi: { ssid: "sim" }, intervalS: 30, sleep: true });
-    assert.match(r.stdout, new RegExp(`^\\[node${n} 00:00:00\\.\\d{3}\\] node: .* up, readings`, "m"));
+    assert.match(r.stdout, new RegExp(`^\\[node${n} 00:00:00\\.\\d{3}\\] \\* boot \\(poweron, #1\\)$`, "m"));
   }
 });
 

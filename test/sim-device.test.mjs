@@ -3,19 +3,24 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { ROOT, startNode } from "./sim-support.mjs";
+import { ROOT, startNode, until } from "./sim-support.mjs";
+import { startDefaultServer } from "../host/sim/server.mjs";
 
 const BOARD = JSON.parse(fs.readFileSync(path.join(ROOT, "boards", "sim.json"), "utf8"));
 
-test("the built bundle boots and prints readings from the simulated sensors", async (t) => {
-  const node = await startNode(t);
-  const line = await node.device.waitForOutput(/readings /);
-  assert.match(line, /^node: Simulated ESP32 \(desktop simulator\) \(sim\) up, readings /);
-  const readings = JSON.parse(line.slice(line.indexOf("{")));
-  const reads = node.traces.filter((e) => e.type === "analog");
-  assert.equal(reads.length, BOARD.sensors.length);
+test("the built bundle boots with a configuration and a local server and prints readings from the simulated sensors", async (t) => {
+  const server = await startDefaultServer();
+  t.after(() => server.close());
+  if (server.registerDevice) await server.registerDevice("node1", "sim-test-token");
+  const node = await startNode(t, { config: { server: `coap://127.0.0.1:${server.port}`, token: "sim-test-token", wifi: { ssid: "sim" } } });
+  const withReadings = /\{"temperature":[-\d.]+,"battery":[-\d.]+\}/;
+  await until(() => node.outputs.some((o) => withReadings.test(o.line)), 20000, "a line with readings");
+  const out = node.outputs.find((o) => withReadings.test(o.line));
+  const line = out.line;
+  const reads = node.traces.slice(0, out.traces).filter((e) => e.type === "analog");
+  const readings = JSON.parse(/\{"temperature".*\}/.exec(line)[0]);
   for (const s of BOARD.sensors) {
-    const raw = reads.find((r) => r.pin === s.pin).value;
+    const raw = reads.filter((r) => r.pin === s.pin).pop().value;
     // The value printed is the ADC fraction the firmware read, scaled as the board file says.
     const f = Math.pow(10, s.decimals);
     assert.equal(readings[s.key], Math.round((raw * s.scale + s.offset) * f) / f, s.key);
@@ -23,8 +28,16 @@ test("the built bundle boots and prints readings from the simulated sensors", as
     const bound = s.sim.amplitude + 5 * s.sim.noise + 1 / 4095;
     assert.ok(Math.abs(raw - s.sim.base) <= bound, `${s.key}: ${raw} vs base ${s.sim.base}`);
   }
-  // The status LED went on and off around the reading.
-  assert.deepEqual(node.traces.filter((e) => e.type === "pin").map((e) => `${e.pin}=${e.value}`), ["D2=1", "D2=0"]);
+});
+
+test("pins: digitalWrite/digitalRead, Pin objects, modes", async (t) => {
+  const node = await startNode(t, { bundle: null });
+  assert.equal(await node.device.exec(`digitalWrite(D2, 1); D4.set(); [digitalRead("D2"), D2.read(), D4.getMode(), String(D2),
+    digitalRead(D5)].join()`), "1,true,output,D2,0");
+  node.device.setInput("D5", 1);
+  assert.equal(await node.device.exec(`digitalRead(D5)`), 1);
+  assert.deepEqual(node.traces.filter((e) => e.type === "pin").map((e) => `${e.pin}=${e.value}`), ["D2=1", "D4=1"]);
+  await assert.rejects(node.device.exec(`digitalWrite("D99", 1)`), /Invalid pin: D99/);
 });
 
 test("globals Espruino lacks are absent; built-ins Espruino has are present", async (t) => {
@@ -57,7 +70,7 @@ test("errors: no name, subtypes are not instanceof Error, toString gives type an
     [typeof e.name, e instanceof TypeError, e instanceof Error, e.toString(), e.message, String(new Error("m")),
      String(new Error()), String(new ReferenceError("r"))].join("|")`);
   assert.equal(r, "undefined|true|false|TypeError: bad|bad|Error: m|Error|ReferenceError: r");
-  const l = node.device.lines.length;
+  const l = node.device.lineCount;
   await node.device.exec(`setTimeout(function () { null.x; }, 5)`);
   assert.match(await node.device.waitForOutput(/^Uncaught /, { fromLine: l }), /^Uncaught TypeError: Cannot read properties of null/);
 });
@@ -137,7 +150,7 @@ test("E: toString, toUint8Array, CRC32, hwRand, getSizeOf, on('init'); process.m
   assert.equal(await x(`typeof E.hwRand() === "number" && E.hwRand() !== E.hwRand()`), true);
   assert.ok((await x(`E.getSizeOf({ a: "x".repeat(100), b: [1, 2, 3] })`)) > 10);
   await x(`E.setBootCode('E.on("init", function () { print("init event"); }); print("boot code");')`);
-  const l = node.device.lines.length;
+  const l = node.device.lineCount;
   await x(`load()`);
   await node.device.waitForOutput("init event", { fromLine: l });
   assert.deepEqual(node.device.lines.slice(l), ["boot code", "init event"]);

@@ -18,6 +18,9 @@ export async function startNode(t, options = {}) {
   const node = await createSimNode({ storageDir: tempDir(t), ...options });
   node.traces = [];
   node.device.on("trace", (e) => node.traces.push(e));
+  // Each console line with how many traces (pins, analog reads, datagrams...) had happened when it was printed.
+  node.outputs = [];
+  node.device.on("output", (line) => node.outputs.push({ line, traces: node.traces.length }));
   node.done = node.start(options.untilMs === undefined ? {} : { untilMs: options.untilMs });
   t.after(() => node.stop());
   return node;

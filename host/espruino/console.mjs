@@ -4,7 +4,8 @@
 // - a line starting with \x10 (DLE) runs with echo off: no echo, no "=result";
 // - \x1b[<n>d (line number) is dropped and \x1b\n is a newline inside the input line (Alt-Enter);
 // - a line with unclosed brackets continues on the next line (":" prompt), as Espruino's jsiCountBracketsInInput;
-// - a finished line is queued as an event on the board, runs, and prints "=<value>" then the ">" prompt.
+// - a finished line is queued as an event on the board, runs, and prints "=<value>" then the ">" prompt;
+// - while a client is connected, a virtual clock runs no faster than real time (people and tools are watching).
 import net from "node:net";
 import { formatResult } from "./format.mjs";
 
@@ -43,9 +44,14 @@ class ConsoleSession {
     this.promptShown = false;
     this.promptTimer = null;
     socket.setNoDelay(true);
+    // While a client is connected the board's clock runs no faster than real time.
+    const release = device.scheduler.holdRealTime();
     socket.on("data", (buf) => this.receive(buf.toString("latin1")));
     socket.on("error", () => {});
-    socket.on("close", onClose);
+    socket.on("close", () => {
+      release();
+      onClose();
+    });
   }
 
   write(text) {

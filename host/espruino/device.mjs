@@ -79,7 +79,9 @@ export class Device extends EventEmitter {
     this.moduleFactories = modules;
     this.storage = new StorageFolder(storageDir);
     this.sensors = createSensorBank(board, seed);
+    /** The last LINE_LOG_LIMIT console lines; `lineCount` counts every line ever printed. */
     this.lines = [];
+    this.lineCount = 0;
     this.bootCount = 0;
     this.wakeCause = WAKEUP.POWERON;
     this.gen = 0;
@@ -110,6 +112,7 @@ export class Device extends EventEmitter {
   print(text) {
     for (const line of String(text).split("\n")) {
       this.lines.push(line);
+      this.lineCount++;
       if (this.lines.length > LINE_LOG_LIMIT) this.lines.splice(0, this.lines.length - LINE_LOG_LIMIT);
       this.emit("output", line);
     }
@@ -298,10 +301,13 @@ export class Device extends EventEmitter {
     });
   }
 
-  /** Resolves with the first output line matching `pattern` (checking lines printed from `fromLine` on). */
+  /**
+   * Resolves with the first output line matching `pattern`, looking at lines from number `fromLine` on (a
+   * `lineCount` taken earlier).
+   */
   waitForOutput(pattern, { fromLine = 0, realTimeoutMs = 20000 } = {}) {
     const test = (l) => (pattern instanceof RegExp ? pattern.test(l) : l.includes(pattern));
-    const seen = this.lines.slice(fromLine).find(test);
+    const seen = this.lines.slice(Math.max(0, fromLine - (this.lineCount - this.lines.length))).find(test);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const onLine = (l) => {

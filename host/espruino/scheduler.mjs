@@ -35,6 +35,7 @@ export class Scheduler {
     this.events = [];
     this.wakeUp = null;
     this.stopped = false;
+    this.holds = 0;
     /** Run after every timer or event callback (the device performs a deferred reset/load/sleep there). */
     this.afterCall = null;
     /** What queueEvent() and boardSetTimeout() mean inside this board's callbacks (events.mjs runOnBoard). */
@@ -109,6 +110,23 @@ export class Scheduler {
 
   ioInFlight() {
     return performance.now() - this.lastIoReal < this.settleMs;
+  }
+
+  /**
+   * Someone interacts in real time (a console client is connected): until the returned release() is called, a
+   * virtual clock runs no faster than real time, so the board does not flood the console with hours of output.
+   */
+  holdRealTime() {
+    this.holds++;
+    let released = false;
+    this.wake();
+    return () => {
+      if (!released) {
+        released = true;
+        this.holds--;
+        this.wake();
+      }
+    };
   }
 
   wake() {
@@ -219,10 +237,11 @@ export class Scheduler {
         const t0 = performance.now();
         await this.sleepReal(Infinity);
         this.simMs = now + (performance.now() - t0);
-      } else if (Number.isFinite(this.speed)) {
+      } else if (Number.isFinite(this.speed) || this.holds > 0) {
+        const speed = this.holds > 0 ? Math.min(this.speed, 1) : this.speed;
         const t0 = performance.now();
-        await this.sleepReal((next - now) / this.speed);
-        this.simMs = Math.min(next, now + (performance.now() - t0) * this.speed);
+        await this.sleepReal((next - now) / speed);
+        this.simMs = Math.min(next, now + (performance.now() - t0) * speed);
       } else {
         await this.yieldToNode();
         // Jump only if nothing arrived meanwhile; otherwise handle it at the current time.
