@@ -671,6 +671,11 @@ int dtls_write(dtls_conn *c, const unsigned char *data, size_t len)
     return DTLS_FAILED;
 }
 
+int dtls_max_payload(dtls_conn *c)
+{
+    return mbedtls_ssl_get_max_out_record_payload(&c->ssl);
+}
+
 void dtls_close(dtls_conn *c)
 {
     if (c->state == DTLS_ESTABLISHED) mbedtls_ssl_close_notify(&c->ssl);

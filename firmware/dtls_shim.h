@@ -74,6 +74,8 @@ int dtls_feed(dtls_conn *conn, const unsigned char *data, size_t len);
 int dtls_read(dtls_conn *conn, unsigned char *out, size_t cap);
 /* Encrypts one datagram of application data; returns the length taken or DTLS_FAILED. */
 int dtls_write(dtls_conn *conn, const unsigned char *data, size_t len);
+/* The largest application datagram one record can carry now (depends on MTU, suite and Connection ID). */
+int dtls_max_payload(dtls_conn *conn);
 /* Queues a close_notify alert; the connection is then closed. */
 void dtls_close(dtls_conn *conn);
 int dtls_state(dtls_conn *conn);

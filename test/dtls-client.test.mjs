@@ -22,7 +22,7 @@ before(() => {
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** A DTLS module whose datagrams are recorded (`wire.out`, `wire.in`) and optionally dropped by `dropOut(n)`. */
-function recordingModule({ dropOut } = {}) {
+function recordingModule({ dropOut, dropIn } = {}) {
   const wire = { out: [], in: [] };
   let sent = 0;
   const link = {
@@ -33,6 +33,7 @@ function recordingModule({ dropOut } = {}) {
     },
     inbound: (bytes, rinfo, deliver) => {
       wire.in.push(bytes);
+      if (dropIn && dropIn(Buffer.from(bytes))) return;
       directLink.inbound(bytes, rinfo, deliver);
     },
   };
@@ -65,6 +66,13 @@ function exchange(dtls, options, request, { timeoutMs = 8000 } = {}) {
       reject(e);
     });
   });
+}
+
+/** The records of one datagram: { type, epoch }. */
+function recordsOf(d) {
+  const out = [];
+  for (let off = 0; off + 13 <= d.length; off += 13 + d.readUInt16BE(off + 11)) out.push({ type: d[off], epoch: d.readUInt16BE(off + 3) });
+  return out;
 }
 
 /** Content types of the DTLS records in one datagram (13-byte headers; CID records have type 25). */
@@ -179,6 +187,28 @@ test("datagram loss during the handshake is recovered by retransmission", async 
     assert.equal(reply[1], 0x45);
     const hellos = wire.out.filter((d) => d[0] === 22 && d[13] === 1);
     assert.ok(hellos.length >= 3, `ClientHello retransmitted (${hellos.length} sent)`);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("loss of the server's last flight (ChangeCipherSpec, Finished): our timer resends our Finished", async () => {
+  const server = await startCoapServer({ cert: ecServer.cert, key: ecServer.key });
+  try {
+    const dropped = new Set();
+    // Drop, once each, the first datagram starting with ChangeCipherSpec and the first encrypted handshake record.
+    const dropIn = (d) => {
+      const kind = d[0] === 20 ? "ccs" : d[0] === 22 && d.readUInt16BE(3) === 1 ? "finished" : null;
+      if (!kind || dropped.has(kind)) return false;
+      dropped.add(kind);
+      return true;
+    };
+    const { dtls, wire } = recordingModule({ dropIn });
+    const { reply } = await exchange(dtls, { host: "127.0.0.1", port: server.port, ca: ca.pem }, coapGet(["time"]), { timeoutMs: 15000 });
+    assert.equal(reply[1], 0x45);
+    assert.ok(dropped.size >= 1);
+    const ourFinished = wire.out.flatMap((d) => recordsOf(Buffer.from(d))).filter((r) => r.type === 22 && r.epoch === 1);
+    assert.ok(ourFinished.length >= 2, `our Finished sent ${ourFinished.length} times`);
   } finally {
     await server.stop();
   }

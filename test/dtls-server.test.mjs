@@ -212,6 +212,24 @@ test("without Connection ID the same port change loses the session", async () =>
   }
 });
 
+test("a datagram too large for one record is refused with its size; the session goes on", async () => {
+  const { server, port } = await echoServer();
+  try {
+    const errors = [];
+    const c = await open(recordingModule().dtls, { host: "127.0.0.1", port, ca: ca.pem });
+    c.socket.on("error", (e) => errors.push(e));
+    c.socket.send("x".repeat(2000));
+    c.socket.send("small");
+    assert.equal(await c.next(), "echo:small");
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0].code, "TOO_LARGE");
+    assert.match(errors[0].message, /^DTLS send: a datagram of 2000 bytes does not fit one record \(at most 9\d\d bytes with this MTU\)$/);
+    await closeSocket(c.socket);
+  } finally {
+    await server.close();
+  }
+});
+
 test("ThingsBoard mode: a client certificate is requested, optional, and handed to the application", async () => {
   const { server, port, sessions } = await echoServer({ ca: ca.pem, clientCert: "optional" });
   try {

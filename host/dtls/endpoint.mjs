@@ -154,6 +154,11 @@ export class DtlsConnection {
     return out;
   }
 
+  /** The largest application datagram one record carries now, or a negative mbedTLS error. */
+  get maxPayload() {
+    return this.wasm.call("dtls_max_payload", this.ptr);
+  }
+
   /** Encrypts one datagram; returns false with `error` set when that is impossible. */
   write(bytes) {
     const n = this.wasm.withBytes(bytes, (p, len) => this.wasm.call("dtls_write", this.ptr, p, len));

@@ -104,6 +104,12 @@ class DtlsClientSocket extends EspruinoEmitter {
       return;
     }
     this._run(() => {
+      // Too large is the caller's mistake, not the connection's: report it and keep the session.
+      const max = this._conn.maxPayload;
+      if (max > 0 && message.length > max) {
+        this.emit("error", { code: "TOO_LARGE", message: `DTLS send: a datagram of ${message.length} bytes does not fit one record (at most ${max} bytes with this MTU)` });
+        return;
+      }
       if (!this._conn.write(Buffer.from(message, "latin1"))) throw Object.assign(new Error(), { dtls: this._conn.error });
     });
   }
