@@ -44,7 +44,8 @@ test("bad options are refused with a clear message", async () => {
     [["--port", "99999"], /--port must be an integer 0\.\.65535, not "99999"/],
     [["--bogus"], /Unknown option '--bogus'/],
     [["--log-level", "loud", "--port", "0", "--http-port", "0", "--db", ":memory:"], /unknown log level "loud"/],
-    [["--dtls-port", "5684"], /DTLS is not available/],
+    [["--dtls-port", "5684"], /CoAP over DTLS needs all of --dtls-port, --cert and --key/],
+    [["--dtls-port", "0", "--cert", "/nonexistent.pem", "--key", "/nonexistent.key"], /cannot read the certificate \/nonexistent\.pem/],
   ]) {
     const p = run(args);
     const code = await p.exited;

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // npm run server -- [--port 5683] [--http-port 8080] [--db server.db] [--host 127.0.0.1] [--log-level info]
+//                    [--dtls-port 5684 --cert server.pem --key server.key]
+import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { startServer } from "./index.mjs";
 
@@ -11,8 +13,9 @@ const USAGE = `usage: npm run server -- [options]
   --log-level LEVEL   silent | error | warn | info | debug (default info)
   --piggyback-ms N    delay of the empty ACK (default 500)
   --rate-limit SPEC   per-device limit like "100:1,3000:60" (default off)
-  --dtls-port N, --cert FILE, --key FILE
-                      CoAP over DTLS: not available yet (needs the DTLS server role of host/dtls)
+  --dtls-port N       CoAP over DTLS 1.2 on this UDP port (ThingsBoard: 5684); needs --cert and --key
+  --cert FILE         the server's certificate (chain), PEM; ECDSA (P-256) as ThingsBoard recommends
+  --key FILE          its private key, PEM
   -h, --help`;
 
 let args;
@@ -36,9 +39,16 @@ const int = (name, v, dflt) => {
   if (!Number.isInteger(n) || n < 0 || n > 65535) { console.error(`--${name} must be an integer 0..65535, not "${v}"`); process.exit(2); }
   return n;
 };
-if (args["dtls-port"] || args.cert || args.key) {
-  console.error("CoAP over DTLS is not available in this server yet; start it without --dtls-port/--cert/--key");
-  process.exit(2);
+let dtls = {};
+if (args["dtls-port"] !== undefined || args.cert || args.key) {
+  if (args["dtls-port"] === undefined || !args.cert || !args.key) {
+    console.error("CoAP over DTLS needs all of --dtls-port, --cert and --key");
+    process.exit(2);
+  }
+  const read = (what, file) => {
+    try { return fs.readFileSync(file, "utf8"); } catch (e) { console.error(`cannot read the ${what} ${file}: ${e.message}`); process.exit(2); }
+  };
+  dtls = { dtlsPort: int("dtls-port", args["dtls-port"]), dtlsCert: read("certificate", args.cert), dtlsKey: read("key", args.key) };
 }
 
 try {
@@ -50,6 +60,7 @@ try {
     logLevel: args["log-level"] ?? "info",
     piggybackTimeoutMs: int("piggyback-ms", args["piggyback-ms"], 500),
     deviceRateLimit: args["rate-limit"] ?? "",
+    ...dtls,
   });
   const stop = () => server.close().then(() => process.exit(0));
   process.on("SIGINT", stop);

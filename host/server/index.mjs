@@ -1,7 +1,7 @@
 // A local server that behaves on the wire like ThingsBoard's CoAP device transport, with its data in SQLite and
 // an HTTP API on 127.0.0.1. See the README section "server" and ../shared/docs/thingsboard-coap.md.
 //
-// startServer(options) -> Promise<{coapPort, port (= coapPort), httpPort, httpUrl, db, store, core, handleDatagram, close()}>
+// startServer(options) -> Promise<{coapPort, port (= coapPort), dtlsPort, httpPort, httpUrl, db, store, core, handleDatagram, close()}>
 //
 // Options (all optional; defaults are ThingsBoard's):
 //   host               "127.0.0.1"   address for CoAP (UDP); the HTTP API always binds 127.0.0.1
@@ -20,10 +20,10 @@
 //   deviceRateLimit    ""            e.g. "100:1,3000:60": over it, requests get 5.00 (tenant profile limits)
 //   clientRpcHandlers  {}            {method: (params, device) => result | Promise}: the "rule chain" answering
 //                                    client-side RPCs; a method without handler is never answered
-//   dtls               null          reserved: CoAP over DTLS is served once host/dtls has a server role. Other
-//                                    transports can feed datagrams through handleDatagram(peer, bytes) with
-//                                    peer = {id, address, port, send(bytes), certificate?} (certificate: the
-//                                    client's PEM or base64 DER, for token-less X.509 requests).
+//   dtlsPort           null          UDP port for CoAP over DTLS 1.2 (ThingsBoard: 5684; null = off, 0 = free port)
+//   dtlsCert, dtlsKey  -             the server's certificate chain and private key (PEM text), needed with dtlsPort
+// Other transports can feed datagrams through handleDatagram(peer, bytes) with peer = {id, address, port,
+// send(bytes), certificate?} (certificate: the client's PEM or base64 DER, for token-less X.509 requests).
 
 import { createLogger } from "./log.mjs";
 import { openStore } from "./db.mjs";
@@ -35,6 +35,7 @@ import { createProvisioning } from "./provisioning.mjs";
 import { createOta } from "./ota.mjs";
 import { createRouter } from "./router.mjs";
 import { createUdpTransport } from "./udp-transport.mjs";
+import { createDtlsTransport } from "./dtls-transport.mjs";
 import { createHttpApi } from "./http-api.mjs";
 
 export const DEFAULTS = {
@@ -61,7 +62,9 @@ export const DEFAULTS = {
   jsonMaxStringValueLength: 0,
   deviceRateLimit: "",
   clientRpcHandlers: {},
-  dtls: null,
+  dtlsPort: null,
+  dtlsCert: null,
+  dtlsKey: null,
 };
 
 export async function startServer(userOptions = {}) {
@@ -69,7 +72,7 @@ export async function startServer(userOptions = {}) {
   const unknown = Object.keys(rest).filter((k) => !(k in DEFAULTS));
   if (unknown.length) throw new Error(`unknown server option(s): ${unknown.join(", ")}`);
   const options = { ...DEFAULTS, ...(port === undefined ? {} : { coapPort: port }), ...rest };
-  if (options.dtls) throw new Error("CoAP over DTLS is not available in this server yet (needs the DTLS server role of host/dtls)");
+  if (options.dtlsPort !== null && !(options.dtlsCert && options.dtlsKey)) throw new Error("CoAP over DTLS needs dtlsCert and dtlsKey (PEM)");
   const log = createLogger(options.logLevel, options.logSink);
   const store = openStore(options.dbFile);
   const core = createCore({ store, log, options });
@@ -88,24 +91,27 @@ export async function startServer(userOptions = {}) {
   const route = createRouter({ deviceApi, ota: createOta({ core, log }), log });
 
   const udp = createUdpTransport({ host: options.host, port: options.coapPort, log, onDatagram: endpoint.receive });
+  const dtls = options.dtlsPort === null ? null : createDtlsTransport({ host: options.host, port: options.dtlsPort, cert: options.dtlsCert, key: options.dtlsKey, log, onDatagram: endpoint.receive });
   const http = createHttpApi({ core, observations, log, options });
-  let coapPort, httpPort;
+  let coapPort, dtlsPort = null, httpPort;
   try {
     coapPort = await udp.listen();
+    if (dtls) dtlsPort = await dtls.listen();
     httpPort = await http.listen(options.httpPort);
   } catch (e) {
     endpoint.close();
     core.close();
     store.close();
-    await udp.close().catch(() => {});
+    await Promise.all([udp.close().catch(() => {}), dtls?.close().catch(() => {})]);
     throw new Error(`cannot start the server: ${e.message}`);
   }
-  log.info("server", `CoAP on udp://${options.host}:${coapPort}, HTTP API on http://127.0.0.1:${httpPort}, database ${options.dbFile}`);
+  log.info("server", `CoAP on udp://${options.host}:${coapPort}${dtls ? `, CoAP over DTLS on ${options.host}:${dtlsPort}` : ""}, HTTP API on http://127.0.0.1:${httpPort}, database ${options.dbFile}`);
 
   let closing = null;
   return {
     coapPort,
     port: coapPort,
+    dtlsPort,
     httpPort,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     db: store.db,
@@ -116,7 +122,7 @@ export async function startServer(userOptions = {}) {
       closing ??= (async () => {
         observations.close();
         endpoint.close();
-        await Promise.all([udp.close(), http.close()]);
+        await Promise.all([udp.close(), http.close(), dtls?.close()]);
         core.close();
         store.close();
         log.info("server", "stopped");
