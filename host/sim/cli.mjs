@@ -19,7 +19,8 @@ const HELP = `usage: npm run sim -- [options]
   --interval S          seconds between readings (node.cfg intervalS)
   --sleep               deep-sleep between readings (node.cfg sleep)
   --clock virtual|real  virtual (default) runs idle time as fast as possible; real follows the wall clock
-  --speed N             simulated seconds per real second while idle (virtual default: unlimited; real: 1)
+  --speed N             simulated seconds per real second while idle (virtual: 60, or unlimited with
+                        --duration; real: 1)
   --loss P              drop each datagram with probability P, both ways (--loss-out P, --loss-in P for one way)
   --dup P               duplicate datagrams with probability P
   --reorder P           let the next datagram overtake this one with probability P
@@ -176,6 +177,9 @@ async function main() {
     serverUri = `coap://127.0.0.1:${server.port}`;
     process.stdout.write(`sim: local server (${server.kind}) on ${serverUri}\n`);
   }
+  // Watchable by default: an open-ended run on the virtual clock goes a simulated minute per real second; with
+  // --duration it runs as fast as it can.
+  const speed = o.speed ?? (o.clock === "virtual" && o.duration === undefined ? 60 : undefined);
   const storageRoot = o.storage ? path.resolve(o.storage) : fs.mkdtempSync(path.join(os.tmpdir(), "espruino-sim-"));
   const nodes = [];
   const cleanup = async () => {
@@ -185,7 +189,10 @@ async function main() {
   };
   let stopping = false;
   const stopAll = () => {
-    if (stopping) return;
+    if (stopping) {
+      process.stderr.write("sim: stopping now\n");
+      process.exit(130);
+    }
     stopping = true;
     for (const n of nodes) n.scheduler.stop();
   };
@@ -205,7 +212,7 @@ async function main() {
         bundle: o.flash ? undefined : null,
         name,
         clock: o.clock,
-        speed: o.speed,
+        speed,
         seed: o.seed,
         network: o.network,
         config,
@@ -217,11 +224,13 @@ async function main() {
       if (server && server.registerDevice) await server.registerDevice(name, token);
       attachPrinter(node, { secrets: [token], verbose: o.verbose });
       process.stdout.write(
-        `sim: ${name} (${node.board.name}), ${o.clock} clock, Storage ${node.device.storage.dir}` +
+        `sim: ${name} (${node.board.name}), Storage ${node.device.storage.dir}` +
           `${node.console ? `, console tcp://127.0.0.1:${node.console.port}` : ""}\n`
       );
     }
     const untilMs = o.duration === undefined ? undefined : o.duration * 1000;
+    const pace = o.clock === "real" ? `real clock x${speed ?? 1}` : `virtual clock, ${speed === undefined ? "as fast as possible" : `${speed}x real time`} while idle`;
+    process.stdout.write(`sim: ${pace}${untilMs === undefined ? ", Ctrl-C stops" : `, for ${o.duration} simulated seconds`}\n`);
     await Promise.all(nodes.map((n) => n.start({ untilMs })));
   } finally {
     await cleanup();
