@@ -1,18 +1,17 @@
 // RFC 7959 block transfers: the message for one block of a Block1 upload or a Block2 download, derived from the
 // request being transferred.
 import { CoapMessage } from "./message";
-import { addOption, blockValue, setOption } from "./codec";
+import { addOption, blockValue, createMessage, setOption } from "./codec";
 
 const BLOCK2 = 23;
 const BLOCK1 = 27;
 const SIZE1 = 60;
 const OBSERVE = 6;
-const EMPTY = new Uint8Array(0);
 
 /** Block `num` of `body` at size 2^(szx+4) as a copy of request `m`; Size1 announces the total on the first block. */
 export function uploadBlock(m: CoapMessage, body: Uint8Array, num: number, szx: number): CoapMessage {
   const size = 1 << (szx + 4);
-  const part = { type: m.type, code: m.code, messageId: 0, token: EMPTY, options: m.options.slice(), payload: body.subarray(num * size, num * size + size) };
+  const part = createMessage(m.type, m.code, m.token, m.options.slice(), body.subarray(num * size, num * size + size));
   addOption(part, BLOCK1, blockValue({ num: num, more: body.length > num * size + size, szx: szx }));
   return num ? part : addOption(part, SIZE1, body.length);
 }
@@ -22,7 +21,7 @@ export function uploadBlock(m: CoapMessage, body: Uint8Array, num: number, szx: 
  * without Observe, since the rest of a notification is fetched by plain GETs (RFC 7959 section 2.6).
  */
 export function downloadBlock(m: CoapMessage, num: number, szx: number): CoapMessage {
-  const next = { type: m.type, code: m.code, messageId: 0, token: EMPTY, options: m.options.slice(), payload: EMPTY };
+  const next = createMessage(m.type, m.code, m.token, m.options.slice());
   setOption(next, OBSERVE);
   setOption(next, BLOCK1);
   setOption(next, SIZE1);

@@ -11,7 +11,12 @@ export class CoapDecodeError {
   constructor(public reason: string, public message: string) {}
 }
 
-const NONE = new Uint8Array(0);
+export const EMPTY = new Uint8Array(0);
+
+/** A message with ID 0 (the sender numbers it) and, unless given, no token, options or payload. */
+export function createMessage(type: number, code: number, token?: Uint8Array, options?: CoapOption[], payload?: Uint8Array): CoapMessage {
+  return { type: type, code: code, messageId: 0, token: token || EMPTY, options: options || [], payload: payload || EMPTY };
+}
 
 function fail(reason: string, message: string): never {
   throw new CoapDecodeError(reason, message);
@@ -23,7 +28,7 @@ export function decodeMessage(b: Uint8Array): CoapMessage {
   const tkl = b[0] & 15;
   let i = 4 + tkl;
   let number = 0;
-  let payload = NONE;
+  let payload = EMPTY;
   if (b[0] >> 6 != 1) fail("bad-version", "version " + (b[0] >> 6) + " (only 1 exists)");
   if (tkl > 8) fail("token-length", "token length " + tkl + " is reserved");
   if (!b[1] && n > 4) fail("empty-with-data", "empty message has " + (n - 4) + " bytes after the header");
@@ -70,9 +75,9 @@ function putExtended(b: Uint8Array, i: number, v: number): number {
 
 /** Throws CoapError "bad-message" for what the wire cannot carry: options out of order, a 9-byte token, ... */
 export function encodeMessage(m: CoapMessage): Uint8Array {
-  const token = m.token || NONE;
+  const token = m.token || EMPTY;
   const options = m.options || [];
-  const payload = m.payload || NONE;
+  const payload = m.payload || EMPTY;
   let size = 4 + token.length + (payload.length && payload.length + 1);
   let last = 0;
   for (let k = 0; k < options.length; k++) {
@@ -123,9 +128,10 @@ export function uintValue(n: number): Uint8Array {
   return b;
 }
 
-export function readUint(b: Uint8Array): number {
+/** The unsigned integer in `b`; 0 for an empty or absent value (`readUint(getOption(m, n))`). */
+export function readUint(b?: Uint8Array): number {
   let v = 0;
-  for (let i = 0; i < b.length; i++) v = v * 256 + b[i];
+  for (let i = 0; b && i < b.length; i++) v = v * 256 + b[i];
   return v;
 }
 
@@ -139,10 +145,10 @@ export function stringValue(s: string): Uint8Array {
   return b;
 }
 
-/** Bytes as an 8-bit string: the inverse of stringValue. */
-export function readString(b: Uint8Array): string {
+/** Bytes as an 8-bit string: the inverse of stringValue. An absent value reads as "". */
+export function readString(b?: Uint8Array): string {
   let s = "";
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  for (let i = 0; b && i < b.length; i++) s += String.fromCharCode(b[i]);
   return s;
 }
 
@@ -187,7 +193,7 @@ export function blockValue(b: Block): Uint8Array {
   return uintValue(b.num * 16 + (b.more ? 8 : 0) + b.szx);
 }
 
-export function readBlock(bytes: Uint8Array): Block {
+export function readBlock(bytes?: Uint8Array): Block {
   const v = readUint(bytes);
   return { num: Math.floor(v / 16), more: (v & 8) > 0, szx: v & 7 };
 }

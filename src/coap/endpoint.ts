@@ -2,7 +2,7 @@
 // back-off, response matching (piggybacked, separate, and ThingsBoard's unacknowledged CON response), duplicate
 // detection, NSTART queuing, Observe (RFC 7641) and block-wise transfers (RFC 7959).
 import { CoapError, CoapMessage, CoapOption, codeString } from "./message";
-import { addOption, decodeMessage, encodeMessage, getOption, optionBytes, readBlock, readString, readUint, setOption } from "./codec";
+import { EMPTY, addOption, createMessage, decodeMessage, encodeMessage, getOption, optionBytes, readBlock, readString, readUint, setOption } from "./codec";
 import { downloadBlock, uploadBlock } from "./blockwise";
 import { isFresher } from "./observe";
 import { pathOptions } from "./uri";
@@ -25,7 +25,6 @@ const SIZE2 = 28;
 const DELETED = 0x42;
 const CONTINUE = 0x5f;
 const TOO_LARGE = 0x8d;
-const EMPTY = new Uint8Array(0);
 
 /** Transmission parameters (RFC 7252 section 4.8); times in ms. */
 export interface EndpointOptions {
@@ -147,10 +146,19 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     return new Uint8Array([r, r >> 8, r >> 16, r >> 24]);
   }
 
-  function describe(m: CoapMessage): string {
+  /** An empty ACK or RST for message `messageId`, encoded. */
+  function empty(type: number, messageId: number): Uint8Array {
+    const m = createMessage(type, 0);
+    m.messageId = messageId;
+    return encodeMessage(m);
+  }
+
+  /** What errors call a request: "CoAP " and its name, or its method and path. */
+  function describe(req: CoapRequest, m: CoapMessage): string {
+    if (req.name) return "CoAP " + req.name;
     let path = "";
     for (let k = 0; k < m.options.length; k++) if (m.options[k].number == URI_PATH) path += "/" + readString(m.options[k].value);
-    return (["GET", "POST", "PUT", "DELETE"][m.code - 1] || codeString(m.code)) + " " + (path || "/");
+    return "CoAP " + (["GET", "POST", "PUT", "DELETE"][m.code - 1] || codeString(m.code)) + " " + (path || "/");
   }
 
   function arm(x: Exchange, ms: number) {
@@ -162,7 +170,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
         send(x.wire);
         arm(x, (x.wait *= 2));
       } else {
-        finish(x, fail("timeout", "CoAP " + x.name + (x.m.type != CON || x.acked ? " got no response" : " timed out after " + x.tries + " transmissions")));
+        finish(x, fail("timeout", x.name + (x.m.type != CON || x.acked ? " got no response" : " timed out after " + x.tries + " transmissions")));
       }
     }, ms);
   }
@@ -207,7 +215,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   function download(m: CoapMessage, first: CoapMessage, name: string, done: ResponseCallback) {
     const parts: Uint8Array[] = [];
     let got = 0;
-    const etag = readString(getOption(first, ETAG) || EMPTY);
+    const etag = readString(getOption(first, ETAG));
     // One token for every block request of the download (some servers key block state by token), never the
     // observation's: a notification arriving meanwhile must not pass for a block.
     const tok = token();
@@ -216,14 +224,14 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
       const r = res as CoapMessage;
       const v = getOption(r, BLOCK2);
       if (!v && !parts.length) return done(null, r);
-      const b = readBlock(v || EMPTY);
+      const b = readBlock(v);
       const size = 1 << (b.szx + 4);
-      if (!v || b.szx > 6 || b.num * size != got || readString(getOption(r, ETAG) || EMPTY) != etag) {
-        return done(fail("block-mismatch", "CoAP " + name + ": block " + b.num + " does not continue the body"));
+      if (!v || b.szx > 6 || b.num * size != got || readString(getOption(r, ETAG)) != etag) {
+        return done(fail("block-mismatch", name + ": block " + b.num + " does not continue the body"));
       }
       got += r.payload.length;
-      if (got > maxBody || readUint(getOption(r, SIZE2) || EMPTY) > maxBody) {
-        return done(fail("too-large", "CoAP " + name + ": body over " + maxBody + " bytes"));
+      if (got > maxBody || readUint(getOption(r, SIZE2)) > maxBody) {
+        return done(fail("too-large", name + ": body over " + maxBody + " bytes"));
       }
       parts.push(r.payload);
       if (!b.more) {
@@ -245,13 +253,13 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     const tok = m.token.length ? m.token : token();
     const upload = (num: number, szx: number) => {
       const whole = body.length <= 1 << (szx + 4) && !num;
-      const part = whole ? { type: m.type, code: m.code, messageId: 0, token: EMPTY, options: m.options, payload: body } : uploadBlock(m, body, num, szx);
+      const part = whole ? createMessage(m.type, m.code, tok, m.options, body) : uploadBlock(m, body, num, szx);
       part.token = tok;
       exchange(part, name, (err, res) => {
         if (err) return done(err);
         const r = res as CoapMessage;
         const v = getOption(r, BLOCK1);
-        const b = readBlock(v || EMPTY);
+        const b = readBlock(v);
         const size = 1 << (szx + 4);
         // The server may ask for smaller blocks; what it took so far still counts (RFC 7959 section 2.3).
         if (r.code == CONTINUE && v && !whole && (num + 1) * size < body.length && b.szx <= szx) {
@@ -265,7 +273,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   }
 
   function build(req: CoapRequest): CoapMessage {
-    const m: CoapMessage = { type: req.confirmable === false ? NON : CON, code: req.method || 1, messageId: 0, token: EMPTY, options: pathOptions(req.path || ""), payload: EMPTY };
+    const m = createMessage(req.confirmable === false ? NON : CON, req.method || 1, EMPTY, pathOptions(req.path || ""));
     const extra = req.options || [];
     for (let k = 0; k < extra.length; k++) addOption(m, extra[k].number, extra[k].value);
     if (req.contentFormat !== undefined) addOption(m, CONTENT_FORMAT, req.contentFormat);
@@ -280,7 +288,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     } catch (e) {
       return done(e as CoapError);
     }
-    transfer(m, optionBytes(req.payload || EMPTY), req.name || describe(m), done);
+    transfer(m, optionBytes(req.payload || EMPTY), describe(req, m), done);
   }
 
   function end(rel: Relation, err: CoapError) {
@@ -294,11 +302,11 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   /** A response on an observation: the first one or a notification. */
   function notified(rel: Relation, r: CoapMessage) {
     const v = getOption(r, OBSERVE);
-    const n = readUint(v || EMPTY);
+    const n = readUint(v);
     const now = Date.now();
     // 2.02 and errors end the relation whatever their Observe value: ThingsBoard sends its 2.02 with Observe 0.
     if (r.code == DELETED || r.code > 0x7f) {
-      return end(rel, fail(r.code == DELETED ? "deleted" : "refused", "CoAP " + rel.name + ": observation ended by " + codeString(r.code)));
+      return end(rel, fail(r.code == DELETED ? "deleted" : "refused", rel.name + ": observation ended by " + codeString(r.code)));
     }
     if (relations.indexOf(rel) < 0 || (v && rel.seq >= 0 && !isFresher(rel.seq, rel.at, n, now))) return;
     rel.seq = n;
@@ -307,13 +315,13 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     const age = getOption(r, MAX_AGE);
     rel.timer = setTimeout(() => {
       rel.timer = undefined;
-      end(rel, fail("silence", "CoAP " + rel.name + ": no notification in time"));
+      end(rel, fail("silence", rel.name + ": no notification in time"));
     }, o.observeSilence || (age ? readUint(age) : 60) * 1000 + ackTimeout);
     download(rel.m, r, rel.name, (err, whole) => {
       if (err) end(rel, err);
       else if (rel.seq == n && relations.indexOf(rel) >= 0) {
         rel.onNotify(whole as CoapMessage);
-        if (!v) end(rel, fail("not-observed", "CoAP " + rel.name + ": the server does not keep the observation"));
+        if (!v) end(rel, fail("not-observed", rel.name + ": the server does not keep the observation"));
       }
     });
   }
@@ -324,7 +332,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
       m = decodeMessage(bytes);
     } catch (e) {
       // A malformed CON gets an RST (RFC 7252 section 4.2); anything else malformed is dropped.
-      if ((bytes[0] & 0xf0) == 0x40 && bytes.length > 3) send(encodeMessage({ type: RST, code: 0, messageId: (bytes[2] << 8) | bytes[3], token: EMPTY, options: [], payload: EMPTY }));
+      if ((bytes[0] & 0xf0) == 0x40 && bytes.length > 3) send(empty(RST, (bytes[2] << 8) | bytes[3]));
       return;
     }
     const key = readString(m.token);
@@ -332,7 +340,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
       for (let k = 0; k < live.length; k++) {
         const x = live[k];
         if (x.m.messageId != m.messageId || x.acked) continue;
-        if (m.type == RST) finish(x, fail("reset", "CoAP " + x.name + " was rejected with RST"));
+        if (m.type == RST) finish(x, fail("reset", x.name + " was rejected with RST"));
         else if (m.code && key == readString(x.m.token)) finish(x, null, m);
         else if (x.ackOnly) finish(x, null);
         else {
@@ -361,7 +369,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     // ACK what we take, RST the rest: an unknown response or notification, a request to us, a ping.
     let reply: Uint8Array | undefined;
     if (m.type == CON || (!x && !rel && m.code)) {
-      reply = encodeMessage({ type: x || rel ? ACK : RST, code: 0, messageId: m.messageId, token: EMPTY, options: [], payload: EMPTY });
+      reply = empty(x || rel ? ACK : RST, m.messageId);
       send(reply);
     }
     seen.push({ mid: m.messageId, until: now + (m.type == CON ? o.exchangeLifetime || 247000 : o.nonLifetime || 145000), reply: reply });
@@ -401,7 +409,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
       if (!m) return { cancel: () => {} };
       setOption(m, OBSERVE, 0);
       m.token = token();
-      const rel: Relation = { key: readString(m.token), m: m, name: req.name || describe(m), seq: -1, at: 0, onNotify: onNotify, onEnd: onEnd };
+      const rel: Relation = { key: readString(m.token), m: m, name: describe(req, m), seq: -1, at: 0, onNotify: onNotify, onEnd: onEnd };
       relations.push(rel);
       start(req, (err, res) => (err ? end(rel, err) : notified(rel, res as CoapMessage)), m);
       return {
@@ -411,13 +419,12 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
           relations.splice(i, 1);
           stop(rel.timer);
           if (proactive === false) return;
-          const off = { type: CON, code: m!.code, messageId: 0, token: m!.token, options: m!.options.slice(), payload: EMPTY };
-          exchange(setOption(off, OBSERVE, 1), rel.name, () => {}, true);
+          exchange(setOption(createMessage(CON, m!.code, m!.token, m!.options.slice()), OBSERVE, 1), rel.name, () => {}, true);
         },
       };
     },
     ping: (done) => {
-      exchange({ type: CON, code: 0, messageId: 0, token: EMPTY, options: [], payload: EMPTY }, "ping", (err) => done(err && err.code == "reset" ? null : err), true);
+      exchange(createMessage(CON, 0), "CoAP ping", (err) => done(err && err.code == "reset" ? null : err), true);
     },
     close: () => {
       if (closed) return;

@@ -2,7 +2,7 @@
 export { Type, Code, Opt, ContentFormat, CoapError, codeString } from "../coap/message";
 export type { CoapMessage, CoapOption } from "../coap/message";
 export {
-  CoapDecodeError, encodeMessage, decodeMessage, uintValue, readUint, stringValue, readString, optionBytes, getOption,
+  CoapDecodeError, encodeMessage, decodeMessage, createMessage, EMPTY, uintValue, readUint, stringValue, readString, optionBytes, getOption,
   getOptions, addOption, setOption, blockValue, readBlock,
 } from "../coap/codec";
 export type { Block, OptionValue } from "../coap/codec";
