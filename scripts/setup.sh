@@ -48,10 +48,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- npm packages ----------------------------------------------------------------------------------------------
-stamp=node_modules/.package-lock.json
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+# Keyed on the lock file's content, not on timestamps: git checkouts touch files without changing them.
+stamp=node_modules/.setup-stamp
+want="$(sha256sum package-lock.json | cut -d' ' -f1) node $(node --version)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   say "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed"
+  echo "$want" > "$stamp"
 fi
 
 # --- the mbedTLS WebAssembly build (cached; rebuilt when firmware/ changes) -------------------------------------
