@@ -68,21 +68,22 @@ async function waitForCoap(port, dead, stderr) {
  * Starts the default local server on a free port (or `port`). Resolves to { kind, port, close() } and, with the
  * project's server, `server` (what its startServer returned) and registerDevice(name, token).
  */
-export async function startDefaultServer({ port } = {}) {
+export async function startDefaultServer({ port, onWarning = (line) => process.stderr.write(line + "\n") } = {}) {
   const p = port || (await freeUdpPort());
   const local = new URL("../server/index.mjs", import.meta.url);
   if (fs.existsSync(local)) {
-    const mod = await import(local.href);
-    if (typeof mod.startServer === "function") {
+    try {
+      const mod = await import(local.href);
       const server = await mod.startServer({ port: p, host: "127.0.0.1" });
-      const close = server && (server.close || server.stop);
       return {
         kind: "host/server",
-        port: (server && server.port) || p,
+        port: server.port,
         server,
-        close: () => (close ? close.call(server) : undefined),
+        close: () => server.close(),
         registerDevice: (name, token) => registerDevice(server.httpUrl, name, token),
       };
+    } catch (e) {
+      onWarning(`sim: warning: the local server (host/server) did not start (${e.message.split("\n")[0]}); using coap-server-notls`);
     }
   }
   return startLibcoapServer({ port: p });
