@@ -135,13 +135,19 @@ test("a slow answer gets the empty ACK at the piggyback timeout, then the separa
 });
 
 test("client-side RPC: answered 2.05 with Content-Format echo; no answer within COAP_TIMEOUT means nothing at all", async (t) => {
-  const s = await testServer(t, { piggybackTimeoutMs: 100, coapTimeoutMs: 300, clientRpcHandlers: { getTime: (params) => ({ time: 42, echo: params }), never: () => new Promise(() => {}), late: () => sleep(500).then(() => 1) } });
+  const s = await testServer(t, { piggybackTimeoutMs: 100, coapTimeoutMs: 300, clientRpcHandlers: { getTime: (params) => ({ time: 42, echo: params }), throws: () => { throw new Error("no"); }, unserializable: () => 1n, never: () => new Promise(() => {}), late: () => sleep(500).then(() => 1) } });
   const d = await createDevice(s);
   const c = await rawClient(t, s);
   const req = c.request(Code.POST, `api/v1/${d.token}/rpc`, { payload: "{method:getTime,params:{a:1}}", contentFormat: 0 });
   const res = await separateCon(c, req, Code.CONTENT);
   assert.deepEqual(JSON.parse(text(res.payload)), { time: 42, echo: { a: 1 } });
   assert.equal(optionUint(res, Opt.CONTENT_FORMAT), 0, "the request's Content-Format is echoed");
+  // a handler that fails answers {"error": ...}, as ThingsBoard's ToServerRpcResponseMsg error does
+  for (const method of ["throws", "unserializable"]) {
+    const r = c.request(Code.POST, `api/v1/${d.token}/rpc`, { payload: JSON.stringify({ method }) });
+    const e = await separateCon(c, r, Code.CONTENT);
+    assert.equal(typeof JSON.parse(text(e.payload)).error, "string", method);
+  }
   // "rpc/abc": the id does not parse, so it is a client-side RPC too
   const alt = c.request(Code.POST, `api/v1/${d.token}/rpc/abc`, { payload: '{"method":"getTime"}' });
   await separateCon(c, alt, Code.CONTENT);

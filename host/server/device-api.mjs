@@ -88,7 +88,10 @@ export function createDeviceApi({ core, observations, provisioning, log, options
     };
     Promise.resolve()
       .then(() => handler(params ? nodeToValue(params) : null, { id: device.id, name: device.name }))
-      .then((result) => answer(JSON.stringify(result ?? null)), (e) => answer(JSON.stringify({ error: String(e?.message ?? e) })));
+      .then((result) => JSON.stringify(result ?? null))
+      .catch((e) => JSON.stringify({ error: String(e?.message ?? e) }))
+      .then(answer)
+      .catch((e) => log.error("rpc", `answering ${method} failed: ${e.stack ?? e}`));
   }
 
   function post(ex, device, feature, p) {

@@ -55,8 +55,12 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
   let nextMid = Math.floor(Math.random() * 65536);
   let closed = false;
 
+  // Timer and datagram callbacks never throw: a fault is logged and the server keeps serving.
+  const guarded = (what, fn) => {
+    try { fn(); } catch (e) { log.error("coap", `${what} failed: ${e.stack ?? e}`); }
+  };
   const later = (ms, fn) => {
-    const h = setTimeout(() => { timers.delete(h); if (!closed) fn(); }, ms);
+    const h = setTimeout(() => { timers.delete(h); if (!closed) guarded("timer", fn); }, ms);
     timers.add(h);
     return h;
   };
@@ -298,7 +302,10 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
   }
 
   function receive(peer, data) {
-    if (closed) return;
+    if (!closed) guarded(`datagram from ${peer.address}:${peer.port}`, () => handleDatagram(peer, data));
+  }
+
+  function handleDatagram(peer, data) {
     if (data.length < 4 || data[0] >> 6 !== 1) {
       log.debug("coap", `${peer.address}:${peer.port} dropped ${data.length}-byte datagram that is not CoAP`);
       return;
