@@ -4,6 +4,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import dgram from "node:dgram";
 import { createCa, issueCert } from "../host/dtls/pki.mjs";
 import { createDtlsModule } from "../host/dtls/module.mjs";
 import { testServer, http, tempDir, createDevice, coap, Type, Code, requestOptions } from "./server-support.mjs";
@@ -113,4 +114,62 @@ test("our DTLS client: 8-byte Connection ID, then an abbreviated handshake with 
   await close(c2.socket);
   const hist = await http(s, "GET", `/api/plugins/telemetry/DEVICE/${d.id}/values/timeseries?keys=n&startTs=0&orderBy=ASC&useStrictDataTypes=true`);
   assert.deepEqual(hist.body.n.map((e) => e.value), [1, 2]);
+});
+
+/** A NAT in front of the server whose outside port changes on rebind(). */
+async function nat(t, serverPort) {
+  const inside = dgram.createSocket("udp4");
+  let client = null;
+  const outsideSocket = () => new Promise((resolve) => {
+    const s = dgram.createSocket("udp4");
+    s.on("message", (m) => client && inside.send(m, client.port, client.address));
+    s.bind(0, "127.0.0.1", () => resolve(s));
+  });
+  let outside = await outsideSocket();
+  inside.on("message", (m, rinfo) => { client = rinfo; outside.send(m, serverPort, "127.0.0.1"); });
+  await new Promise((r) => inside.bind(0, "127.0.0.1", r));
+  t.after(() => { inside.close(); outside.close(); });
+  return {
+    port: inside.address().port,
+    async rebind() {
+      const old = outside;
+      outside = await outsideSocket();
+      old.close();
+    },
+  };
+}
+
+test("after a CID address move: replies follow, old observations and token-less X.509 do not (as in ThingsBoard)", async (t) => {
+  const { s, ca } = await dtlsServer(t);
+  const node = issueCert(ca, "node-9", { usage: "client" });
+  const created = await http(s, "POST", "/api/device-with-credentials", { device: { name: "node-9" }, credentials: { credentialsType: "X509_CERTIFICATE", credentialsValue: node.pem } });
+  const id = created.body.id.id;
+  const other = await createDevice(s);
+  const relay = await nat(t, s.dtlsPort);
+  const c = await connect({ host: "127.0.0.1", port: relay.port, ca: ca.pem, cert: node.pem, key: node.keyPem, connectionId: true });
+  t.after(() => close(c.socket));
+  let mid = 500;
+  const request = (code, path, { payload = "", observe } = {}) => {
+    const m = { type: Type.CON, code, messageId: ++mid, token: Uint8Array.of(mid & 255, mid >> 8), options: requestOptions(path, { observe }), payload: new TextEncoder().encode(payload) };
+    c.send(m);
+    return m;
+  };
+  const ack = (m) => c.send({ type: Type.ACK, code: 0, messageId: m.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
+  request(Code.GET, "api/v1/attributes", { observe: 0 });
+  assert.equal((await c.next()).code, Code.CONTENT);
+  await http(s, "POST", `/api/plugins/telemetry/DEVICE/${id}/attributes/SHARED_SCOPE`, { v: 1 });
+  const n1 = await c.next();
+  assert.equal(new TextDecoder().decode(n1.payload), '{"v":1}');
+  ack(n1);
+  await relay.rebind();
+  request(Code.POST, "api/v1/telemetry", { payload: "{moved:1}" });
+  const denied = await c.next();
+  assert.equal(denied.code, Code.UNAUTHORIZED, "token-less X.509 from the new address");
+  request(Code.POST, `api/v1/${other.token}/telemetry`, { payload: "{moved:1}" });
+  const ok = await c.next();
+  assert.equal(ok.code, Code.CREATED, "the reply reaches the new address");
+  ack(ok);
+  await http(s, "POST", `/api/plugins/telemetry/DEVICE/${id}/attributes/SHARED_SCOPE`, { v: 2 });
+  await assert.rejects(c.next(600), /no message/, "the notification went to the old address and was dropped");
+  assert.ok(s.logs.some((l) => /connection missing/.test(l)));
 });
