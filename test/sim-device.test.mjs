@@ -5,6 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ROOT, startNode, until } from "./sim-support.mjs";
 import { startDefaultServer } from "../host/sim/server.mjs";
+import { EspruinoEmitter, queueEvent, boardSetTimeout } from "../host/espruino/events.mjs";
 
 const BOARD = JSON.parse(fs.readFileSync(path.join(ROOT, "boards", "sim.json"), "utf8"));
 
@@ -185,4 +186,25 @@ test("require gives only the board's modules; the DTLS provider plugs in", async
   await assert.rejects(node.device.exec(`require("fs")`), /Module fs not found/);
   await assert.rejects(node.device.exec(`require("http")`), /Module http not found/);
   assert.equal(await node.device.exec(`require("DTLS").connect()`), "dtls from provider");
+});
+
+test("host modules using queueEvent and boardSetTimeout run on the node's queue and simulated clock, boot after boot", async (t) => {
+  // A stand-in for a host module such as DTLS: it knows nothing about boards.
+  const provider = () => ({
+    start() {
+      const e = new EspruinoEmitter();
+      queueEvent(() => e.emit("ready"));
+      boardSetTimeout(() => e.emit("timer"), 5000);
+      return e;
+    },
+  });
+  const boot = `var t0 = getTime(); var m = require("DTLS").start();
+    m.on("ready", function () { print("ready " + Math.round((getTime() - t0) * 1000)); });
+    m.on("timer", function () {
+      print("timer " + Math.round((getTime() - t0) * 1000));
+      if (require("ESP32").getWakeupCause() === 0) require("ESP32").deepSleep(1e6);
+    });`;
+  const node = await startNode(t, { bundle: boot, modules: { DTLS: provider } });
+  await until(() => node.device.lines.filter((l) => l.startsWith("timer ")).length === 2, 10000, "two boots' timers");
+  assert.deepEqual(node.device.lines.filter((l) => /^(ready|timer) /.test(l)), ["ready 0", "timer 5000", "ready 0", "timer 5000"]);
 });

@@ -7,7 +7,7 @@ import vm from "node:vm";
 import { EventEmitter } from "node:events";
 import { createDgramModule, directLink } from "./dgram.mjs";
 import { createE } from "./E.mjs";
-import { EspruinoEmitter } from "./events.mjs";
+import { EspruinoEmitter, runOnBoard } from "./events.mjs";
 import { formatArgs } from "./format.mjs";
 import { makeEspruinoRealm } from "./realm.mjs";
 import { createSensorBank } from "./sensors.mjs";
@@ -248,13 +248,16 @@ export class Device extends EventEmitter {
     const firstBoot = this.bootCount === 1;
     this.createContext();
     this.trace({ type: "boot", cause, bootCount: this.bootCount });
-    if (file !== undefined) this.runFile(String(file));
-    else {
-      if (firstBoot) this.runFile(".bootPowerOn", { optional: true });
-      if (!afterReset) for (const f of BOOT_FILES) this.runFile(f, { optional: true });
-      if (this.storage.size(".bootrst") !== undefined) this.runFile(".bootrst");
-      else if (!afterReset) this.runFile(".bootcde", { optional: true });
-    }
+    // The boot code runs in this boot's scope, so host modules it starts (sockets, DTLS) queue onto this boot.
+    runOnBoard(this.scheduler.board, () => {
+      if (file !== undefined) this.runFile(String(file));
+      else {
+        if (firstBoot) this.runFile(".bootPowerOn", { optional: true });
+        if (!afterReset) for (const f of BOOT_FILES) this.runFile(f, { optional: true });
+        if (this.storage.size(".bootrst") !== undefined) this.runFile(".bootrst");
+        else if (!afterReset) this.runFile(".bootcde", { optional: true });
+      }
+    });
     if (this.halted) return;
     this.E.emit("init");
     const gen = this.gen;

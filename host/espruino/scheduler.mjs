@@ -183,8 +183,9 @@ export class Scheduler {
       } catch (e) {
         this.onError(e);
       }
-      if (this.afterCall) this.afterCall();
     });
+    // Outside the board's scope: a reboot done here belongs to the next boot, not to this one.
+    if (this.afterCall) this.afterCall();
   }
 
   /** Waits up to `ms` real milliseconds, returning early when an event or timer is added. */
