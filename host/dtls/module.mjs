@@ -62,7 +62,7 @@ class DtlsClientSocket extends EspruinoEmitter {
       key: options.key,
       psk: options.psk,
       pskIdentity: options.pskIdentity,
-      verify: options.insecure && !options.ca ? "none" : "required",
+      verify: options.insecure ? "none" : "required",
       connectionId: !!options.connectionId,
       suites: options.suites,
       mtu: options.mtu,
@@ -70,7 +70,8 @@ class DtlsClientSocket extends EspruinoEmitter {
       retransmitMaxMs: options.retransmitMaxMs,
     }, wasm));
     try {
-      const hostname = options.psk !== undefined && !options.ca ? undefined : options.servername || options.host;
+      const verified = !options.insecure && options.ca;
+      const hostname = verified ? options.servername || options.host : undefined;
       hidden("_conn", new DtlsConnection(this._config, { hostname }));
       if (options.session) this._conn.importSession(options.session);
     } catch (e) {
