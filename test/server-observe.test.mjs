@@ -123,7 +123,7 @@ test("one CON notification in flight; a newer one replaces the postponed one", a
 });
 
 test("at a retransmission the fresher notification is sent instead", async (t) => {
-  const s = await testServer(t, { ackTimeoutMs: 300 });
+  const s = await testServer(t, { ackTimeoutMs: 1000 });
   const d = await createDevice(s);
   const c = await rawClient(t, s);
   await observeAttrs(c, d);
@@ -265,10 +265,13 @@ test("RPC delivery: queued RPCs go out after the 2.03; ACK -> DELIVERED/SUCCESSF
   const two = await http(s, "POST", `/api/rpc/twoway/${d.id}`, { method: "read", persistent: true, timeout: 1200 });
   const cmd2 = await c.next();
   assert.equal(json(cmd2).id, 1);
-  await sleep(500);
-  assert.equal((await http(s, "GET", `/api/rpc/persistent/${two.body.rpcId}`)).body.status, "TIMEOUT");
-  await sleep(900);
-  assert.equal((await http(s, "GET", `/api/rpc/persistent/${two.body.rpcId}`)).body.status, "EXPIRED");
+  const seen = [];
+  for (let i = 0; i < 100 && seen.at(-1) !== "EXPIRED"; i++) {
+    const st = (await http(s, "GET", `/api/rpc/persistent/${two.body.rpcId}`)).body.status;
+    if (seen.at(-1) !== st) seen.push(st);
+    await sleep(50);
+  }
+  assert.deepEqual(seen.filter((x) => x !== "SENT"), ["TIMEOUT", "EXPIRED"], "not ACKed: TIMEOUT, then EXPIRED");
   const v1 = await http(s, "POST", `/api/plugins/rpc/twoway/${d.id}`, { method: "late", timeout: 200 });
   assert.equal(v1.status, 408);
 });
@@ -305,9 +308,10 @@ test("activity: a device turns inactive after the inactivity timeout unless it o
   for (let i = 0; i < 60 && attrs.active !== false; i++) { await sleep(50); attrs = await server(); }
   assert.equal(attrs.active, false);
   await observeAttrs(c, d);
+  const observedAt = Date.now();
   await sleep(700);
   attrs = await server();
   assert.equal(attrs.active, true, "observing keeps it active");
   assert.equal(typeof attrs.lastConnectTime, "number");
-  assert.ok(Date.now() - attrs.lastActivityTime < 300, "activity is reported while observing");
+  assert.ok(attrs.lastActivityTime >= observedAt + 400, "activity is reported while observing");
 });

@@ -17,7 +17,8 @@ export const DEFAULT_TIMING = {
 
 const MAX_MESSAGE_SIZE = 1024;
 const PREFERRED_BLOCK_SZX = 6;
-const MAX_EXCHANGES = 100_000;
+// Deduplication memory is bounded: beyond this many remembered exchanges the oldest are forgotten early.
+const MAX_EXCHANGES = 50_000;
 
 function copy(b) { return Uint8Array.from(b); }
 
