@@ -355,6 +355,23 @@ test("malformed and truncated records never trap the engine (client and server s
   serverConfig.free();
 });
 
+test("a host with its own socket drives the server through receive() and send", async () => {
+  const own = dgram.createSocket("udp4");
+  const server = createDtlsServer({ cert: serverCert.pem, key: serverCert.keyPem, send: (bytes, port, address) => own.send(bytes, port, address) });
+  own.on("message", (m, rinfo) => server.receive(m, rinfo));
+  await new Promise((r) => own.bind(0, "127.0.0.1", r));
+  server.on("session", (s) => s.on("message", (m) => s.send(Buffer.concat([Buffer.from("own:"), m]))));
+  try {
+    const c = await open(recordingModule().dtls, { host: "127.0.0.1", port: own.address().port, ca: ca.pem });
+    c.socket.send("hi");
+    assert.equal(await c.next(), "own:hi");
+    await closeSocket(c.socket);
+  } finally {
+    await server.close();
+    own.close();
+  }
+});
+
 test("the UDP server ignores garbage from unknown peers and keeps serving", async () => {
   const { server, port } = await echoServer();
   const junk = dgram.createSocket("udp4");

@@ -52,7 +52,8 @@ export class DtlsServerSession extends EventEmitter {
 /**
  * Options: cert, key (PEM), ca (PEM; client certificates are checked against it), clientCert "none" | "optional"
  * (ThingsBoard's mode: requested, not required) | "required", psk + pskIdentity, connectionId (default true),
- * mtu (1024), maxSessions (1000), retransmitMinMs / retransmitMaxMs, suites.
+ * mtu (1024), maxSessions (1000), retransmitMinMs / retransmitMaxMs, suites; send(bytes, port, address) for a
+ * host that owns the socket and calls receive() itself instead of listen().
  * Events: "session" (DtlsServerSession, after its handshake), "handshakeError" ({ peer, code, message }),
  * "error" (Error: socket failure or engine crash; every session is then closed).
  */
@@ -203,7 +204,8 @@ export class DtlsServer extends EventEmitter {
 
   _flush(entry) {
     for (const d of entry.conn.takeOutgoing()) {
-      if (this.socket) this.socket.send(d, entry.port, entry.address);
+      if (this.options.send) this.options.send(Buffer.from(d), entry.port, entry.address);
+      else if (this.socket) this.socket.send(d, entry.port, entry.address);
     }
   }
 
