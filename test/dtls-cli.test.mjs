@@ -82,6 +82,15 @@ test("PUT with a JSON payload creates a resource that GET then returns", async (
   assert.equal(get.stdout, '{"temperature":42}\n');
 });
 
+test("observe for a few seconds over coaps prints each notification", async () => {
+  const r = await cli("-s", "3", "-R", ca.cert, `coaps://127.0.0.1:${peer.port}/time`);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  assert.ok(lines.length >= 2, `notifications: ${r.stdout}`);
+  assert.ok(lines.every((l) => /\d\d:\d\d:\d\d/.test(l)));
+  assert.ok(new Set(lines).size >= 2, "the clock moved between notifications");
+});
+
 test("bad usage exits 2 with the reason", async () => {
   const r = await cli("-m", "brew", "coap://127.0.0.1/x");
   assert.equal(r.status, 2);
