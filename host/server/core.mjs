@@ -23,6 +23,7 @@ export function createCore({ store, log, options }) {
   const events = new EventEmitter();
   const timers = new Set();
   const later = (ms, fn) => { const h = setTimeout(() => { timers.delete(h); fn(); }, Math.max(0, ms)); timers.add(h); return h; };
+  const cancel = (h) => { clearTimeout(h); timers.delete(h); };
   const rpcSeq = new Map(); // deviceId -> next request id; per "device actor", so it restarts at 0 with the server
   const rpcByRequestId = new Map(); // deviceId -> Map(requestId -> rpc id)
   const rpcWaiters = new Map(); // rpc id -> [resolve]
@@ -95,7 +96,7 @@ export function createCore({ store, log, options }) {
   // --- RPC ---
   function finishRpc(id, status, response) {
     store.setRpcStatus(id, status, { response });
-    clearTimeout(rpcExpiry.get(id));
+    cancel(rpcExpiry.get(id));
     rpcExpiry.delete(id);
     for (const resolve of rpcWaiters.get(id) ?? []) resolve(store.rpc(id));
     rpcWaiters.delete(id);

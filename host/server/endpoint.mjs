@@ -297,7 +297,6 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
     else st.expires = Date.now() + timing.blockwiseLifetimeMs;
     const opts = st.options.filter((o) => o.number !== O.BLOCK2 && o.number !== O.SIZE2);
     opts.push({ number: O.BLOCK2, value: blockBytes(req.block2.num, more, Math.min(req.block2.szx, PREFERRED_BLOCK_SZX)) });
-    ex.responded = false;
     ex.respond({ code: st.code, options: sortOptions(opts), payload: st.body.subarray(start, Math.min(start + req.block2.size, st.body.length)) });
     return true;
   }
