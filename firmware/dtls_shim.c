@@ -47,7 +47,7 @@ struct dtls_conn {
     int out_count;
     double timer_start;
     uint32_t timer_int, timer_fin;
-    int state, mbed_err, resumed, cert_requested, closed_by_peer;
+    int state, mbed_err, resumed, cert_requested;
     unsigned char offered_id[SESSION_ID_MAX];
     size_t offered_id_len;
     unsigned char own_cid[CID_LEN];
