@@ -46,10 +46,9 @@ export function createObservations({ core, endpoint, log, options }) {
     for (const rel of [...relations.values()]) if (rel.peer.id === peer.id) drop(rel, why);
   }
 
-  function notificationMessage(rel, payload, { contentFormat = true } = {}) {
+  function notificationMessage(rel, payload) {
     rel.counter++;
-    const opts = [{ number: O.OBSERVE, value: uintBytes(rel.counter) }];
-    if (contentFormat) opts.push({ number: O.CONTENT_FORMAT, value: uintBytes(rel.format) });
+    const opts = [{ number: O.OBSERVE, value: uintBytes(rel.counter) }, { number: O.CONTENT_FORMAT, value: uintBytes(rel.format) }];
     const msg = { type: rel.confirmable ? T.CON : T.NON, code: C.CONTENT, token: rel.token, messageId: endpoint.randomMid(rel.peer), options: sortOptions(opts), payload };
     return endpoint.blockwiseNotification(rel.peer, rel.registration, msg);
   }
