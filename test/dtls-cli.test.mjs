@@ -91,6 +91,13 @@ test("observe for a few seconds over coaps prints each notification", async () =
   assert.ok(new Set(lines).size >= 2, "the clock moved between notifications");
 });
 
+test("verbose output never shows a ThingsBoard access token from the path", async () => {
+  const r = await cli("-v", "-m", "post", "-t", "json", "-e", "{}", "-R", ca.cert, `coaps://127.0.0.1:${peer.port}/api/v1/S3CR3T-T0KEN/telemetry`);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /-> CON POST mid=\d+ token=[0-9a-f]+ \/api\/v1\/<token>\/telemetry payload=2 bytes/);
+  assert.doesNotMatch(r.stderr + r.stdout, /S3CR3T/);
+});
+
 test("bad usage exits 2 with the reason", async () => {
   const r = await cli("-m", "brew", "coap://127.0.0.1/x");
   assert.equal(r.status, 2);

@@ -86,13 +86,18 @@ function dtlsTransport(dtls, options, onConnect) {
   };
 }
 
+/** ThingsBoard puts the device's access token in the path (/api/v1/TOKEN/...): it never goes to a log. */
+function maskToken(segments) {
+  return segments.length >= 4 && segments[0] === "api" && segments[1] === "v1" ? [segments[0], segments[1], "<token>", ...segments.slice(3)] : segments;
+}
+
 /** Prints each CoAP message both ways when verbose. */
 function traced(transport, coap, log) {
   const show = (dir, bytes) => {
     try {
       const m = coap.decodeMessage(bytes);
       const type = ["CON", "NON", "ACK", "RST"][m.type];
-      const path = coap.getOptions(m, coap.Opt.URI_PATH).map(coap.readString).join("/");
+      const path = maskToken(coap.getOptions(m, coap.Opt.URI_PATH).map(coap.readString)).join("/");
       const code = m.code >= 1 && m.code <= 7 ? Object.keys(METHODS)[m.code - 1].toUpperCase() : coap.codeString(m.code);
       log(`${dir} ${type} ${code} mid=${m.messageId} token=${Buffer.from(m.token).toString("hex") || "-"}${path ? " /" + path : ""}` +
         `${m.payload.length ? ` payload=${m.payload.length} bytes` : ""}`);
@@ -178,6 +183,7 @@ async function main(argv) {
     contentFormat: format(o["-t"], "-t"),
     accept: format(o["-A"], "-A"),
     confirmable: o.confirmable,
+    name: `${methodName.toUpperCase()} /${maskToken(uri.options.filter((x) => x.number === coap.Opt.URI_PATH).map((x) => coap.readString(x.value))).join("/")}`,
   };
   const print = (m) => {
     if (m.payload.length) process.stdout.write(Buffer.from(m.payload).toString("latin1") + "\n");
