@@ -8,8 +8,6 @@ export interface UdpTransportOptions {
    * cover a 1024-byte block plus CoAP headers. Default 1152.
    */
   recvBufferSize?: number;
-  /** Local port to bind; default any. */
-  localPort?: number;
 }
 
 export function createUdpTransport(dgram: DgramModule, host: string, port: number, options?: UdpTransportOptions): Transport {
@@ -27,7 +25,8 @@ export function createUdpTransport(dgram: DgramModule, host: string, port: numbe
     if (rinfo.port == port && (!byAddress || rinfo.address == host)) onData(E.toUint8Array(msg));
   });
   socket.on("error", (e: { code: number; message: string }) => onError({ code: "socket", message: "UDP " + host + ":" + port + ": " + e.message }));
-  socket.bind(o.localPort || 0);
+  // No bind: Espruino's first send opens the socket on a random local port and replies arrive on it, whereas
+  // bind() would open a second, listening socket (of the ten lwIP allows).
   return {
     send: (data: Uint8Array) => {
       const s = E.toString(data);
