@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startNode, udpPeer, COAP_GET_SOURCE } from "./sim-support.mjs";
+import { createIoWatch } from "../host/espruino/io-watch.mjs";
 
 const DAY_MS = 86400 * 1000;
 
@@ -37,9 +38,12 @@ test("a day of a node waking every minute (deep sleep, Storage, a real UDP excha
   assert.equal(payloads[1440], "wake 1441");
 });
 
+const REPLY_DELAY_MS = 600;
+
 async function raceScenario(t, clock) {
-  // The peer answers after 100 ms of real time, and ignores the first copy of request 2: request 1 must beat its
-  // 1 s retransmission timer, request 2 must be retransmitted once.
+  // The peer answers after 600 ms of real time (longer than the 250 ms a virtual clock waits after traffic it does
+  // not understand, so this relies on it recognising a CoAP request awaiting its reply), and ignores the first copy
+  // of request 2: request 1 must beat its 1 s retransmission timer, request 2 must be retransmitted once.
   const seen = new Set();
   const peer = await udpPeer(t, (buf, rinfo, sock) => {
     const mid = buf.readUInt16BE(2);
@@ -48,7 +52,7 @@ async function raceScenario(t, clock) {
       return;
     }
     const reply = Buffer.from([0x60, 0x45, buf[2], buf[3]]);
-    setTimeout(() => sock.send(reply, rinfo.port, rinfo.address), 100);
+    setTimeout(() => sock.send(reply, rinfo.port, rinfo.address), REPLY_DELAY_MS);
   });
   const node = await startNode(t, { bundle: null, clock });
   const d = node.device;
@@ -76,8 +80,35 @@ test("a short run gives the same outcome on the virtual clock as on the real one
   const expected = ["1 null tries 1 2.05", "2 null tries 2 2.05"];
   assert.deepEqual(real.map((r) => r.what), expected);
   assert.deepEqual(virtual.map((r) => r.what), expected);
-  // Request 1 completes after ~100 ms; request 2 is sent at ~2.1 s, retransmitted at ~3.1 s, answered ~100 ms later.
-  for (const [i, around] of [[0, 100], [1, 3200]]) {
+  // Request 1 completes after ~0.6 s; request 2 is sent at ~2.6 s, retransmitted at ~3.6 s, answered 0.6 s later.
+  for (const [i, around] of [[0, REPLY_DELAY_MS], [1, 2 * REPLY_DELAY_MS + 3000]]) {
     for (const run of [real, virtual]) assert.ok(Math.abs(run[i].at - around) < 250, `${JSON.stringify(run)}`);
   }
+});
+
+test("the virtual clock's idea of a datagram in flight: CoAP replies by message ID and token, other traffic by time", () => {
+  let now = 0;
+  const io = createIoWatch({ settleMs: 250, replyWaitMs: 2000, now: () => now });
+  const server = { address: "127.0.0.1", port: 5683 };
+  const con = (mid, token) => Buffer.from([0x40 | token.length, 0x02, mid >> 8, mid & 255, ...token]);
+  assert.equal(io.remainingMs(), 0);
+  io.sent(con(1, [0xaa]), 5683, "127.0.0.1");
+  assert.equal(io.remainingMs(), 2000);
+  io.received(Buffer.from([0x60, 0x44, 0, 1, ...[]]), server); // empty-token 2.04 ACK: the ACK, not the response
+  assert.equal(io.remainingMs(), 2000, "still waiting for the response with token aa");
+  now = 500;
+  io.received(Buffer.from([0x51, 0x44, 0x70, 0x00, 0xaa]), server); // separate NON 2.04 with token aa
+  assert.equal(io.remainingMs(), 0);
+  io.sent(con(2, [0xbb]), 5683, "127.0.0.1");
+  io.received(Buffer.from([0x70, 0x00, 0, 2]), server); // RST rejects message 2 and so its request
+  assert.equal(io.remainingMs(), 0);
+  io.sent(Buffer.from([0x60, 0x00, 0x70, 0x00]), 5683, "127.0.0.1"); // our empty ACK expects nothing back
+  assert.equal(io.remainingMs(), 0);
+  io.sent(con(3, [0xcc]), 5683, "127.0.0.1");
+  now = 2500;
+  assert.equal(io.remainingMs(), 0, "a reply that never came is given up after replyWaitMs");
+  io.sent(Buffer.from([0x16, 0xfe, 0xfd, 0, 0]), 5684, "127.0.0.1"); // a DTLS record
+  assert.equal(io.remainingMs(), 250);
+  io.clear();
+  assert.equal(io.remainingMs(), 0);
 });

@@ -130,8 +130,10 @@ export class Device extends EventEmitter {
     } catch {
       text = String(e);
     }
-    const where = e && typeof e.stack === "string" ? /\n\s+at (?:.*\()?([^()\n]+:\d+:\d+)\)?/.exec(e.stack) : null;
-    this.print(`Uncaught ${text}${where ? `\n at ${where[1]}` : ""}`);
+    // Where in the firmware (a Storage file, "REPL"...) it happened; frames in the simulator's own files say nothing.
+    const frames = e && typeof e.stack === "string" ? [...e.stack.matchAll(/\n\s+at (?:.*\()?([^()\n]+:\d+:\d+)\)?/g)] : [];
+    const where = frames.map((m) => m[1]).find((f) => !/^(file|node):/.test(f));
+    this.print(`Uncaught ${text}${where ? `\n at ${where}` : ""}`);
   }
 
   // --- life cycle ---------------------------------------------------------------------------------------------
@@ -145,9 +147,7 @@ export class Device extends EventEmitter {
   start({ untilMs } = {}) {
     if (this.running) throw new Error(`${this.name} is already running`);
     this.scheduler.queue(() => this.boot({ cause: "poweron" }));
-    this.running = this.scheduler.run({ untilMs }).finally(() => {
-      this.shutdown();
-    });
+    this.running = this.scheduler.run({ untilMs }).finally(() => this.dispose());
     return this.running;
   }
 
@@ -155,10 +155,6 @@ export class Device extends EventEmitter {
     this.scheduler.stop();
     if (this.running) await this.running;
     this.running = null;
-  }
-
-  shutdown() {
-    this.dispose();
   }
 
   /** Runs the deferred action of reset(), load() or a deep sleep once the current code has returned. */
@@ -643,13 +639,13 @@ export class Device extends EventEmitter {
     const traced = {
       outbound(bytes, port, address, deliver) {
         link.outbound(bytes, port, address, (b, p, a) => {
-          sched.noteIo();
+          sched.io.sent(b, p, a);
           dev.trace({ type: "udp", dir: "out", bytes: b, port: p, address: a });
           deliver(b, p, a);
         });
       },
       inbound(bytes, rinfo, deliver) {
-        sched.noteIo();
+        sched.io.received(bytes, rinfo);
         link.inbound(bytes, rinfo, (b, from) => {
           dev.trace({ type: "udp", dir: "in", bytes: b, port: from.port, address: from.address });
           deliver(b, from);

@@ -2,34 +2,35 @@
 // first, then queued events: ../shared/docs/espruino.md, section 1.3).
 //
 // The clock is virtual or real. A virtual clock jumps to the next timer whenever the board is idle, so a day of a node
-// that wakes every minute takes seconds; but while real datagrams are in flight (anything sent or received in the last
-// `settleMs` of real time) it runs at the pace of real time, so a reply from a real server races the board's
-// retransmission timer exactly as it would on hardware. A real clock always follows wall time (times `speed`).
+// that wakes every minute takes seconds; but while the board may still get a real datagram it waits for (io-watch.mjs:
+// a CoAP reply, or anything within `settleMs` of other traffic) it runs at the pace of real time, so a reply from a
+// real server races the board's retransmission timer exactly as it would on hardware. A real clock always follows wall
+// time (times `speed`).
 import { performance } from "node:perf_hooks";
 import { runOnBoard } from "./events.mjs";
+import { createIoWatch, SETTLE_MS } from "./io-watch.mjs";
 
-export const DEFAULT_SETTLE_MS = 250;
 
 export class Scheduler {
   /**
    * @param {object} o
    * @param {"virtual"|"real"} [o.clock]
    * @param {number} [o.speed] how many simulated ms pass per real ms while idle (virtual: Infinity = no pacing)
-   * @param {number} [o.settleMs] real ms after the last datagram during which a virtual clock keeps real pace
+   * @param {number} [o.settleMs] real ms after a datagram that is not CoAP during which a virtual clock keeps real pace
+   * @param {number} [o.replyWaitMs] real ms a virtual clock keeps real pace for a CoAP reply at most
    * @param {(e: unknown) => void} o.onError called with an exception thrown by a timer or event callback
    */
-  constructor({ clock = "virtual", speed, settleMs = DEFAULT_SETTLE_MS, onError }) {
+  constructor({ clock = "virtual", speed, settleMs = SETTLE_MS, replyWaitMs, onError }) {
     if (clock !== "virtual" && clock !== "real") throw new Error(`clock must be "virtual" or "real", not "${clock}"`);
     this.clock = clock;
     this.speed = speed === undefined ? (clock === "real" ? 1 : Infinity) : speed;
     if (!(this.speed > 0)) throw new Error(`speed must be a positive number, not ${speed}`);
     if (clock === "real" && !Number.isFinite(this.speed)) throw new Error("a real clock needs a finite speed");
-    this.settleMs = settleMs;
+    this.io = createIoWatch({ settleMs, replyWaitMs });
     this.onError = onError;
     this.simMs = 0;
     this.realBase = performance.now();
     this.simBase = 0;
-    this.lastIoReal = -Infinity;
     this.timers = new Map();
     this.nextId = 1;
     this.events = [];
@@ -98,18 +99,18 @@ export class Scheduler {
     this.events.length = 0;
   }
 
-  /** Real network activity happened: a virtual clock keeps real pace for the next settleMs. */
+  /** Real network traffic of unknown meaning happened: a virtual clock keeps real pace for the next settleMs. */
   noteIo() {
-    this.lastIoReal = performance.now();
+    this.io.activity();
   }
 
   /** No datagram can be in flight any more (every socket closed). */
   forgetIo() {
-    this.lastIoReal = -Infinity;
+    this.io.clear();
   }
 
   ioInFlight() {
-    return performance.now() - this.lastIoReal < this.settleMs;
+    return this.io.remainingMs() > 0;
   }
 
   /**
@@ -231,7 +232,7 @@ export class Scheduler {
       } else if (this.ioInFlight()) {
         // Real pace while a real reply may be on its way.
         const t0 = performance.now();
-        await this.sleepReal(Math.min(next - now, this.settleMs - (t0 - this.lastIoReal)));
+        await this.sleepReal(Math.min(next - now, this.io.remainingMs()));
         this.simMs = Math.max(this.simMs, now + (performance.now() - t0));
       } else if (next === Infinity) {
         // Nothing to do but wait for the outside world (console input, a datagram): time passes as in reality.

@@ -1,0 +1,109 @@
+// Whether a simulated board may still get a real datagram it is waiting for: while it may, a virtual clock must
+// keep real pace (a reply from a real server has to race the board's timers as on hardware); once it may not, the
+// clock can jump. CoAP is recognised (the node's own protocol): a confirmable message waits for its ACK or RST and a
+// request for its response, each for at most `replyWaitMs` of real time; the simulated link never lets a datagram
+// it drops count as sent. Anything else (DTLS records, other protocols) keeps real pace for `settleMs` after it.
+import { performance } from "node:perf_hooks";
+
+export const SETTLE_MS = 250;
+export const REPLY_WAIT_MS = 2000;
+
+const CON = 0;
+const ACK = 2;
+const RST = 3;
+
+/** Whether the options and payload after the token are well formed (RFC 7252, section 3.1). */
+function wellFormedRest(bytes, at) {
+  while (at < bytes.length) {
+    if (bytes[at] === 0xff) return at + 1 < bytes.length; // a payload marker needs a payload
+    const delta = bytes[at] >> 4;
+    let len = bytes[at] & 15;
+    at++;
+    if (delta === 15 || len === 15) return false;
+    const ext = (n) => (n === 13 ? 1 : n === 14 ? 2 : 0);
+    at += ext(delta) + ext(len);
+    if (at > bytes.length) return false;
+    if (len === 13) len = 13 + bytes[at - 1];
+    else if (len === 14) len = 269 + ((bytes[at - 2] << 8) | bytes[at - 1]);
+    at += len;
+    if (at > bytes.length) return false;
+  }
+  return true;
+}
+
+/** The CoAP header fields that matter here, or null when `bytes` is not a well-formed CoAP message. */
+export function coapHead(bytes) {
+  if (bytes.length < 4 || bytes[0] >> 6 !== 1) return null;
+  const tkl = bytes[0] & 15;
+  const code = bytes[1];
+  const cls = code >> 5;
+  if (tkl > 8 || bytes.length < 4 + tkl || ![0, 2, 4, 5].includes(cls)) return null;
+  if (code === 0 && (tkl !== 0 || bytes.length !== 4)) return null;
+  if (!wellFormedRest(bytes, 4 + tkl)) return null;
+  return {
+    type: (bytes[0] >> 4) & 3,
+    code,
+    mid: (bytes[2] << 8) | bytes[3],
+    token: Buffer.from(bytes.subarray(4, 4 + tkl)).toString("hex"),
+    isRequest: code >= 1 && code < 32,
+    isResponse: code >= 64,
+  };
+}
+
+export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_MS, now = () => performance.now() } = {}) {
+  let lastOther = -Infinity;
+  const waiting = new Map(); // key -> real time the message went out
+  const requestOf = new Map(); // "peer/mid/M" -> "peer/token/T" of the request sent as message M
+
+  function remainingMs() {
+    const t = now();
+    let left = lastOther + settleMs - t;
+    for (const [key, at] of waiting) {
+      const l = at + replyWaitMs - t;
+      if (l <= 0) {
+        waiting.delete(key);
+        requestOf.delete(key);
+      } else if (l > left) left = l;
+    }
+    return Math.max(0, left);
+  }
+
+  return {
+    /** A datagram of unknown meaning went either way. */
+    activity() {
+      lastOther = now();
+    },
+    /** The board really sent `bytes` to address:port. */
+    sent(bytes, port, address) {
+      const m = coapHead(bytes);
+      if (!m) return this.activity();
+      const peer = `${address}:${port}`;
+      const midKey = `${peer}/mid/${m.mid}`;
+      if (m.type === CON) waiting.set(midKey, now());
+      if (m.isRequest) {
+        const tokenKey = `${peer}/token/${m.token}`;
+        waiting.set(tokenKey, now());
+        requestOf.set(midKey, tokenKey);
+      }
+    },
+    /** A datagram really arrived from rinfo (whether or not the simulated link then delivers it). */
+    received(bytes, rinfo) {
+      const m = coapHead(bytes);
+      if (!m) return this.activity();
+      const peer = `${rinfo.address}:${rinfo.port}`;
+      const midKey = `${peer}/mid/${m.mid}`;
+      if (m.type === ACK || m.type === RST) waiting.delete(midKey);
+      // A reset rejects the request itself (it carries no token); a response answers it by token.
+      if (m.type === RST && requestOf.has(midKey)) waiting.delete(requestOf.get(midKey));
+      if (m.isResponse) waiting.delete(`${peer}/token/${m.token}`);
+      if (m.type === ACK || m.type === RST) requestOf.delete(midKey);
+    },
+    remainingMs,
+    /** Every socket closed: nothing can arrive any more. */
+    clear() {
+      lastOther = -Infinity;
+      waiting.clear();
+      requestOf.clear();
+    },
+  };
+}
