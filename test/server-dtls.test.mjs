@@ -173,3 +173,30 @@ test("after a CID address move: replies follow, old observations and token-less 
   await assert.rejects(c.next(600), /no message/, "the notification went to the old address and was dropped");
   assert.ok(s.logs.some((l) => /connection missing/.test(l)));
 });
+
+test("a resumed session is the X.509 device again only from the address of its full handshake", async (t) => {
+  const { s, ca } = await dtlsServer(t);
+  const node = issueCert(ca, "node-3", { usage: "client" });
+  await http(s, "POST", "/api/device-with-credentials", { device: { name: "node-3" }, credentials: { credentialsType: "X509_CERTIFICATE", credentialsValue: node.pem } });
+  const relay = await nat(t, s.dtlsPort); // keeps one outside address whatever the client's own port
+  let mid = 900;
+  const tokenless = async (c) => {
+    c.send({ type: Type.CON, code: Code.POST, messageId: ++mid, token: Uint8Array.of(mid & 255), options: requestOptions("api/v1/telemetry"), payload: new TextEncoder().encode("{r:1}") });
+    const m = await c.next();
+    c.send({ type: Type.ACK, code: 0, messageId: m.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
+    return m.code;
+  };
+  const opts = { host: "127.0.0.1", ca: ca.pem, cert: node.pem, key: node.keyPem };
+  const c1 = await connect({ ...opts, port: relay.port });
+  assert.equal(await tokenless(c1), Code.CREATED);
+  const saved = c1.socket.exportSession();
+  await close(c1.socket);
+  const same = await connect({ ...opts, port: relay.port, session: saved });
+  assert.equal(same.info.resumed, true);
+  assert.equal(await tokenless(same), Code.CREATED, "same outside address: still the device");
+  await close(same.socket);
+  const direct = await connect({ ...opts, port: s.dtlsPort, session: saved });
+  assert.equal(direct.info.resumed, true);
+  assert.equal(await tokenless(direct), Code.UNAUTHORIZED, "another address: 4.01 until a full handshake");
+  await close(direct.socket);
+});

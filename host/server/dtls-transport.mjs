@@ -31,8 +31,20 @@ function validityProblem(der) {
   }
 }
 
+// ThingsBoard forgets an (address, certificate) entry after 24 hours without requests.
+const X509_SESSION_INACTIVITY_MS = 86_400_000;
+
 export function createDtlsTransport({ host, port, cert, key, log, onDatagram }) {
   const server = createDtlsServer({ cert, key, clientCert: "optional", connectionId: true, suites: RECOMMENDED_SUITES, mtu: 1024 });
+  // ThingsBoard's X.509 map: filled by the certificate check of a full handshake, keyed by the client's address. An
+  // abbreviated handshake sends no certificate, so a resumed session is a device again only from the same address.
+  const certificates = new Map(); // "address:port" -> {certificate, used}
+  const remembered = (where) => {
+    const e = certificates.get(where);
+    if (!e || Date.now() - e.used > X509_SESSION_INACTIVITY_MS) { certificates.delete(where); return null; }
+    e.used = Date.now();
+    return e.certificate;
+  };
 
   server.on("session", (session) => {
     const start = session.peer;
@@ -44,7 +56,9 @@ export function createDtlsTransport({ host, port, cert, key, log, onDatagram }) 
       session.close();
       return;
     }
-    const certificate = der ? Buffer.from(der).toString("base64") : null;
+    let certificate = der ? Buffer.from(der).toString("base64") : null;
+    if (certificate) certificates.set(where, { certificate, used: Date.now() });
+    else if (session.resumed) certificate = remembered(where);
     log.info("dtls", `${where} session ${session.resumed ? "resumed" : "established"}: ${session.cipher}${session.connectionId ? ", CID" : ""}${certificate ? ", client certificate" : ""}`);
     const peers = new Map();
     const peerAt = ({ address, port: p }) => {
