@@ -33,6 +33,7 @@ function validityProblem(der) {
 
 // ThingsBoard forgets an (address, certificate) entry after 24 hours without requests.
 const X509_SESSION_INACTIVITY_MS = 86_400_000;
+const MAX_REMEMBERED = 10_000;
 
 export function createDtlsTransport({ host, port, cert, key, log, onDatagram }) {
   const server = createDtlsServer({ cert, key, clientCert: "optional", connectionId: true, suites: RECOMMENDED_SUITES, mtu: 1024 });
@@ -57,7 +58,10 @@ export function createDtlsTransport({ host, port, cert, key, log, onDatagram }) 
       return;
     }
     let certificate = der ? Buffer.from(der).toString("base64") : null;
-    if (certificate) certificates.set(where, { certificate, used: Date.now() });
+    if (certificate) {
+      if (certificates.size >= MAX_REMEMBERED) certificates.delete(certificates.keys().next().value);
+      certificates.set(where, { certificate, used: Date.now() });
+    }
     else if (session.resumed) certificate = remembered(where);
     log.info("dtls", `${where} session ${session.resumed ? "resumed" : "established"}: ${session.cipher}${session.connectionId ? ", CID" : ""}${certificate ? ", client certificate" : ""}`);
     const peers = new Map();
