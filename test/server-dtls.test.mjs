@@ -3,7 +3,7 @@
 // RFC 9146 Connection ID and session resumption.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import dgram from "node:dgram";
 import { createCa, issueCert } from "../host/dtls/pki.mjs";
 import { createDtlsModule } from "../host/dtls/module.mjs";
@@ -199,4 +199,27 @@ test("a resumed session is the X.509 device again only from the address of its f
   assert.equal(direct.info.resumed, true);
   assert.equal(await tokenless(direct), Code.UNAUTHORIZED, "another address: 4.01 until a full handshake");
   await close(direct.socket);
+});
+
+/** openssl s_client offering one cipher suite: resolves with its output once connected or refused. */
+function sClient(port, ca, cipher) {
+  return new Promise((resolve) => {
+    const p = spawn("openssl", ["s_client", "-dtls1_2", "-connect", `127.0.0.1:${port}`, "-cipher", cipher, "-CAfile", ca, "-brief"], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    const seen = (d) => {
+      out += d;
+      if (/CONNECTION ESTABLISHED/.test(out)) p.stdin.end();
+    };
+    p.stdout.on("data", seen);
+    p.stderr.on("data", seen);
+    const killer = setTimeout(() => p.kill(), 10000);
+    p.on("exit", () => { clearTimeout(killer); resolve(out); });
+  });
+}
+
+test("only the recommended AEAD suites: CCM-8 and GCM are accepted, CBC is refused", async (t) => {
+  const { s, ca } = await dtlsServer(t);
+  assert.match(await sClient(s.dtlsPort, ca.cert, "ECDHE-ECDSA-AES128-CCM8"), /Ciphersuite: ECDHE-ECDSA-AES128-CCM8/);
+  assert.match(await sClient(s.dtlsPort, ca.cert, "ECDHE-ECDSA-AES256-GCM-SHA384"), /Ciphersuite: ECDHE-ECDSA-AES256-GCM-SHA384/);
+  assert.match(await sClient(s.dtlsPort, ca.cert, "ECDHE-ECDSA-AES128-SHA256"), /handshake failure/);
 });
