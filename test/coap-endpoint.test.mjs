@@ -514,6 +514,33 @@ test("Block2 notification: the rest is fetched with plain GETs and delivered as 
   }
 });
 
+test("observe: an initial response that comes block-wise is completed once and handed over whole", async () => {
+  const { peer, ep, done } = await setup();
+  try {
+    const seen = [];
+    const ends = [];
+    ep.observe({ path: "/api/v1/T/attributes" }, (m) => seen.push(m), (e) => ends.push(e));
+    const { m: reg } = await peer.next();
+    const body = Uint8Array.from({ length: 1500 }, (_, i) => 97 + (i % 20));
+    peer.send(ack(reg, { code: Code.CONTENT, token: reg.token, payload: body.subarray(0, 1024), options: [
+      { number: Opt.ETAG, value: ascii("e1") }, { number: Opt.OBSERVE, value: coap.uintValue(0) },
+      { number: Opt.BLOCK2, value: blockValue({ num: 0, more: true, szx: 6 }) }] }));
+    const { m: next } = await peer.next();
+    await serveBlocks(peer, body, 6, next);
+    assert.deepEqual(await peer.drain(100), [], "no block is fetched twice");
+    assert.equal(seen.length, 1);
+    assert.equal(readString(seen[0].payload), readString(body));
+    assert.equal(getOption(seen[0], Opt.BLOCK2), undefined, "the whole body carries no Block2");
+    peer.send(notification(reg, 1, { messageId: 0x4001, payload: ascii("small") }));
+    await peer.next();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(seen.map((m) => m.payload.length), [1500, 5]);
+    assert.deepEqual(ends, []);
+  } finally {
+    done();
+  }
+});
+
 test("Block1: upload with Size1 and 2.31 Continue; the server's smaller block size is adopted mid-way", async () => {
   const { peer, ep, done } = await setup({ blockSzx: 2 });
   try {

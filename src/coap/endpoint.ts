@@ -235,10 +235,11 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
       }
       parts.push(r.payload);
       if (!b.more) {
-        // The first response stands for the whole: it carries the notification's Observe and the Size2.
+        // The first response stands for the whole: it carries the notification's Observe and the Size2, and no
+        // longer a Block2, since its payload is now the whole body.
         first.payload = new Uint8Array(got);
         for (let k = 0, at = 0; k < parts.length; at += parts[k++].length) first.payload.set(parts[k], at);
-        return done(null, first);
+        return done(null, setOption(first, BLOCK2));
       }
       const next = downloadBlock(m, got / size, b.szx);
       next.token = tok;
