@@ -34,15 +34,16 @@ async function startServer(args = []) {
   let stderr = "";
   child.stderr.on("data", (d) => { stderr += d; });
   const exited = new Promise((r) => child.on("exit", r));
-  for (let k = 0; k < 100 && !udpBound(port); k++) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(udpBound(port), `coap-server-notls did not bind UDP ${port}: ${stderr}`);
-  return {
-    port,
-    async stop() {
-      child.kill("SIGTERM");
-      await exited;
-    },
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await exited;
   };
+  for (let k = 0; k < 100 && !udpBound(port); k++) await new Promise((r) => setTimeout(r, 50));
+  if (!udpBound(port)) {
+    await stop();
+    assert.fail(`coap-server-notls did not bind UDP ${port}: ${stderr}`);
+  }
+  return { port, stop };
 }
 
 /** An endpoint whose transport counts the datagrams it sends. */
