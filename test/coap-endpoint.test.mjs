@@ -19,7 +19,9 @@ const timerFaults = [];
 const liveTimers = new Set();
 const nodeSetTimeout = globalThis.setTimeout;
 const nodeClearTimeout = globalThis.clearTimeout;
+const timerDelays = [];
 globalThis.setTimeout = (fn, ms, ...args) => {
+  timerDelays.push(ms);
   const h = nodeSetTimeout(() => {
     liveTimers.delete(h);
     fn(...args);
@@ -162,6 +164,23 @@ test("retransmission: 1 + MAX_RETRANSMIT identical datagrams, then a timeout err
     assert.ok(error instanceof coap.CoapError);
     assert.equal(error.code, "timeout");
     assert.equal(error.message, "CoAP PUT /a/b timed out after 4 transmissions");
+  } finally {
+    done();
+  }
+});
+
+test("the back-off schedule: a random first timeout in [ACK_TIMEOUT, ACK_TIMEOUT * factor], then doubling", async () => {
+  const { peer, ep, done } = await setup({ ackTimeout: 40, ackRandomFactor: 1.5, maxRetransmit: 4 });
+  try {
+    timerDelays.splice(0);
+    const p = ep.request({ path: "/slowly" });
+    for (let k = 0; k < 5; k++) await peer.next();
+    await assert.rejects(p, (e) => e.code === "timeout");
+    // The endpoint's timers are the ones under a second; the test's own waits are longer.
+    const schedule = timerDelays.filter((ms) => ms < 1000);
+    assert.equal(schedule.length, 5);
+    assert.ok(schedule[0] >= 40 && schedule[0] <= 60, `first timeout ${schedule[0]}`);
+    for (let k = 1; k < 5; k++) assert.equal(schedule[k], schedule[0] * 2 ** k);
   } finally {
     done();
   }
