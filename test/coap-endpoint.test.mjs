@@ -642,3 +642,17 @@ test("a socket error fails what is pending with code transport; after close, req
   const ended = await new Promise((r) => ep.observe({ path: "/z" }, () => {}, r));
   assert.equal(ended.code, "closed");
 });
+
+test("a response callback that throws does not stall the queue behind it", () => {
+  const sent = [];
+  let deliver;
+  const ep = coap.createEndpoint({ send: (d) => sent.push(decodeMessage(d)), onMessage: (h) => { deliver = h; }, close() {} }, { ackTimeout: 1000 });
+  ep.request({ path: "/one" }, () => { throw new Error("bug in the application"); });
+  ep.request({ path: "/two" }, () => {});
+  assert.equal(sent.length, 1);
+  const first = sent[0];
+  assert.throws(() => deliver(encodeMessage({ type: Type.ACK, code: Code.CONTENT, messageId: first.messageId, token: first.token })), /bug in the application/);
+  assert.equal(sent.length, 2);
+  assert.equal(path(sent[1]), "two");
+  ep.close();
+});

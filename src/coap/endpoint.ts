@@ -193,8 +193,9 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     if (i < 0) return;
     stop(x.timer);
     live.splice(i, 1);
-    x.done(err, res);
+    // The queue moves on first: a callback that throws must not leave it stalled.
     pump();
+    x.done(err, res);
   }
 
   /** One message exchange: `m` (with a token set) sent reliably, its response or error to `done`. */
