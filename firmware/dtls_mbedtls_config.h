@@ -72,6 +72,7 @@ void dtls_free(void *ptr);
 #define MBEDTLS_SSL_PROTO_DTLS
 #define MBEDTLS_SSL_DTLS_ANTI_REPLAY
 #define MBEDTLS_SSL_DTLS_HELLO_VERIFY
+#define MBEDTLS_SSL_DTLS_CLIENT_PORT_REUSE /* a device rebooting onto its old port gets a new handshake */
 #define MBEDTLS_SSL_COOKIE_C
 #define MBEDTLS_SSL_CACHE_C
 #define MBEDTLS_SSL_DTLS_CONNECTION_ID

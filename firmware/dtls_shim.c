@@ -645,6 +645,20 @@ int dtls_read(dtls_conn *c, unsigned char *out, size_t cap)
     }
     int ret = mbedtls_ssl_read(&c->ssl, out, cap);
     if (ret > 0) return ret;
+    if (ret == MBEDTLS_ERR_SSL_CLIENT_RECONNECT) {
+        /* Server: the client started over from the same address (RFC 6347, 4.2.8) and proved it with a cookie;
+         * mbedTLS has reset the context, so the old session is gone and a new handshake runs on it. */
+        c->state = DTLS_HANDSHAKING;
+        c->resumed = 0;
+        dtls_free(c->peer_der);
+        c->peer_der = NULL;
+        c->peer_der_len = 0;
+        c->peer_flags = 0;
+        if (c->session_blob) mbedtls_platform_zeroize(c->session_blob, c->session_len);
+        dtls_free(c->session_blob);
+        c->session_blob = NULL;
+        return handshake(c) != 0 ? DTLS_FAILED : 0;
+    }
     if (ret == 0 || ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE ||
         ret == MBEDTLS_ERR_SSL_TIMEOUT)
         return 0;

@@ -372,6 +372,86 @@ test("a host with its own socket drives the server through receive() and send", 
   }
 });
 
+/** A handshake driven by hand over a Node socket whose port the test chooses (no retransmission: loopback). */
+function rawHandshake(socket, serverPort, config) {
+  const conn = new DtlsConnection(config, { hostname: "localhost" });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("raw handshake timed out")), 5000);
+    const pump = () => {
+      conn.process();
+      for (const d of conn.takeOutgoing()) socket.send(d, serverPort, "127.0.0.1");
+      if (conn.state === "established" || conn.state === "failed") {
+        socket.off("message", onMessage);
+        clearTimeout(timer);
+        if (conn.state === "failed") reject(new Error(conn.error.message));
+        else resolve(conn);
+      }
+    };
+    const onMessage = (m) => {
+      conn.feed(m);
+      pump();
+    };
+    socket.on("message", onMessage);
+    pump();
+  });
+}
+
+test("a client that restarts from the same port gets a new session; the old one closes", async () => {
+  const { server, port, sessions } = await echoServer();
+  const socket = dgram.createSocket("udp4");
+  await new Promise((r) => socket.bind(0, "127.0.0.1", r));
+  const config = new DtlsConfig({ ca: ca.pem });
+  try {
+    const first = await rawHandshake(socket, port, config);
+    const closed = new Promise((r) => sessions[0].on("close", r));
+    // The device "reboots": its old connection is simply forgotten, and it starts over from the same port.
+    first.free();
+    const second = await rawHandshake(socket, port, config);
+    await closed;
+    assert.equal(sessions.length, 2);
+    assert.equal(server.sessionCount, 1);
+    const reply = new Promise((r) => socket.once("message", (m) => {
+      second.feed(m);
+      r(second.process().map((x) => Buffer.from(x).toString()));
+    }));
+    second.write(Buffer.from("reborn"));
+    for (const d of second.takeOutgoing()) socket.send(d, port, "127.0.0.1");
+    assert.deepEqual(await reply, ["echo:reborn"]);
+    second.free();
+  } finally {
+    config.free();
+    socket.close();
+    await server.close();
+  }
+});
+
+test("at maxSessions the session idle longest gives way to a newcomer", async () => {
+  const { server, port, sessions } = await echoServer({ maxSessions: 2 });
+  try {
+    const a = await open(recordingModule().dtls, { host: "127.0.0.1", port, ca: ca.pem });
+    const aErrors = [];
+    a.socket.on("error", (e) => aErrors.push(e));
+    const aSocketClosed = new Promise((r) => a.socket.on("close", r));
+    const b = await open(recordingModule().dtls, { host: "127.0.0.1", port, ca: ca.pem });
+    b.socket.send("keep me");
+    assert.equal(await b.next(), "echo:keep me");
+    const aClosed = new Promise((r) => sessions[0].on("close", r));
+    const c = await open(recordingModule().dtls, { host: "127.0.0.1", port, ca: ca.pem });
+    await aClosed;
+    assert.equal(server.sessionCount, 2);
+    b.socket.send("still here");
+    assert.equal(await b.next(), "echo:still here");
+    c.socket.send("newcomer");
+    assert.equal(await c.next(), "echo:newcomer");
+    // The evicted client was told with close_notify.
+    await aSocketClosed;
+    assert.deepEqual(aErrors, [{ code: "CLOSED", message: "the peer closed the connection" }]);
+    for (const x of [b, c]) await closeSocket(x.socket);
+  } finally {
+    await server.close();
+  }
+});
+
 test("the UDP server ignores garbage from unknown peers and keeps serving", async () => {
   const { server, port } = await echoServer();
   const junk = dgram.createSocket("udp4");

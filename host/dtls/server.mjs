@@ -52,7 +52,7 @@ export class DtlsServerSession extends EventEmitter {
 /**
  * Options: cert, key (PEM), ca (PEM; client certificates are checked against it), clientCert "none" | "optional"
  * (ThingsBoard's mode: requested, not required) | "required", psk + pskIdentity, connectionId (default true),
- * mtu (1024), maxSessions (1000), retransmitMinMs / retransmitMaxMs, suites; send(bytes, port, address) for a
+ * mtu (1024), maxSessions (1000; then the session idle longest is closed for a newcomer), retransmitMinMs / retransmitMaxMs, suites; send(bytes, port, address) for a
  * host that owns the socket and calls receive() itself instead of listen().
  * Events: "session" (DtlsServerSession, after its handshake), "handshakeError" ({ peer, code, message }),
  * "error" (Error: socket failure or engine crash; every session is then closed).
@@ -130,11 +130,12 @@ export class DtlsServer extends EventEmitter {
     if (!entry) entry = this.byAddress.get(key) || null;
     if (!entry) {
       // Only a ClientHello may open a connection; the shim answers it with a stateless cookie first.
-      if (msg[0] !== CONTENT_HANDSHAKE || this.byAddress.size >= this.options.maxSessions) return;
+      if (msg[0] !== CONTENT_HANDSHAKE || !this._makeRoom()) return;
       entry = this._open(rinfo, key);
       if (!entry) return;
     }
     const moved = entry.key !== key;
+    entry.lastActive = Date.now();
     this._guard(() => {
       entry.conn.feed(msg);
       const messages = entry.conn.process();
@@ -142,6 +143,19 @@ export class DtlsServer extends EventEmitter {
       if (moved && messages.length > 0 && entry.established) this._move(entry, rinfo, key);
       this._after(entry, messages);
     });
+  }
+
+  /** At maxSessions, the established session idle longest gives way (devices that slept and came back from a new
+   * port leave old sessions behind); unfinished handshakes are never evicted, so when only they remain, refuse. */
+  _makeRoom() {
+    if (this.byAddress.size < this.options.maxSessions) return true;
+    let oldest = null;
+    for (const entry of this.byAddress.values()) {
+      if (entry.established && (!oldest || entry.lastActive < oldest.lastActive)) oldest = entry;
+    }
+    if (!oldest) return false;
+    this._close(oldest, true);
+    return true;
   }
 
   _open(rinfo, key) {
@@ -152,7 +166,7 @@ export class DtlsServer extends EventEmitter {
       this.emit("handshakeError", { peer: { address: rinfo.address, port: rinfo.port }, code: "OUT_OF_MEMORY", message: e.message });
       return null;
     }
-    const entry = { conn, key, address: rinfo.address, port: rinfo.port, timer: null, established: false, session: null, cid: null };
+    const entry = { conn, key, address: rinfo.address, port: rinfo.port, timer: null, established: false, session: null, cid: null, lastActive: Date.now() };
     this.byAddress.set(key, entry);
     return entry;
   }
@@ -182,6 +196,15 @@ export class DtlsServer extends EventEmitter {
       else this.emit("handshakeError", { peer: { address: entry.address, port: entry.port }, code, message });
       return;
     }
+    if (state === "handshaking" && entry.established) {
+      // The client restarted from the same address with a valid cookie: its old session ended, a new one begins.
+      const old = entry.session;
+      if (entry.cid && this.byCid.get(entry.cid) === entry) this.byCid.delete(entry.cid);
+      entry.established = false;
+      entry.session = null;
+      entry.cid = null;
+      old.emit("close");
+    }
     if (state === "established" && !entry.established) {
       entry.established = true;
       entry.cipher = entry.conn.cipher;
@@ -193,7 +216,7 @@ export class DtlsServer extends EventEmitter {
       entry.session = new DtlsServerSession(this, entry);
       this.emit("session", entry.session);
     }
-    for (const m of messages) entry.session.emit("message", Buffer.from(m));
+    if (entry.session) for (const m of messages) entry.session.emit("message", Buffer.from(m));
     if (state === "closed") {
       this._drop(entry);
       entry.session.emit("close");
