@@ -502,10 +502,11 @@ static int on_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flag
 
 static void apply_suites(dtls_config *cfg)
 {
-    const int *list = cfg->suites[0] ? cfg->suites
-                      : cfg->is_server ? all_suites
-                      : cfg->has_psk && !cfg->has_ca && !cfg->has_own_cert ? psk_suites
-                                                                            : cert_suites;
+    int certs = cfg->has_ca || cfg->has_own_cert;
+    const int *list = cfg->suites[0]                  ? cfg->suites
+                      : cfg->is_server || (certs && cfg->has_psk) ? all_suites
+                      : cfg->has_psk                  ? psk_suites
+                                                      : cert_suites;
     mbedtls_ssl_conf_ciphersuites(&cfg->conf, list);
 }
 

@@ -54,7 +54,7 @@ class DtlsClientSocket extends EspruinoEmitter {
     hidden("_connected", false);
     hidden("_session", undefined);
     hidden("_step", "");
-    // A clock other than the real one (tests of certificate validity) needs its own engine instance.
+    // A clock other than the host's (the simulator's virtual time) needs its own engine instance.
     const wasm = unixTime ? new DtlsWasm({ unixTime }) : getDtlsWasm();
     hidden("_config", new DtlsConfig({
       ca: options.ca,
