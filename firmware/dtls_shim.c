@@ -51,6 +51,9 @@ struct dtls_conn {
     unsigned char offered_id[SESSION_ID_MAX];
     size_t offered_id_len;
     unsigned char own_cid[CID_LEN];
+    char *expected_name;
+    uint32_t expected_ip[4];
+    size_t expected_ip_len;
     unsigned char *peer_der;
     size_t peer_der_len;
     unsigned char *session_blob;
@@ -215,7 +218,7 @@ static void explain_certificate(dtls_conn *c, uint32_t flags)
         text_set(c, "CERT_NOT_YET_VALID", who, "is not yet valid", NULL);
     else if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
         text_set4(c, "HOSTNAME_MISMATCH", who, "does not match the host name \"",
-                  c->ssl.hostname ? c->ssl.hostname : "", "\"");
+                  c->expected_name ? c->expected_name : "", "\"");
     else if (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE | MBEDTLS_X509_BADCERT_EXT_KEY_USAGE))
         text_set(c, "CERT_USAGE", who, "may not be used for this purpose (key usage)", NULL);
     else if (flags & (MBEDTLS_X509_BADCERT_BAD_MD | MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY))
@@ -498,6 +501,33 @@ static int on_verify(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flag
     return 0;
 }
 
+/* Client with an IP address as the expected name: RFC 6066 forbids IP literals in SNI, so mbedTLS gets no host name
+ * (no SNI, no name check) and the address is matched here against the certificate's iPAddress entries. */
+static int on_verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+    dtls_conn *c = ctx;
+    if (depth != 0) return 0;
+    for (const mbedtls_x509_sequence *san = &crt->subject_alt_names; san; san = san->next) {
+        if ((san->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK) == MBEDTLS_X509_SAN_IP_ADDRESS &&
+            san->buf.len == c->expected_ip_len && memcmp(san->buf.p, c->expected_ip, c->expected_ip_len) == 0)
+            return 0;
+    }
+    *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    return 0;
+}
+
+static int set_expected_name(dtls_conn *c, const char *hostname)
+{
+    size_t n = strlen(hostname);
+    c->expected_name = dtls_calloc(1, n + 1);
+    if (!c->expected_name) return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+    memcpy(c->expected_name, hostname, n);
+    c->expected_ip_len = mbedtls_x509_crt_parse_cn_inet_pton(hostname, c->expected_ip);
+    if (c->expected_ip_len == 0) return mbedtls_ssl_set_hostname(&c->ssl, hostname);
+    mbedtls_ssl_set_verify(&c->ssl, on_verify_ip, c);
+    return mbedtls_ssl_set_hostname(&c->ssl, NULL);
+}
+
 /* --- connections ----------------------------------------------------------------------------------------------- */
 
 static void apply_suites(dtls_config *cfg)
@@ -519,7 +549,7 @@ dtls_conn *dtls_conn_new(dtls_config *cfg, const char *hostname, const unsigned 
     c->state = DTLS_HANDSHAKING;
     mbedtls_ssl_init(&c->ssl);
     int ret = mbedtls_ssl_setup(&c->ssl, &cfg->conf);
-    if (ret == 0 && hostname) ret = mbedtls_ssl_set_hostname(&c->ssl, hostname);
+    if (ret == 0 && hostname) ret = set_expected_name(c, hostname);
     if (ret == 0 && cfg->is_server && peer_id) ret = mbedtls_ssl_set_client_transport_id(&c->ssl, peer_id, peer_id_len);
     if (ret == 0 && cfg->cid) {
         if (cfg->is_server) ret = rng(NULL, c->own_cid, CID_LEN);
@@ -545,6 +575,7 @@ void dtls_conn_free(dtls_conn *c)
     while (c->out_head) dtls_out_pop(c);
     dtls_free(c->in);
     dtls_free(c->peer_der);
+    dtls_free(c->expected_name);
     if (c->session_blob) mbedtls_platform_zeroize(c->session_blob, c->session_len);
     dtls_free(c->session_blob);
     c->cfg->users--;

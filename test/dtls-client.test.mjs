@@ -111,6 +111,43 @@ test("EC certificate, one-way: handshake with openssl s_server and data both way
   }
 });
 
+/** The extension types of a ClientHello datagram (single record, unfragmented). */
+function helloExtensions(d) {
+  let off = 13 + 12 + 2 + 32; // record header, handshake header, version, random
+  off += 1 + d[off]; // session id
+  off += 1 + d[off]; // cookie
+  off += 2 + d.readUInt16BE(off); // cipher suites
+  off += 1 + d[off]; // compression methods
+  const end = off + 2 + d.readUInt16BE(off);
+  const types = [];
+  for (off += 2; off + 4 <= end; off += 4 + d.readUInt16BE(off + 2)) types.push(d.readUInt16BE(off));
+  return types;
+}
+
+test("server name indication: sent for a DNS name, never for an IP address (RFC 6066), which is still verified", async () => {
+  const server = await startOpensslServer({ cert: ecServer.cert, key: ecServer.key });
+  try {
+    const byIp = recordingModule();
+    const pending = exchange(byIp.dtls, { host: "127.0.0.1", port: server.port, ca: ca.pem }, Buffer.from("by ip\n"));
+    await server.waitFor(/by ip/);
+    server.write("ok\n");
+    await pending;
+    assert.ok(!helloExtensions(Buffer.from(byIp.wire.out[0])).includes(0), "no server_name extension for an IP");
+  } finally {
+    await server.stop();
+  }
+  const named = recordingModule();
+  const peer = await startCoapServer({ cert: ecServer.cert, key: ecServer.key });
+  try {
+    await exchange(named.dtls, { host: "127.0.0.1", servername: "localhost", port: peer.port, ca: ca.pem }, coapGet(["time"]));
+    const hello = Buffer.from(named.wire.out[0]);
+    assert.ok(helloExtensions(hello).includes(0), "server_name extension for a DNS name");
+    assert.ok(hello.includes(Buffer.from("localhost")));
+  } finally {
+    await peer.stop();
+  }
+});
+
 test("RSA certificate with a host name: GET against coap-server-openssl", async () => {
   const server = await startCoapServer({ cert: rsaServer.cert, key: rsaServer.key });
   try {
