@@ -104,6 +104,9 @@ test("the virtual clock's idea of a datagram in flight: CoAP replies by message 
   assert.equal(io.remainingMs(), 0);
   io.sent(Buffer.from([0x60, 0x00, 0x70, 0x00]), 5683, "127.0.0.1"); // our empty ACK expects nothing back
   assert.equal(io.remainingMs(), 0);
+  io.sent(con(4, [0xdd]), 5683, "127.0.0.1");
+  io.received(Buffer.from([0x41, 0x41, 0x70, 0x01, 0xdd]), server); // a separate CON 2.01 before any ACK: both done
+  assert.equal(io.remainingMs(), 0);
   io.sent(con(3, [0xcc]), 5683, "127.0.0.1");
   now = 2500;
   assert.equal(io.remainingMs(), 0, "a reply that never came is given up after replyWaitMs");

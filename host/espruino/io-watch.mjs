@@ -52,18 +52,24 @@ export function coapHead(bytes) {
 
 export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_MS, now = () => performance.now() } = {}) {
   let lastOther = -Infinity;
-  const waiting = new Map(); // key -> real time the message went out
-  const requestOf = new Map(); // "peer/mid/M" -> "peer/token/T" of the request sent as message M
+  const waiting = new Map(); // key ("peer/mid/M" or "peer/token/T") -> real time the message went out
+  const sameRequest = new Map(); // a request's message key <-> its token key, both ways
+
+  function forget(key) {
+    waiting.delete(key);
+    const other = sameRequest.get(key);
+    sameRequest.delete(key);
+    if (other !== undefined) sameRequest.delete(other);
+    return other;
+  }
 
   function remainingMs() {
     const t = now();
     let left = lastOther + settleMs - t;
     for (const [key, at] of waiting) {
       const l = at + replyWaitMs - t;
-      if (l <= 0) {
-        waiting.delete(key);
-        requestOf.delete(key);
-      } else if (l > left) left = l;
+      if (l <= 0) forget(key);
+      else if (l > left) left = l;
     }
     return Math.max(0, left);
   }
@@ -83,7 +89,8 @@ export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_M
       if (m.isRequest) {
         const tokenKey = `${peer}/token/${m.token}`;
         waiting.set(tokenKey, now());
-        requestOf.set(midKey, tokenKey);
+        sameRequest.set(midKey, tokenKey);
+        sameRequest.set(tokenKey, midKey);
       }
     },
     /** A datagram really arrived from rinfo (whether or not the simulated link then delivers it). */
@@ -92,18 +99,25 @@ export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_M
       if (!m) return this.activity();
       const peer = `${rinfo.address}:${rinfo.port}`;
       const midKey = `${peer}/mid/${m.mid}`;
-      if (m.type === ACK || m.type === RST) waiting.delete(midKey);
-      // A reset rejects the request itself (it carries no token); a response answers it by token.
-      if (m.type === RST && requestOf.has(midKey)) waiting.delete(requestOf.get(midKey));
-      if (m.isResponse) waiting.delete(`${peer}/token/${m.token}`);
-      if (m.type === ACK || m.type === RST) requestOf.delete(midKey);
+      if (m.type === RST) {
+        // A reset rejects the message and so the request it carried (a reset has no token).
+        const request = forget(midKey);
+        if (request !== undefined) forget(request);
+      } else if (m.type === ACK) {
+        waiting.delete(midKey); // the message arrived; a request still waits for its response
+      }
+      if (m.isResponse) {
+        // A separate response also acknowledges its request if the empty ACK was lost or never sent (RFC 7252 5.2.2).
+        const message = forget(`${peer}/token/${m.token}`);
+        if (message !== undefined) forget(message);
+      }
     },
     remainingMs,
     /** Every socket closed: nothing can arrive any more. */
     clear() {
       lastOther = -Infinity;
       waiting.clear();
-      requestOf.clear();
+      sameRequest.clear();
     },
   };
 }
