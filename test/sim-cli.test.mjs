@@ -26,6 +26,15 @@ test("npm run sim starts a local server and a node that boots the bundle, then c
   assert.equal(fs.existsSync(storage), false, "the temporary Storage is removed at exit");
 });
 
+test("a simulated hour of the application against the local server: a telemetry post every interval", async () => {
+  const r = await sim(["--duration", "3600", "--interval", "60"]);
+  assert.equal(r.code, 0, r.stderr);
+  const posts = r.stdout.split("\n").filter((l) => /\] \* -> 127\.0\.0\.1:\d+ CON POST \/api\/v1\/<token>\/telemetry /.test(l));
+  assert.ok(posts.length >= 55 && posts.length <= 62, `${posts.length} telemetry posts`);
+  const last = /^\[node1 (\d\d):(\d\d)/.exec(posts[posts.length - 1]);
+  assert.ok(Number(last[1]) * 60 + Number(last[2]) >= 58, `last post at ${last[0]}`);
+});
+
 test("nodes get node.cfg in their Storage, validated by the firmware's own rules", async (t) => {
   const dir = tempDir(t);
   const r = await sim(["--storage", dir, "--server", "coap://127.0.0.1:5999", "--token", "abc", "--interval", "30",
