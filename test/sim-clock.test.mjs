@@ -82,7 +82,7 @@ test("a short run gives the same outcome on the virtual clock as on the real one
   assert.deepEqual(virtual.map((r) => r.what), expected);
   // Request 1 completes after ~0.6 s; request 2 is sent at ~2.6 s, retransmitted at ~3.6 s, answered 0.6 s later.
   for (const [i, around] of [[0, REPLY_DELAY_MS], [1, 2 * REPLY_DELAY_MS + 3000]]) {
-    for (const run of [real, virtual]) assert.ok(Math.abs(run[i].at - around) < 250, `${JSON.stringify(run)}`);
+    for (const run of [real, virtual]) assert.ok(Math.abs(run[i].at - around) < 400, `${JSON.stringify(run)}`);
   }
 });
 
