@@ -178,6 +178,14 @@ test("Wifi: connect emits associated and connected; configured failures reach th
     ["disconnected no_ap_found", "cb1 no_ap_found", "disconnected auth_fail", "cb2 auth_fail", "connected 127.0.0.1", "cb3 null connected"]);
 });
 
+test("crypto digests 8-bit strings into ArrayBuffers of the firmware's realm", async (t) => {
+  const node = await startNode(t, { bundle: null });
+  const r = await node.device.exec(`var d = require("crypto").SHA256("abc"); var u = new Uint8Array(d);
+    var hex = ""; for (var i = 0; i < u.length; i++) hex += ("0" + u[i].toString(16)).slice(-2);
+    (d instanceof ArrayBuffer) + " " + hex`);
+  assert.equal(r, "true ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+});
+
 test("require gives only the board's modules; the DTLS provider plugs in", async (t) => {
   const node = await startNode(t, {
     bundle: null,
