@@ -26,7 +26,8 @@ test("the node posts its attributes and telemetry with its own timestamps; the s
 test("shared attributes reach the node (interval change persisted) and server-side RPCs are dispatched and answered", async (t) => {
   const tb = await startTb(t);
   const id = await tb.createDevice("node-b", "TOKEN_B");
-  const node = await startSensorNode(t, tb, { config: { token: "TOKEN_B", intervalS: 600 } });
+  // Real time: the server's pushes must arrive within the observation, not after virtual minutes of silence.
+  const node = await startSensorNode(t, tb, { config: { token: "TOKEN_B", intervalS: 600 }, clock: "real" });
   await node.device.waitForOutput(/^node: shared attributes \{\}/);
   await tb.api("POST", `/api/plugins/telemetry/DEVICE/${id}/attributes/SHARED_SCOPE`, { intervalS: 30, colour: "red" });
   await node.device.waitForOutput(/^node: reading every 30 s$/);

@@ -19,6 +19,8 @@ import { readSensors, setStatusLed } from "./hardware";
 /** Largest telemetry payload in one request: a DTLS datagram must stay within about 1 KB for ThingsBoard. */
 const MAX_PAYLOAD = 900;
 const SESSION_FILE = "dtls.ses";
+/** The client attributes last published from a deep-sleep wake, to publish again only on change. */
+const ATTRS_FILE = "attrs.sent";
 /** A clock before 2020 has not been set (an ESP32's RTC starts near 1970): send no timestamps then. */
 const CLOCK_SET = 1577836800;
 const SLOW_RETRY_MS = 600000;
@@ -40,6 +42,7 @@ export class SensorNode {
   handlers: { [method: string]: RpcHandler } = {};
   private started = getTime();
   private sending = false;
+  private waiting: ((ok: boolean) => void)[] = [];
   private online = false;
   private refusedAt = 0;
   private timer: any;
@@ -124,7 +127,9 @@ export class SensorNode {
     }
     if (this.transport.onError) this.transport.onError((e) => log("link: " + e.message));
     // ThingsBoard answers within 10 s or never (sync-session timeout), so waiting longer only blocks the queue.
-    this.ep = createEndpoint(this.transport, { responseTimeout: 11000, observeSilence: 300000 });
+    // A sleeping node spends its battery on short wakes: fewer retransmissions (about 14 s instead of 93 s).
+    const sleeping = this.cfg.sleep && HAS_DEEP_SLEEP;
+    this.ep = createEndpoint(this.transport, { responseTimeout: 11000, observeSilence: 300000, maxRetransmit: sleeping ? 2 : 4 });
     this.tb = new ThingsBoardClient(this.ep, this.cfg.token);
     const self = this;
     this.ota = new FirmwareUpdater(this.tb, {
@@ -133,10 +138,11 @@ export class SensorNode {
       log: log,
       report: (values, done) => self.report(values, done),
       reboot: () => E.reboot(),
+      failed: () => self.afterOtaFailure(),
     });
     log(FW_TITLE + " " + FW_VERSION + " on " + BOARD_ID + ", server " + u.host + ":" + u.port + (u.secure ? " (DTLS)" : ""));
     if (!this.cfg.token && this.cfg.provision) this.provision();
-    else this.online ? 0 : this.firstContact();
+    else this.run();
   }
 
   private provision(): void {
@@ -154,40 +160,57 @@ export class SensorNode {
       this.storage.writeJSON(CONFIG_FILE, stored);
       this.cfg.token = this.tb.token = token;
       log("provisioned; access token stored");
-      this.firstContact();
+      this.run();
     });
   }
 
-  /** Announces the node, confirms a new firmware, then starts the reading cycle and the subscriptions. */
-  private firstContact(): void {
-    const attrs: { [key: string]: any } = { fw_title: FW_TITLE, fw_version: FW_VERSION, board: BOARD_ID, memFree: process.memory().free };
-    this.tb.publishAttributes(attrs, (err) => {
-      if (err) return this.offline(err, () => this.firstContact());
-      this.online = true;
-      const boot = readBootState(this.storage);
-      if (boot.failed) {
-        const why = boot.failed;
-        this.report({ fw_state: "FAILED", fw_error: "rolled back: " + why }, () => clearBootFailure(this.storage));
-      }
-      if (bootConfirm(this.storage)) this.report({ fw_state: "UPDATED" }, () => {});
-      if (this.cfg.sleep && HAS_DEEP_SLEEP) this.sleepCycle();
-      else {
-        this.subscribe();
-        this.tick();
-      }
+  /** Readings follow their schedule whether or not the server can be reached; they wait in flash until it can. */
+  private run(): void {
+    if (this.cfg.sleep && HAS_DEEP_SLEEP) return this.sleepCycle();
+    this.tick();
+    this.announce();
+  }
+
+  /** Publishes the client attributes, then keeps the RPC and attribute subscriptions. */
+  private announce(): void {
+    this.tb.publishAttributes(this.identity(), (err) => {
+      if (err) return this.offline(err, () => this.announce());
+      this.reached();
+      this.subscribe();
     });
   }
 
-  private offline(err: CoapError, retry: () => void): void {
+  private identity(): { [key: string]: any } {
+    return { fw_title: FW_TITLE, fw_version: FW_VERSION, board: BOARD_ID, memFree: process.memory().free };
+  }
+
+  /** The server answered: a firmware on trial has proved itself, and a rollback can be reported. Once per boot. */
+  private reached(): void {
+    this.refusedAt = 0;
+    if (this.online) return;
+    this.online = true;
+    const boot = readBootState(this.storage);
+    if (boot.failed) {
+      const why = boot.failed;
+      this.report({ fw_state: "FAILED", fw_error: "rolled back: " + why }, () => clearBootFailure(this.storage));
+    }
+    if (bootConfirm(this.storage)) this.report({ fw_state: "UPDATED" }, () => {});
+  }
+
+  /** A request failed; the readings stay queued. A refused token or certificate is reported once, then retried slowly. */
+  private offline(err: CoapError, retry?: () => void): void {
+    let wait = this.cfg.intervalS * 1000;
     if (err.code === "unauthorized") {
-      // A wrong token or an unknown certificate does not fix itself: say it once, then retry slowly.
       if (!this.refusedAt) log(err.message + "; retrying every " + SLOW_RETRY_MS / 60000 + " min");
       this.refusedAt = getTime();
-      setTimeout(retry, SLOW_RETRY_MS);
-    } else {
-      log(err.message + "; retrying in " + this.cfg.intervalS + " s");
-      setTimeout(retry, this.cfg.intervalS * 1000);
-    }
+      wait = SLOW_RETRY_MS;
+    } else log(err.message + (retry ? "; retrying in " + this.cfg.intervalS + " s" : "; readings kept"));
+    if (retry) setTimeout(retry, wait);
+  }
+
+  /** While the server refuses the credentials, nothing is sent until the slow retry is due. */
+  private refused(): boolean {
+    return this.refusedAt > 0 && getTime() - this.refusedAt < SLOW_RETRY_MS / 1000;
   }
 
   /** Sends fw_state and friends along with the running firmware's identity. */
@@ -261,26 +284,40 @@ export class SensorNode {
     this.timer = setTimeout(() => this.tick(), this.cfg.intervalS * 1000);
   }
 
-  /** Sends the queue in order, a payload at a time, removing each batch once ThingsBoard has it. */
+  /**
+   * Sends the queue in order, a payload at a time, removing each batch once ThingsBoard has it. `done(ok)` runs when
+   * the queue is empty (true) or a send failed (false); calls during a flush wait for it.
+   */
   flush(done: (ok: boolean) => void): void {
-    if (this.sending) return done(false);
-    const q = this.queue;
-    const batch = q.peek(40);
-    if (!batch.readings.length) return done(true);
-    if (q.dropped) batch.readings[batch.readings.length - 1].values.dropped = q.dropped;
-    const pack = packReadings(batch.readings, MAX_PAYLOAD)[0];
+    this.waiting.push(done);
+    if (this.sending) return;
     this.sending = true;
-    this.tb.telemetry(pack.payload, (err, res) => {
+    const q = this.queue;
+    const end = (ok: boolean) => {
       this.sending = false;
-      if (err) {
-        log("telemetry not delivered (" + err.message + "); " + q.length + " reading(s) kept");
-        return done(false);
-      }
-      log("telemetry " + pack.count + " reading(s) -> 2.01");
-      if (pack.count === batch.readings.length && q.dropped) q.resetDropped();
-      q.ack(batch.seqs[pack.count - 1]);
-      this.flush(done);
-    });
+      const w = this.waiting;
+      this.waiting = [];
+      for (let i = 0; i < w.length; i++) w[i](ok);
+    };
+    const next = () => {
+      if (this.refused()) return end(false);
+      const batch = q.peek(40);
+      if (!batch.readings.length) return end(true);
+      if (q.dropped) batch.readings[batch.readings.length - 1].values.dropped = q.dropped;
+      const pack = packReadings(batch.readings, MAX_PAYLOAD)[0];
+      this.tb.telemetry(pack.payload, (err) => {
+        if (err) {
+          this.offline(err);
+          return end(false);
+        }
+        log("telemetry " + pack.count + " reading(s) -> 2.01");
+        this.reached();
+        if (pack.count === batch.readings.length && q.dropped) q.resetDropped();
+        q.ack(batch.seqs[pack.count - 1]);
+        next();
+      });
+    };
+    next();
   }
 
   status(): { [key: string]: any } {
@@ -288,8 +325,19 @@ export class SensorNode {
       dropped: this.queue.dropped, intervalS: this.cfg.intervalS, memFree: process.memory().free };
   }
 
-  /** Deep-sleep mode: one reading, send everything queued, look for a firmware update, save the DTLS session, sleep. */
+  /**
+   * Deep-sleep mode: one reading, send what is queued, publish the client attributes if they changed, look for a
+   * firmware update, save the DTLS session and sleep until the next reading is due. A wake stays short when the
+   * server is unreachable: the readings simply wait in flash for the next one.
+   */
+  private afterOtaFailure(): void {
+    if (this.sleepNow) this.sleepNow();
+  }
+
+  private sleepNow?: () => void;
+
   private sleepCycle(): void {
+    const woke = getTime();
     this.sample();
     const sleep = () => {
       const t = this.transport as DtlsTransport;
@@ -297,14 +345,28 @@ export class SensorNode {
         const s = t.exportSession();
         if (s) this.storage.write(SESSION_FILE, s);
       }
-      log("sleeping " + this.cfg.intervalS + " s");
-      require("ESP32").deepSleep(this.cfg.intervalS * 1000000);
+      const s = Math.max(5, this.cfg.intervalS - (getTime() - woke));
+      log("sleeping " + Math.round(s) + " s");
+      require("ESP32").deepSleep(Math.round(s * 1000000));
     };
-    this.flush(() => {
-      this.tb.getAttributes(["fw_title", "fw_version", "fw_size", "fw_checksum", "fw_checksum_algorithm", "intervalS"], [], (err, a) => {
+    this.sleepNow = sleep;
+    this.flush((ok) => {
+      if (!ok) return sleep();
+      const id = this.identity();
+      delete id.memFree;
+      const text = JSON.stringify(id);
+      const publish = (next: () => void) => {
+        if (this.storage.read(ATTRS_FILE) === text) return next();
+        this.tb.publishAttributes(id, (err) => {
+          if (!err) this.storage.write(ATTRS_FILE, text);
+          next();
+        });
+      };
+      publish(() => this.tb.getAttributes(["fw_title", "fw_version", "fw_size", "fw_checksum", "fw_checksum_algorithm", "intervalS"], [], (err, a) => {
         if (!err && isNewFirmware(a!.shared)) return this.ota.start(a!.shared);
+        if (!err) this.onShared(a!.shared, [], true);
         sleep();
-      });
+      }));
     });
   }
 }

@@ -26,6 +26,8 @@ export interface OtaHost {
   report(values: { [key: string]: any }, done: () => void): void;
   /** Restarts into the installed firmware. */
   reboot(): void;
+  /** The update failed and the node goes on with the running firmware. */
+  failed(): void;
 }
 
 /** Is this announcement a firmware other than the one running? */
@@ -91,6 +93,6 @@ export class FirmwareUpdater {
   private fail(why: string): void {
     this.busy = false;
     this.host.log("firmware update failed: " + why);
-    this.host.report({ fw_state: "FAILED", fw_error: why }, () => {});
+    this.host.report({ fw_state: "FAILED", fw_error: why }, () => this.host.failed());
   }
 }
