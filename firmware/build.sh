@@ -106,6 +106,7 @@ fetch_mbedtls() {
     { cat "$apt/source.log" >&2; die "apt-get source mbedtls failed"; }
   work=$(find "$apt/src" -mindepth 1 -maxdepth 1 -type d -name 'mbedtls-*' | head -n 1)
   [ -n "$work" ] && [ -f "$work/library/ssl_tls.c" ] || die "the unpacked mbedtls source has no library/ssl_tls.c"
+  [ -f "$work/3rdparty/everest/library/x25519.c" ] || die "the unpacked mbedtls source lacks 3rdparty/everest (X25519)"
   local name; name=$(basename "$work")
   case "$name" in "mbedtls-$SERIES."*) ;; *) die "$SUITE offers $name, not mbedTLS $SERIES.x" ;; esac
   rm -rf "${CACHE:?}/$name"
