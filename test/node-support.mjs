@@ -65,3 +65,48 @@ export async function startSensorNode(t, tb, { config = {}, ...options } = {}) {
 export function output(node, from = 0) {
   return node.device.lines.slice(from).join("\n");
 }
+
+/** The sim bundle built as firmware version `version` (the FW_VERSION the build compiles in), as text. */
+export async function buildFirmwareVersion(version) {
+  const { rollup } = await import("rollup");
+  const { firmwareConfig } = await import("../rollup.config.js");
+  const { loadBoard } = await import("../scripts/board.mjs");
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-"));
+  const saved = process.env.FW_VERSION;
+  process.env.FW_VERSION = version;
+  try {
+    const config = firmwareConfig(loadBoard("boards/sim.json"));
+    config.output.file = path.join(dir, "firmware.js");
+    const bundle = await rollup(config);
+    await bundle.write(config.output);
+    await bundle.close();
+    return fs.readFileSync(config.output.file, "latin1");
+  } finally {
+    if (saved === undefined) delete process.env.FW_VERSION;
+    else process.env.FW_VERSION = saved;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Uploads `code` as firmware `title`/`version` and assigns it to device `id` (which sets the fw_* attributes).
+ * `algorithm` picks the checksum; `corrupt` flips a byte of the stored package after its checksum was taken.
+ */
+export async function assignFirmware(tb, id, title, version, code, { algorithm = "SHA256", corrupt = false } = {}) {
+  const pkg = await tb.api("POST", "/api/otaPackage", { title, version, type: "FIRMWARE" });
+  const res = await fetch(`${tb.server.httpUrl}/api/otaPackage/${pkg.id.id}?checksumAlgorithm=${algorithm}`, {
+    method: "POST", headers: { "content-type": "application/octet-stream" }, body: Buffer.from(code, "latin1"),
+  });
+  if (!res.ok) throw new Error(`upload: ${res.status} ${await res.text()}`);
+  if (corrupt) {
+    const data = Buffer.from(code, "latin1");
+    data[data.length >> 1] ^= 0x20;
+    tb.server.db.prepare("UPDATE ota_package SET data = ? WHERE id = ?").run(data, pkg.id.id);
+  }
+  const device = await tb.api("GET", `/api/device/${id}`);
+  await tb.api("POST", "/api/device", { ...device, firmwareId: { id: pkg.id.id, entityType: "OTA_PACKAGE" } });
+  return pkg.id.id;
+}
