@@ -166,6 +166,21 @@ async function nat(serverPort) {
   };
 }
 
+test("an unusable saved session costs only a full handshake, with a warning", async () => {
+  const { server, port } = await echoServer();
+  try {
+    const warnings = [];
+    const dtls = createDtlsModule({ log: (l) => warnings.push(l) });
+    const c = await open(dtls, { host: "127.0.0.1", port, ca: ca.pem, session: "not a session at all" });
+    assert.equal(c.info.resumed, false);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /^DTLS: the saved session cannot be used \(mbedTLS error -0x[0-9a-f]{4}\); doing a full handshake$/);
+    await closeSocket(c.socket);
+  } finally {
+    await server.close();
+  }
+});
+
 test("Connection ID: the session survives a change of the client's source port", async () => {
   const { server, port, sessions } = await echoServer({ connectionId: true });
   const relay = await nat(port);

@@ -73,7 +73,14 @@ class DtlsClientSocket extends EspruinoEmitter {
       const verified = !options.insecure && options.ca;
       const hostname = verified ? options.servername || options.host : undefined;
       hidden("_conn", new DtlsConnection(this._config, { hostname }));
-      if (options.session) this._conn.importSession(options.session);
+      // A session saved by another firmware build (or damaged in storage) only costs a full handshake.
+      if (options.session) {
+        try {
+          this._conn.importSession(options.session);
+        } catch (e) {
+          log(`${e.message}; doing a full handshake`);
+        }
+      }
     } catch (e) {
       this._config.free();
       throw e;
