@@ -92,7 +92,8 @@ interface DtlsConnectOptions {
   insecure?: boolean;
   /** Ask for an RFC 9146 Connection ID, so the session survives a change of our address or port. Default false. */
   connectionId?: boolean;
-  /** A session exported earlier with `exportSession`, for an abbreviated handshake. */
+  /** A session exported earlier with `exportSession`, for an abbreviated handshake; an unusable one (saved by
+   * another firmware build) is ignored with a warning. */
   session?: string;
   recvBufferSize?: number;
   /** Largest datagram we send, headers included. Default 1024 (ThingsBoard's limit). */
