@@ -29,6 +29,13 @@ for arg in "$@"; do
   esac
 done
 
+# Several checkouts' set-up may run at once (CI, engineers): one build at a time per tree.
+mkdir -p "$ROOT/build"
+if command -v flock >/dev/null; then
+  exec 9>"$ROOT/build/.dtls-build.lock"
+  flock 9
+fi
+
 # --- tools ------------------------------------------------------------------------------------------------------
 need_tool() { command -v "$1" >/dev/null || die "$1 is missing (Debian package $2; scripts/setup.sh installs it)"; }
 need_file() { compgen -G "$1" >/dev/null || die "$1 is missing (Debian package $2; scripts/setup.sh installs it)"; }
