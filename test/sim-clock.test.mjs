@@ -110,8 +110,18 @@ test("the virtual clock's idea of a datagram in flight: CoAP replies by message 
   io.sent(con(3, [0xcc]), 5683, "127.0.0.1");
   now = 2500;
   assert.equal(io.remainingMs(), 0, "a reply that never came is given up after replyWaitMs");
-  io.sent(Buffer.from([0x16, 0xfe, 0xfd, 0, 0]), 5684, "127.0.0.1"); // a DTLS record
+  const record = (type, body) => Buffer.from([type, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 0, body.length, ...body]);
+  io.sent(record(22, [1, 0, 0]), 5684, "127.0.0.1"); // a DTLS handshake record: held by time
   assert.equal(io.remainingMs(), 250);
+  now = 3000;
+  io.sent(record(23, [9, 9]), 5684, "127.0.0.1"); // application data from a peer without plaintext reports: by time
+  assert.equal(io.remainingMs(), 250);
+  now = 3500;
+  io.plaintextFrom("127.0.0.1", 5684);
+  io.sent(record(23, [9, 9]), 5684, "127.0.0.1"); // now the plaintext inside decides
+  assert.equal(io.remainingMs(), 0);
+  io.sent(con(5, [0xee]), 5684, "127.0.0.1");
+  assert.equal(io.remainingMs(), 2000);
   io.clear();
   assert.equal(io.remainingMs(), 0);
 });

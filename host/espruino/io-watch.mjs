@@ -2,7 +2,8 @@
 // keep real pace (a reply from a real server has to race the board's timers as on hardware); once it may not, the
 // clock can jump. CoAP is recognised (the node's own protocol): a confirmable message waits for its ACK or RST and a
 // request for its response, each for at most `replyWaitMs` of real time; the simulated link never lets a datagram
-// it drops count as sent. Anything else (DTLS records, other protocols) keeps real pace for `settleMs` after it.
+// it drops count as sent. DTLS application data from a peer whose plaintext is reported separately (plaintextFrom)
+// counts through that plaintext. Anything else (handshakes, other protocols) keeps real pace for `settleMs` after it.
 import { performance } from "node:perf_hooks";
 
 export const SETTLE_MS = 250;
@@ -50,10 +51,25 @@ export function coapHead(bytes) {
   };
 }
 
+/** Whether `bytes` holds only DTLS application-data records (content type 23, or 25 with a connection ID). */
+export function isDtlsApplicationData(bytes) {
+  let at = 0;
+  while (at + 13 <= bytes.length) {
+    if ((bytes[at] !== 23 && bytes[at] !== 25) || bytes[at + 1] !== 0xfe) return false;
+    at += 13 + ((bytes[at + 11] << 8) | bytes[at + 12]);
+  }
+  return at === bytes.length && at > 0;
+}
+
 export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_MS, now = () => performance.now() } = {}) {
   let lastOther = -Infinity;
   const waiting = new Map(); // key ("peer/mid/M" or "peer/token/T") -> real time the message went out
   const sameRequest = new Map(); // a request's message key <-> its token key, both ways
+  const plaintextPeers = new Set(); // "address:port" of DTLS peers whose decrypted datagrams are reported too
+
+  function opaque(bytes, peer) {
+    if (!(plaintextPeers.has(peer) && isDtlsApplicationData(bytes))) lastOther = now();
+  }
 
   function forget(key) {
     waiting.delete(key);
@@ -79,11 +95,15 @@ export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_M
     activity() {
       lastOther = now();
     },
+    /** A DTLS connection to address:port reports its plaintext through sent() and received() as well. */
+    plaintextFrom(address, port) {
+      plaintextPeers.add(`${address}:${port}`);
+    },
     /** The board really sent `bytes` to address:port. */
     sent(bytes, port, address) {
-      const m = coapHead(bytes);
-      if (!m) return this.activity();
       const peer = `${address}:${port}`;
+      const m = coapHead(bytes);
+      if (!m) return opaque(bytes, peer);
       const midKey = `${peer}/mid/${m.mid}`;
       if (m.type === CON) waiting.set(midKey, now());
       if (m.isRequest) {
@@ -95,9 +115,9 @@ export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_M
     },
     /** A datagram really arrived from rinfo (whether or not the simulated link then delivers it). */
     received(bytes, rinfo) {
-      const m = coapHead(bytes);
-      if (!m) return this.activity();
       const peer = `${rinfo.address}:${rinfo.port}`;
+      const m = coapHead(bytes);
+      if (!m) return opaque(bytes, peer);
       const midKey = `${peer}/mid/${m.mid}`;
       if (m.type === RST) {
         // A reset rejects the message and so the request it carried (a reset has no token).

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { createSimNode } from "./node.mjs";
 import { startDefaultServer } from "./server.mjs";
-import { describeCoap } from "./coap-trace.mjs";
+import { describeDatagram } from "./coap-trace.mjs";
 import { linkConditions } from "./link.mjs";
 
 const HELP = `usage: npm run sim -- [options]
@@ -127,7 +127,7 @@ function attachPrinter(node, { secrets, verbose }) {
         say(`* wifi ${e.event}${e.reason ? ` (${e.reason})` : ""}${e.ip ? ` ${e.ip}` : ""}`);
         break;
       case "udp":
-        say(`* ${e.dir === "out" ? "->" : "<-"} ${e.address}:${e.port} ${describeCoap(e.bytes, { secrets })}`);
+        say(`* ${e.dir === "out" ? "->" : "<-"} ${e.address}:${e.port} ${describeDatagram(e.bytes, { secrets })}`);
         break;
       case "rebind":
         say(`* NAT rebinding: new local port(s) ${e.ports.join(", ")}`);

@@ -1,12 +1,40 @@
-// One-line summaries of CoAP datagrams for the simulator's output ("CON POST /api/v1/<token>/telemetry mid=7").
-// Only the header and Uri-Path are read; anything that does not parse as CoAP is shown as its size.
+// One-line summaries of datagrams for the simulator's output: CoAP ("CON POST /api/v1/<token>/telemetry mid=7") and
+// DTLS records ("DTLS ClientHello", "DTLS application data"). Only headers are read; anything else is its size.
 const TYPES = ["CON", "NON", "ACK", "RST"];
 const METHODS = ["EMPTY", "GET", "POST", "PUT", "DELETE", "FETCH", "PATCH", "iPATCH"];
 const URI_PATH = 11;
 const URI_QUERY = 15;
 
+const DTLS_CONTENT = { 20: "ChangeCipherSpec", 21: "alert", 22: "handshake", 23: "application data", 25: "application data (CID)" };
+const DTLS_HANDSHAKE = { 1: "ClientHello", 2: "ServerHello", 3: "HelloVerifyRequest", 4: "NewSessionTicket", 11: "Certificate",
+  12: "ServerKeyExchange", 13: "CertificateRequest", 14: "ServerHelloDone", 15: "CertificateVerify", 16: "ClientKeyExchange",
+  20: "Finished" };
+
+/** "DTLS ClientHello", "DTLS Certificate+ServerKeyExchange+ServerHelloDone", or null if these are not DTLS records. */
+export function describeDtls(bytes) {
+  const parts = [];
+  let at = 0;
+  while (at + 13 <= bytes.length) {
+    const type = bytes[at];
+    if (!DTLS_CONTENT[type] || bytes[at + 1] !== 0xfe) return null;
+    const epoch = (bytes[at + 3] << 8) | bytes[at + 4];
+    const len = (bytes[at + 11] << 8) | bytes[at + 12];
+    if (at + 13 + len > bytes.length) return null;
+    if (type === 22 && epoch === 0 && len > 0) parts.push(DTLS_HANDSHAKE[bytes[at + 13]] || `handshake ${bytes[at + 13]}`);
+    else if (type === 22) parts.push("encrypted handshake");
+    else parts.push(DTLS_CONTENT[type]);
+    at += 13 + len;
+  }
+  return at === bytes.length && parts.length ? `DTLS ${parts.join("+")} (${bytes.length} B)` : null;
+}
+
+/** A datagram as CoAP, DTLS or its size. */
+export function describeDatagram(bytes, options) {
+  return describeDtls(bytes) || describeCoap(bytes, options);
+}
+
 export function describeCoap(bytes, { secrets = [] } = {}) {
-  if (bytes.length < 4 || bytes[0] >> 6 !== 1) return `${bytes.length} B (not CoAP)`;
+  if (bytes.length < 4 || bytes[0] >> 6 !== 1) return `${bytes.length} B`;
   const type = TYPES[(bytes[0] >> 4) & 3];
   const tkl = bytes[0] & 15;
   const code = bytes[1];

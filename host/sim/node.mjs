@@ -52,7 +52,25 @@ export async function defaultModules() {
   if (!fs.existsSync(file)) return {};
   const { createDtlsModule } = await import(pathToFileURL(file).href);
   return {
-    DTLS: (env) => createDtlsModule({ dgram: env.dgram, log: (line) => env.device.print(line), unixTime: () => env.device.rtcMs() / 1000 }),
+    DTLS: (env) => {
+      const dtls = createDtlsModule({ dgram: env.dgram, log: (line) => env.device.print(line), unixTime: () => env.device.rtcMs() / 1000 });
+      const io = env.device.scheduler.io;
+      return Object.assign(new env.realm.Object(), {
+        connect(options) {
+          const socket = dtls.connect(options);
+          // The virtual clock follows the CoAP inside the records, as it does for plain CoAP.
+          const peer = { address: options.host, port: options.port };
+          io.plaintextFrom(peer.address, peer.port);
+          const send = socket.send;
+          socket.send = function (message) {
+            if (typeof message === "string") io.sent(Buffer.from(message, "latin1"), peer.port, peer.address);
+            return send.apply(this, arguments);
+          };
+          socket.on("message", (message) => io.received(Buffer.from(String(message), "latin1"), peer));
+          return socket;
+        },
+      });
+    },
   };
 }
 
