@@ -6,6 +6,7 @@ import path from "node:path";
 import { execFile } from "node:child_process";
 import { ROOT, tempDir } from "./sim-support.mjs";
 import { StorageFolder } from "../host/espruino/storage.mjs";
+import { describeDatagram } from "../host/sim/coap-trace.mjs";
 
 function sim(args) {
   return new Promise((resolve) => {
@@ -63,4 +64,15 @@ test("bad options and configurations are refused with a clear message", async ()
     assert.equal(r.code, code, args.join(" "));
     assert.ok(r.stderr.startsWith(message), `${args.join(" ")}: ${r.stderr}`);
   }
+});
+
+test("datagram summaries: CoAP with the token hidden, DTLS record types, anything else by size", () => {
+  const post = Buffer.concat([Buffer.from([0x42, 0x02, 0x00, 0x07, 0xab, 0xcd, 0xb3]), Buffer.from("api"), Buffer.from([0x02]),
+    Buffer.from("v1"), Buffer.from([0x06]), Buffer.from("SECRET"), Buffer.from([0x09]), Buffer.from("telemetry"), Buffer.from([0xff, 0x7b, 0x7d])]);
+  assert.equal(describeDatagram(post, { secrets: ["SECRET"] }), "CON POST /api/v1/<token>/telemetry mid=7 payload 2 B");
+  assert.equal(describeDatagram(Buffer.from([0x60, 0x44, 0x00, 0x07])), "ACK 2.04 mid=7");
+  const hello = Buffer.from([22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 1, 0]);
+  const appData = Buffer.from([23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 9]);
+  assert.equal(describeDatagram(Buffer.concat([hello, appData])), "DTLS ClientHello+application data (29 B)");
+  assert.equal(describeDatagram(Buffer.from("hello")), "5 B");
 });

@@ -1,5 +1,7 @@
 // One-line summaries of datagrams for the simulator's output: CoAP ("CON POST /api/v1/<token>/telemetry mid=7") and
 // DTLS records ("DTLS ClientHello", "DTLS application data"). Only headers are read; anything else is its size.
+import { coapHead } from "../espruino/io-watch.mjs";
+
 const TYPES = ["CON", "NON", "ACK", "RST"];
 const METHODS = ["EMPTY", "GET", "POST", "PUT", "DELETE", "FETCH", "PATCH", "iPATCH"];
 const URI_PATH = 11;
@@ -34,7 +36,7 @@ export function describeDatagram(bytes, options) {
 }
 
 export function describeCoap(bytes, { secrets = [] } = {}) {
-  if (bytes.length < 4 || bytes[0] >> 6 !== 1) return `${bytes.length} B`;
+  if (!coapHead(bytes)) return `${bytes.length} B`;
   const type = TYPES[(bytes[0] >> 4) & 3];
   const tkl = bytes[0] & 15;
   const code = bytes[1];
@@ -53,7 +55,6 @@ export function describeCoap(bytes, { secrets = [] } = {}) {
     else if (delta === 14) delta = 269 + ((bytes[i++] << 8) | bytes[i++]);
     if (len === 13) len = 13 + bytes[i++];
     else if (len === 14) len = 269 + ((bytes[i++] << 8) | bytes[i++]);
-    if (delta === 15 || len === 15 || i + len > bytes.length) return `${type} ${codeText} mid=${mid} (bad options, ${bytes.length} B)`;
     number += delta;
     const value = Buffer.from(bytes.subarray(i, i + len)).toString("latin1");
     if (number === URI_PATH) path.push(value);
