@@ -71,6 +71,8 @@ test("errors: no name, subtypes are not instanceof Error, toString gives type an
     [typeof e.name, e instanceof TypeError, e instanceof Error, e.toString(), e.message, String(new Error("m")),
      String(new Error()), String(new ReferenceError("r"))].join("|")`);
   assert.equal(r, "undefined|true|false|TypeError: bad|bad|Error: m|Error|ReferenceError: r");
+  const j = JSON.parse(await node.device.exec(`JSON.stringify(new TypeError("t"))`));
+  assert.deepEqual([j.message, j.type, typeof j.stack], ["t", "TypeError", "string"]);
   const l = node.device.lineCount;
   await node.device.exec(`setTimeout(function () { null.x; }, 5)`);
   assert.match(await node.device.waitForOutput(/^Uncaught /, { fromLine: l }), /^Uncaught TypeError: Cannot read properties of null/);

@@ -105,12 +105,20 @@ function installErrors() {
     delete proto.name;
     if (pair[1] !== Error) Object.setPrototypeOf(proto, Object.prototype);
     hidden(proto, "toString", errorToString(pair[0]));
+    // JSON.stringify(new Error("x")) gives {"message":"x","type":"Error","stack":...} on Espruino.
+    hidden(proto, "toJSON", errorToJSON(pair[0]));
   });
+  function errorToJSON(type) {
+    return function () {
+      return { message: this.message, type: type, stack: this.stack };
+    };
+  }
   function InternalError(message) {
     if (!(this instanceof InternalError)) return new InternalError(message);
     if (message !== undefined) this.message = String(message);
   }
   hidden(InternalError.prototype, "toString", errorToString("InternalError"));
+  hidden(InternalError.prototype, "toJSON", errorToJSON("InternalError"));
   hidden(globalThis, "InternalError", InternalError);
 }
 
