@@ -9,6 +9,9 @@ import { startDefaultServer } from "./server.mjs";
 import { describeDatagram } from "./coap-trace.mjs";
 import { linkConditions } from "./link.mjs";
 
+// Espruino's local time is UTC until the firmware calls E.setTimeZone (which the simulator ignores): so is Date's here.
+process.env.TZ = "UTC";
+
 const HELP = `usage: npm run sim -- [options]
 
   --board ID            board file boards/ID.json and bundle dist/ID/firmware.js (default sim)
