@@ -467,6 +467,26 @@ test("at maxSessions the session idle longest gives way to a newcomer", async ()
   }
 });
 
+test("a throwing message listener is reported as an error event and the server keeps serving", async () => {
+  const { server, port, sessions } = await echoServer();
+  const errors = [];
+  server.on("error", (e) => errors.push(e.message));
+  try {
+    const c = await open(recordingModule().dtls, { host: "127.0.0.1", port, ca: ca.pem });
+    sessions[0].on("message", (m) => {
+      if (m.toString() === "boom") throw new Error("listener bug");
+    });
+    c.socket.send("boom");
+    c.socket.send("after");
+    assert.equal(await c.next(), "echo:boom");
+    assert.equal(await c.next(), "echo:after");
+    assert.deepEqual(errors, ["listener bug"]);
+    await closeSocket(c.socket);
+  } finally {
+    await server.close();
+  }
+});
+
 test("the UDP server ignores garbage from unknown peers and keeps serving", async () => {
   const { server, port } = await echoServer();
   const junk = dgram.createSocket("udp4");

@@ -270,12 +270,19 @@ export class DtlsServer extends EventEmitter {
     if (!this.wasm.dead) entry.conn.free();
   }
 
-  /** Runs engine work; a crash of the engine ends every session and starts a fresh engine. */
+  /**
+   * Runs engine work from a socket or timer callback, where an exception would end the process: a crash of the
+   * engine ends every session and starts a fresh engine; any other failure (also one thrown by a "message"
+   * listener) is reported as "error" and costs only the datagram at hand.
+   */
   _guard(fn) {
     try {
       fn();
     } catch (e) {
-      if (!this.wasm.dead) throw e;
+      if (!this.wasm.dead) {
+        this.emit("error", e);
+        return;
+      }
       const entries = [...new Set(this.byAddress.values())];
       this.byAddress.clear();
       this.byCid.clear();
