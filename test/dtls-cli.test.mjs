@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createCa, issueCert } from "../host/dtls/pki.mjs";
-import { startCoapServer } from "../host/dtls/peers.mjs";
+import { freeUdpPort, startCoapServer } from "../host/dtls/peers.mjs";
 
 const CLI = new URL("../host/cli/coap.mjs", import.meta.url).pathname;
 let dir, ca, otherCa, server, peer;
@@ -96,6 +96,13 @@ test("verbose output never shows a ThingsBoard access token from the path", asyn
   assert.match(r.stderr, /<- ACK \d\.\d\d mid=/);
   assert.match(r.stderr, /-> CON POST mid=\d+ token=[0-9a-f]+ \/api\/v1\/<token>\/telemetry payload=2 bytes/);
   assert.doesNotMatch(r.stderr + r.stdout, /S3CR3T/);
+});
+
+test("-B: no answer within the wait time exits 1 in words", async () => {
+  const silent = await freeUdpPort();
+  const r = await cli("-B", "1", "-R", ca.cert, `coaps://127.0.0.1:${silent}/time`);
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, "coap: no answer within 1 s\n");
 });
 
 test("bad usage exits 2 with the reason", async () => {

@@ -21,6 +21,7 @@ const USAGE = `usage: npm run coap -- [options] URI
   -k KEY        pre-shared key (text)
   -u IDENTITY   pre-shared key identity
   -s SECONDS    observe the resource for this long
+  -B SECONDS    give up when no answer came within this time (default 90)
   -N            send a non-confirmable request
   -C            ask for a DTLS Connection ID
   -v            show each CoAP message and the DTLS handshake steps
@@ -36,7 +37,7 @@ class UsageError extends Error {}
 
 function parseArgs(argv) {
   const o = { verbose: false, insecure: false, confirmable: true, connectionId: false };
-  const takes = new Set(["-m", "-t", "-A", "-e", "-f", "-R", "-c", "-j", "-k", "-u", "-s"]);
+  const takes = new Set(["-m", "-t", "-A", "-e", "-f", "-R", "-c", "-j", "-k", "-u", "-s", "-B"]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (takes.has(a)) {
@@ -133,6 +134,8 @@ async function main(argv) {
   const payload = o["-e"] !== undefined ? Buffer.from(o["-e"], "utf8").toString("latin1") : o["-f"] !== undefined ? readText(o["-f"], "payload file") : undefined;
   const observeSeconds = o["-s"] === undefined ? 0 : Number(o["-s"]);
   if (!(observeSeconds >= 0 && observeSeconds <= 86400)) throw new UsageError(`-s: seconds must be 0..86400, not ${o["-s"]}`);
+  const waitSeconds = o["-B"] === undefined ? 90 : Number(o["-B"]);
+  if (!(waitSeconds > 0 && waitSeconds <= 86400)) throw new UsageError(`-B: seconds must be 1..86400, not ${o["-B"]}`);
 
   const bundle = new URL("../../dist/lib/coap.cjs", import.meta.url).pathname;
   if (!fs.existsSync(bundle)) throw new Error("dist/lib/coap.cjs is missing: run npm run build");
@@ -215,6 +218,7 @@ async function main(argv) {
       });
     }
     const m = await new Promise((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`no answer within ${waitSeconds} s`)), waitSeconds * 1000);
       failOn((e) => reject(new Error(e.message)));
       endpoint.request(request, (e, r) => (e ? reject(new Error(transportError ? transportError.message : e.message)) : resolve(r)));
     });
