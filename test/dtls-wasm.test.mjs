@@ -2,9 +2,21 @@
 // sockets on it fail in words, and the next connection gets a fresh instance.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DtlsTrap, DtlsWasm, getDtlsWasm } from "../host/dtls/wasm.mjs";
+import fs from "node:fs";
+import { DtlsTrap, DtlsWasm, WASM_PATH, getDtlsWasm } from "../host/dtls/wasm.mjs";
 import { createDtlsModule } from "../host/dtls/module.mjs";
 import { freeUdpPort } from "../host/dtls/peers.mjs";
+
+test("the module is a reactor whose only imports are the three platform services (no WASI)", () => {
+  const module = new WebAssembly.Module(fs.readFileSync(WASM_PATH));
+  assert.deepEqual(WebAssembly.Module.imports(module).map((i) => `${i.module}.${i.name}`).sort(),
+    ["env.dtls_clock_ms", "env.dtls_random", "env.dtls_unix_time"]);
+  const exports = WebAssembly.Module.exports(module).map((e) => e.name);
+  for (const name of ["_initialize", "memory", "dtls_conn_new", "dtls_feed", "dtls_read", "dtls_write", "dtls_alloc"]) {
+    assert.ok(exports.includes(name), name);
+  }
+  assert.ok(!exports.includes("_start"), "a reactor, not a command");
+});
 
 test("a trap kills the instance; every later call refuses", () => {
   const wasm = new DtlsWasm();
