@@ -19,6 +19,7 @@
 #define ERROR_TEXT_MAX 200
 #define CID_LEN 8
 #define SESSION_ID_MAX 32
+#define DTLS_RECORD_HEADER 13
 
 struct dtls_config {
     mbedtls_ssl_config conf;
@@ -626,7 +627,10 @@ int dtls_session_export(dtls_conn *c, unsigned char *out, size_t cap)
 
 int dtls_feed(dtls_conn *c, const unsigned char *data, size_t len)
 {
-    unsigned char *copy = dtls_calloc(1, len ? len : 1);
+    /* Anything shorter than a record header is noise (anyone can send UDP); mbedTLS would take an empty read as
+     * the end of the connection. */
+    if (len < DTLS_RECORD_HEADER) return 0;
+    unsigned char *copy = dtls_calloc(1, len);
     if (!copy) return MBEDTLS_ERR_SSL_ALLOC_FAILED;
     memcpy(copy, data, len);
     /* An unprocessed earlier datagram is dropped: the caller reads after every feed, so it was not acceptable. */

@@ -353,6 +353,15 @@ test("malformed and truncated records never trap the engine (client and server s
     }
     victim.free();
   }
+  // Empty and runt datagrams (anyone can send them) do not end a handshake in progress.
+  const fresh = new DtlsConnection(clientConfig, { hostname: "localhost" });
+  fresh.process();
+  for (const runt of [Buffer.alloc(0), Buffer.from([22]), Buffer.alloc(12, 22)]) {
+    fresh.feed(runt);
+    fresh.process();
+  }
+  assert.equal(fresh.state, "handshaking");
+  fresh.free();
   // The established pair still works after garbage was fed to it too.
   for (const bad of mutations(toServer[toServer.length - 1], 100, 7)) {
     server.feed(bad);
