@@ -59,6 +59,7 @@ struct dtls_conn {
     size_t peer_der_len;
     unsigned char *session_blob;
     size_t session_len;
+    size_t oversize; /* largest received datagram that did not fit the record buffer */
     uint32_t peer_flags;
     const char *error_code;
     char error_text[ERROR_TEXT_MAX];
@@ -242,6 +243,9 @@ static void explain(dtls_conn *c, int err)
                 text_set(c, "HANDSHAKE_TIMEOUT",
                          "handshake timeout: the server never answered our Finished message ",
                          "(wrong pre-shared key or identity?)", NULL);
+            else if (c->oversize)
+                text_set(c, "HANDSHAKE_TIMEOUT", "handshake timeout: the peer's datagrams (", decimal((unsigned) c->oversize, num),
+                         " bytes) exceed our receive buffer (MBEDTLS_SSL_IN_CONTENT_LEN)");
             else
                 text_set(c, "HANDSHAKE_TIMEOUT", "handshake timeout: no answer from the peer", NULL, NULL);
             return;
@@ -462,7 +466,9 @@ static int on_recv(void *ctx, unsigned char *buf, size_t len)
 {
     dtls_conn *c = ctx;
     if (!c->in) return MBEDTLS_ERR_SSL_WANT_READ;
-    /* A datagram larger than the record buffer cannot be a valid record for us: drop it like a truncated one. */
+    /* A datagram larger than the record buffer cannot be read whole: it fails as a truncated record would, and is
+     * remembered so that a handshake timeout can say why. */
+    if (c->in_len > len && c->in_len > c->oversize) c->oversize = c->in_len;
     size_t n = c->in_len < len ? c->in_len : len;
     memcpy(buf, c->in, n);
     dtls_free(c->in);

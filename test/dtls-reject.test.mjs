@@ -8,6 +8,7 @@ import path from "node:path";
 import { createDgramModule, directLink } from "../host/espruino/dgram.mjs";
 import { createDtlsModule } from "../host/dtls/module.mjs";
 import { createCa, issueCert } from "../host/dtls/pki.mjs";
+import dgram from "node:dgram";
 import { startOpensslServer, startCoapServer, freeUdpPort, coapGet } from "../host/dtls/peers.mjs";
 
 let dir, ca, otherCa, good, foreign, expired, future, dnsOnly;
@@ -126,6 +127,21 @@ test("no server at all: handshake timeout", async () => {
   assert.deepEqual(error, { code: "HANDSHAKE_TIMEOUT", message: "handshake timeout: no answer from the peer" });
   // 250 ms doubling to 2 s: the first ClientHello and its retransmissions, nothing else.
   assert.ok(sent.length >= 3 && sent.every((d) => d[0] === 22), `sent ${sent.length}`);
+});
+
+test("a peer whose datagrams exceed our record buffer: the timeout says so", async () => {
+  const peer = dgram.createSocket("udp4");
+  peer.on("message", (m, rinfo) => peer.send(Buffer.alloc(6000, 22), rinfo.port, rinfo.address));
+  await new Promise((r) => peer.bind(0, "127.0.0.1", r));
+  try {
+    const { error } = await expectFailure({ host: "127.0.0.1", port: peer.address().port, ca: ca.pem });
+    assert.deepEqual(error, {
+      code: "HANDSHAKE_TIMEOUT",
+      message: "handshake timeout: the peer's datagrams (6000 bytes) exceed our receive buffer (MBEDTLS_SSL_IN_CONTENT_LEN)",
+    });
+  } finally {
+    peer.close();
+  }
 });
 
 test("bad configuration is refused in words", () => {

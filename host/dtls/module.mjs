@@ -7,7 +7,9 @@ import { DtlsConfig, DtlsConnection } from "./endpoint.mjs";
 import { DtlsWasm, getDtlsWasm } from "./wasm.mjs";
 
 const MAX_QUEUED_SENDS = 16;
-const RECV_BUFFER = 4096;
+// Twice the engine's record buffer, so that a datagram too large for it reaches the engine whole enough to be named
+// in the error rather than silently cut by dgram.
+const RECV_BUFFER = 8192;
 const CLOSE_DELAY_MS = 100;
 
 const INSECURE_WARNING =
