@@ -9,7 +9,7 @@ import dgram from "node:dgram";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createDgramModule, directLink } from "../host/espruino/dgram.mjs";
+import { createDgramModule } from "../host/espruino/dgram.mjs";
 import { createDtlsModule } from "../host/dtls/module.mjs";
 import { DtlsConfig, DtlsConnection } from "../host/dtls/endpoint.mjs";
 import { DtlsWasm } from "../host/dtls/wasm.mjs";
