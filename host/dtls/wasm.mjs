@@ -97,7 +97,7 @@ export class DtlsWasm {
     return Buffer.from(mem.subarray(ptr, end)).toString("latin1");
   }
 
-  /** Bytes of wasm memory currently in use by malloc (for the heap-per-connection metric). */
+  /** Size of the linear memory (it grows and never shrinks; dtls_heap_used counts what is allocated). */
   memoryBytes() {
     return this.memory.buffer.byteLength;
   }
