@@ -37,7 +37,7 @@ async function poll(ctx, probe, { withinS, expected, seen }) {
     if (v !== undefined) return v;
     if (ctx.target.now() > deviceEnd) throw new StepFailure(`${expected} within ${withinS} s`, await seen());
     if (Date.now() > realEnd) throw new StepFailure(`${expected} within ${withinS} s`, `${await seen()} (gave up after ${Math.round(allowedMs / 1000)} real seconds)`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 20));
   }
 }
 

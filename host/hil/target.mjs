@@ -17,6 +17,12 @@ export function lanAddress() {
   return null;
 }
 
+/** Simulated seconds per real second while a simulated node idles in a "fast" scenario. */
+export const FAST_SPEED = 100;
+
+/** What the HIL's own console evaluations print (repl.mjs): not the node's output. */
+const OWN_ANSWER = /^<hil[0-9a-z]+<.*>hil[0-9a-z]+>$/;
+
 class Observer {
   constructor() {
     this.lines = [];
@@ -24,6 +30,7 @@ class Observer {
   }
 
   push(line) {
+    if (OWN_ANSWER.test(line)) return;
     this.lines.push(line);
     for (const l of this.listeners) l(line);
   }
@@ -126,8 +133,10 @@ export class SimTarget {
       storageDir: this.dir,
       bundle: null,
       name: this.name,
-      // A real pace for scenarios where the server pushes (RPC, attributes) while the node idles.
-      speed: this.pace === "real" ? 1 : undefined,
+      // A real pace for scenarios where the server pushes (RPC, attributes) while the node idles; otherwise idle
+      // time runs FAST_SPEED times faster, slow enough that a condition checked every few real milliseconds is
+      // seen within a simulated second or two of becoming true.
+      speed: this.pace === "real" ? 1 : FAST_SPEED,
       seed: this.seed,
       rtcMs: "host",
       consolePort: 0,
