@@ -7,7 +7,7 @@ import { createEndpoint, Endpoint, Observation } from "../coap/endpoint";
 import { parseUri } from "../coap/uri";
 import { createUdpTransport } from "../transport/udp";
 import { createDtlsTransport, DtlsTransport } from "../transport/dtls";
-import { Transport } from "../transport/types";
+import { Transport, TransportError } from "../transport/types";
 import { ThingsBoardClient, RpcRequest } from "../tb/client";
 import { CONFIG_FILE, loadConfig, NodeConfig } from "../node/config";
 import { TelemetryQueue } from "../node/queue";
@@ -24,6 +24,12 @@ const ATTRS_FILE = "attrs.sent";
 /** A clock before 2020 has not been set (an ESP32's RTC starts near 1970): send no timestamps then. */
 const CLOCK_SET = 1577836800;
 const SLOW_RETRY_MS = 600000;
+/** When the server last refused our credentials or we refused its certificate (seconds, getTime()). */
+const REFUSED_FILE = "refused.at";
+/** Link errors that are not the server refusing us: retried at the normal pace. */
+const REFUSALS = /^(CERT_|UNKNOWN_CA|HOSTNAME_MISMATCH|CLIENT_CERT_REQUIRED|HANDSHAKE_FAILURE|UNKNOWN_PSK|NO_CA)/;
+/** Link errors after which the link still works. */
+const NOT_FATAL = /^(TOO_LARGE|QUEUE_FULL)$/;
 
 export type RpcHandler = (params: any, reply: (result: { [key: string]: any }) => void) => void;
 
@@ -45,6 +51,9 @@ export class SensorNode {
   private waiting: ((ok: boolean) => void)[] = [];
   private online = false;
   private refusedAt = 0;
+  private down = false;
+  /** The refusal last reported, so a repeated one is not reported again. */
+  private refusal = "";
   private timer: any;
   private subs: Observation[] = [];
 
@@ -104,12 +113,31 @@ export class SensorNode {
 
   private connect(): void {
     const u = parseUri(this.cfg.server);
+    if (u.secure && !HAS_DTLS) {
+      log("this board has no DTLS module: coaps:// cannot be used on " + BOARD_ID);
+      return;
+    }
+    this.openLink();
+    this.tb = new ThingsBoardClient(this.ep, this.cfg.token);
+    const self = this;
+    this.ota = new FirmwareUpdater(this.tb, {
+      storage: this.storage,
+      crypto: require("crypto"),
+      log: log,
+      report: (values, done) => self.report(values, done),
+      reboot: () => E.reboot(),
+      failed: () => self.afterOtaFailure(),
+    });
+    log(FW_TITLE + " " + FW_VERSION + " on " + BOARD_ID + ", server " + u.host + ":" + u.port + (u.secure ? " (DTLS)" : ""));
+    if (!this.cfg.token && this.cfg.provision) this.provision();
+    else this.run();
+  }
+
+  /** Opens the transport (UDP or DTLS) and a CoAP endpoint over it. */
+  private openLink(): void {
+    const u = parseUri(this.cfg.server);
+    const s = this.storage;
     if (u.secure) {
-      if (!HAS_DTLS) {
-        log("this board has no DTLS module: coaps:// cannot be used on " + BOARD_ID);
-        return;
-      }
-      const s = this.storage;
       const t: DtlsTransport = createDtlsTransport(require("DTLS"), {
         host: u.host, port: u.port,
         ca: this.cfg.ca ? s.read(this.cfg.ca) : undefined,
@@ -125,24 +153,38 @@ export class SensorNode {
     } else {
       this.transport = createUdpTransport(require("dgram"), u.host, u.port, { recvBufferSize: UDP_RECV_BUFFER });
     }
-    if (this.transport.onError) this.transport.onError((e) => log("link: " + e.message));
     // ThingsBoard answers within 10 s or never (sync-session timeout), so waiting longer only blocks the queue.
     // A sleeping node spends its battery on short wakes: fewer retransmissions (about 14 s instead of 93 s).
-    const sleeping = this.cfg.sleep && HAS_DEEP_SLEEP;
-    this.ep = createEndpoint(this.transport, { responseTimeout: 11000, observeSilence: 300000, maxRetransmit: sleeping ? 2 : 4 });
-    this.tb = new ThingsBoardClient(this.ep, this.cfg.token);
-    const self = this;
-    this.ota = new FirmwareUpdater(this.tb, {
-      storage: this.storage,
-      crypto: require("crypto"),
-      log: log,
-      report: (values, done) => self.report(values, done),
-      reboot: () => E.reboot(),
-      failed: () => self.afterOtaFailure(),
-    });
-    log(FW_TITLE + " " + FW_VERSION + " on " + BOARD_ID + ", server " + u.host + ":" + u.port + (u.secure ? " (DTLS)" : ""));
-    if (!this.cfg.token && this.cfg.provision) this.provision();
-    else this.run();
+    this.ep = createEndpoint(this.transport, { responseTimeout: 11000, observeSilence: 300000, maxRetransmit: this.sleeping() ? 2 : 4 });
+    // Replaces the endpoint's own handler: linkDown() closes the endpoint, which fails what is pending.
+    this.transport.onError!((e) => this.linkDown(e));
+    if (this.tb) this.tb.ep = this.ep;
+    this.down = false;
+  }
+
+  private sleeping(): boolean {
+    return this.cfg.sleep && HAS_DEEP_SLEEP;
+  }
+
+  /**
+   * The link failed (a DTLS alert or verification failure, a socket error). Readings stay queued; a new link is
+   * opened later - much later when the server's certificate or our credentials were refused, which does not fix
+   * itself. A sleeping node just ends its wake.
+   */
+  private linkDown(e: TransportError): void {
+    if (NOT_FATAL.test(e.code)) return log("link: " + e.message);
+    if (this.down) return;
+    this.down = true;
+    const refused = REFUSALS.test(e.code);
+    if (refused) this.setRefused(e.code, e.message);
+    else log("link: " + e.message + "; reconnecting in " + this.cfg.intervalS + " s");
+    this.ep.close();
+    if (this.sleeping()) return;
+    setTimeout(() => {
+      this.openLink();
+      this.announce();
+      this.flush(() => {});
+    }, refused ? SLOW_RETRY_MS : this.cfg.intervalS * 1000);
   }
 
   private provision(): void {
@@ -186,6 +228,8 @@ export class SensorNode {
 
   /** The server answered: a firmware on trial has proved itself, and a rollback can be reported. Once per boot. */
   private reached(): void {
+    if (this.refusedAt) this.storage.erase(REFUSED_FILE);
+    this.refusal = "";
     this.refusedAt = 0;
     if (this.online) return;
     this.online = true;
@@ -199,18 +243,28 @@ export class SensorNode {
 
   /** A request failed; the readings stay queued. A refused token or certificate is reported once, then retried slowly. */
   private offline(err: CoapError, retry?: () => void): void {
+    // A closed endpoint means the link went down: linkDown() has reported it and will reconnect.
+    if (err.code === "closed") return;
     let wait = this.cfg.intervalS * 1000;
     if (err.code === "unauthorized") {
-      if (!this.refusedAt) log(err.message + "; retrying every " + SLOW_RETRY_MS / 60000 + " min");
-      this.refusedAt = getTime();
+      this.setRefused(err.code, err.message);
       wait = SLOW_RETRY_MS;
     } else log(err.message + (retry ? "; retrying in " + this.cfg.intervalS + " s" : "; readings kept"));
     if (retry) setTimeout(retry, wait);
   }
 
+  /** Reports a refusal once and pauses sending; kept in Storage so deep-sleep wakes honour it too. */
+  private setRefused(kind: string, why: string): void {
+    if (kind !== this.refusal) log(why + "; retrying every " + SLOW_RETRY_MS / 60000 + " min");
+    this.refusal = kind;
+    this.refusedAt = getTime();
+    this.storage.write(REFUSED_FILE, "" + this.refusedAt);
+  }
+
   /** While the server refuses the credentials, nothing is sent until the slow retry is due. */
   private refused(): boolean {
-    return this.refusedAt > 0 && getTime() - this.refusedAt < SLOW_RETRY_MS / 1000;
+    if (!this.refusedAt) this.refusedAt = +(this.storage.read(REFUSED_FILE) || 0);
+    return getTime() - this.refusedAt < SLOW_RETRY_MS / 1000;
   }
 
   /** Sends fw_state and friends along with the running firmware's identity. */
@@ -300,7 +354,7 @@ export class SensorNode {
       for (let i = 0; i < w.length; i++) w[i](ok);
     };
     const next = () => {
-      if (this.refused()) return end(false);
+      if (this.down || this.refused()) return end(false);
       const batch = q.peek(40);
       if (!batch.readings.length) return end(true);
       if (q.dropped) batch.readings[batch.readings.length - 1].values.dropped = q.dropped;

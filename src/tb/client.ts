@@ -46,7 +46,8 @@ export function responseError(m: CoapMessage, name: string, expected: number): C
 }
 
 export class ThingsBoardClient {
-  constructor(private ep: Endpoint, public token: string | undefined) {}
+  /** `ep` is replaced when the node opens a new link. */
+  constructor(public ep: Endpoint, public token: string | undefined) {}
 
   private path(feature: string): string {
     return "/api/v1/" + (this.token ? this.token + "/" : "") + feature;

@@ -15,7 +15,7 @@ export function createDtlsTransport(dtls: DtlsModule, options: DtlsConnectOption
   let onError = (_e: TransportError) => {};
   let onConnect = (_r: boolean) => {};
   socket.on("message", (msg: string) => onData(E.toUint8Array(msg)));
-  socket.on("error", (e: { code: string; message: string }) => onError({ code: "dtls", message: e.message }));
+  socket.on("error", (e: { code: string; message: string }) => onError({ code: e.code, message: e.message }));
   socket.on("connect", (info: { resumed: boolean }) => onConnect(!!info.resumed));
   return {
     send: (data: Uint8Array) => socket.send(E.toString(data)),

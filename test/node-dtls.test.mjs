@@ -1,0 +1,64 @@
+// The sensor node over coaps:// against the local server's DTLS endpoint: the server certificate is verified
+// against the CA in the node's Storage, a wrong CA is refused in words, and a node waking from deep sleep resumes
+// its DTLS session instead of a full handshake.
+import test from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createCa, issueCert } from "../host/dtls/pki.mjs";
+import { startTb, startSensorNode, until, output } from "./node-support.mjs";
+
+function pki(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-dtls-"));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const ca = createCa(dir, "tb-ca");
+  const server = issueCert(ca, "tb-server", { cn: "localhost", dns: ["localhost"], ips: ["127.0.0.1"] });
+  const other = createCa(dir, "other-ca");
+  return { ca, server, other };
+}
+
+async function secureTb(t, keys) {
+  return startTb(t, { dtlsPort: 0, dtlsCert: keys.server.pem, dtlsKey: keys.server.keyPem });
+}
+
+test("over coaps:// the node verifies the server against its CA and its telemetry is stored", async (t) => {
+  const keys = pki(t);
+  const tb = await secureTb(t, keys);
+  const id = await tb.createDevice("node-s1", "TOKEN_S1");
+  const node = await startSensorNode(t, tb, { config: { server: `coaps://127.0.0.1:${tb.server.dtlsPort}`, token: "TOKEN_S1" }, caPem: keys.ca.pem });
+  await until(async () => (await tb.history(id, "temperature")).length >= 2, 20000, "telemetry over DTLS");
+  assert.match(output(node), /node: DTLS handshake done with 127\.0\.0\.1/);
+  assert.ok(node.traces.filter((e) => e.type === "udp" && e.dir === "out").every((e) => e.bytes[0] >= 20 && e.bytes[0] <= 25),
+    "only DTLS records left the node");
+});
+
+test("a server certificate from another CA is refused in words, once, and no telemetry is sent", async (t) => {
+  const keys = pki(t);
+  const tb = await secureTb(t, keys);
+  const id = await tb.createDevice("node-s2", "TOKEN_S2");
+  const node = await startSensorNode(t, tb, { config: { server: `coaps://127.0.0.1:${tb.server.dtlsPort}`, token: "TOKEN_S2" }, caPem: keys.other.pem });
+  await node.device.waitForOutput(/server certificate is not signed by a trusted CA \(Unknown CA\)/);
+  await until(() => node.scheduler.now() > 20 * 60000, 20000, "20 simulated minutes").catch((e) => {
+    throw new Error(e.message + " at " + node.scheduler.now() + " ms:\n" + output(node).slice(-3000));
+  });
+  assert.deepEqual(await tb.history(id, "temperature"), []);
+  const reports = node.device.lines.filter((l) => /not signed by a trusted CA/.test(l)).length;
+  assert.ok(reports <= 3, `reported ${reports} times in 20 minutes`);
+  assert.ok(node.traces.filter((e) => e.type === "udp" && e.dir === "out" && e.bytes[0] === 23).length === 0, "no application data left the node");
+});
+
+test("waking from deep sleep, the node resumes its DTLS session instead of a full handshake", async (t) => {
+  const keys = pki(t);
+  const tb = await secureTb(t, keys);
+  const id = await tb.createDevice("node-s3", "TOKEN_S3");
+  const node = await startSensorNode(t, tb, {
+    config: { server: `coaps://127.0.0.1:${tb.server.dtlsPort}`, token: "TOKEN_S3", sleep: true, intervalS: 60 },
+    caPem: keys.ca.pem, untilMs: 4 * 60000,
+  });
+  await node.done;
+  const text = output(node);
+  assert.equal((text.match(/DTLS handshake done/g) || []).length, 1, text);
+  assert.ok((text.match(/DTLS session resumed/g) || []).length >= 3, text);
+  assert.ok((await tb.history(id, "temperature")).length >= 4);
+});
