@@ -29,7 +29,9 @@ function main(): void {
   setStatusLed(true);
   console.log("node: " + BOARD_NAME + " (" + BOARD_ID + ") up, readings " + JSON.stringify(readSensors()));
   setStatusLed(false);
-  new SensorNode().start();
+  // Reachable from the console (and from code added on the board) as `node`: node.onRpc(...), node.tb.claim(...).
+  const node = ((globalThis as any).node = new SensorNode());
+  node.start();
 }
 
 main();

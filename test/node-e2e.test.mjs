@@ -81,3 +81,38 @@ test("a wrong access token is reported once in words and retried slowly, not in 
   assert.equal(node.device.lines.filter((l) => /does not know this device/.test(l)).length, 1);
   assert.ok(!output(node).includes("WRONG_TOKEN"));
 });
+
+test("after a NAT moves the node's source port, the node re-registers and server-side RPCs reach it again", async (t) => {
+  const tb = await startTb(t);
+  const id = await tb.createDevice("node-nat", "TOKEN_NAT");
+  // 60 simulated seconds per real second: the node's 5-minute silence check passes in 5 s.
+  const node = await startSensorNode(t, tb, { config: { token: "TOKEN_NAT", intervalS: 600 }, clock: "virtual", speed: 60,
+    network: { natRebindAtMs: 60000 } });
+  await until(async () => (await tb.api("GET", `/api/device/${id}/observations`)).rpc !== null, 20000, "the RPC observation");
+  const before = (await tb.api("GET", `/api/device/${id}/observations`)).rpc.peer;
+  await until(() => node.scheduler.now() > 60000, 20000, "the NAT rebinding");
+  await node.device.waitForOutput(/^node: RPC subscription ended \(silence\); registering again$/);
+  await until(async () => {
+    const o = (await tb.api("GET", `/api/device/${id}/observations`)).rpc;
+    return o !== null && o.peer !== before;
+  }, 20000, "the observation from the new port");
+  const status = await tb.api("POST", `/api/plugins/rpc/twoway/${id}`, { method: "getStatus", params: {}, timeout: 20000 });
+  assert.equal(status.board, "sim");
+});
+
+test("client-side RPC (answered, and ThingsBoard's silent 10 s case) and claiming, from code on the node", async (t) => {
+  const tb = await startTb(t, { clientRpcHandlers: { getCurrentTime: () => ({ time: 1700000000000 }) }, coapTimeoutMs: 10000 });
+  const id = await tb.createDevice("node-crpc", "TOKEN_CRPC");
+  const node = await startSensorNode(t, tb, { config: { token: "TOKEN_CRPC", intervalS: 600 }, clock: "real" });
+  await node.device.waitForOutput(/^node: shared attributes \{\}/);
+  await node.device.exec(`node.tb.rpcCall("getCurrentTime", {}, function (e, r) { print("rpc " + (e ? e.code + ": " + e.message : JSON.stringify(r))); })`);
+  assert.equal(await node.device.waitForOutput(/^rpc /), 'rpc {"time":1700000000000}');
+  await node.device.exec(`node.tb.rpcCall("nobodyAnswers", {}, function (e, r) { print("rpc2 " + (e ? e.code + ": " + e.message : JSON.stringify(r))); })`);
+  assert.equal(await node.device.waitForOutput(/^rpc2 /, { realTimeoutMs: 30000 }),
+    "rpc2 no-answer: client-side RPC nobodyAnswers got no answer (ThingsBoard gives up after 10 s)");
+  await node.device.exec(`node.tb.claim("s3cret", 60000, function (e) { print("claim " + (e ? e.message : "ok")); })`);
+  assert.equal(await node.device.waitForOutput(/^claim /), "claim ok");
+  await assert.rejects(tb.api("POST", "/api/customer/device/node-crpc/claim", { secretKey: "wrong" }));
+  const claimed = await tb.api("POST", "/api/customer/device/node-crpc/claim", { secretKey: "s3cret" });
+  assert.equal(claimed.response, "SUCCESS", "the node's claim lets a user with the secret claim the device");
+});
