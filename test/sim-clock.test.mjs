@@ -125,3 +125,21 @@ test("the virtual clock's idea of a datagram in flight: CoAP replies by message 
   io.clear();
   assert.equal(io.remainingMs(), 0);
 });
+
+test("the in-flight watch wakes a sleeping clock when a wait ends, and holds for exchanges on real timers", () => {
+  let now = 0;
+  let settled = 0;
+  const io = createIoWatch({ settleMs: 250, replyWaitMs: 2000, now: () => now, onSettled: () => settled++ });
+  io.sent(Buffer.from([0x41, 0x01, 0, 9, 0x77]), 5683, "127.0.0.1");
+  io.received(Buffer.from([0x61, 0x45, 0, 9, 0x77]), { address: "127.0.0.1", port: 5683 });
+  assert.equal(settled, 1, "a reply (even one the link then drops) ends the wait at once");
+  const release = io.hold(10000);
+  now = 5000;
+  assert.equal(io.remainingMs(), 250, "a hold keeps real pace, re-checked every settleMs");
+  release();
+  assert.equal(settled, 2);
+  assert.equal(io.remainingMs(), 0);
+  io.hold(1000);
+  now = 6001;
+  assert.equal(io.remainingMs(), 0, "a hold lapses after its maximum");
+});

@@ -45,3 +45,24 @@ test("a node whose RTC still says 1970 fails certificate verification, as a boar
   assert.equal(line, "dtls error CERT_NOT_YET_VALID: server certificate is not yet valid");
   assert.doesNotMatch(node.device.lines.join("\n"), /dtls reply/);
 });
+
+test("with loss on the link the handshake retransmits (at real pace) and the GET still gets through", async (t) => {
+  const { ca, port } = await dtlsPeer(t);
+  const node = await startNode(t, { bundle: null, rtcMs: "host", seed: 5, network: { lossOut: 0.25, lossIn: 0.25 } });
+  // The firmware's own CoAP retransmission, as the application does it, over the DTLS socket.
+  await node.device.exec(`var c = require("DTLS").connect({ host: "127.0.0.1", port: ${port}, ca: ${JSON.stringify(ca.pem)} });
+    var get = String.fromCharCode(0x40, 0x01, 0x0b, 0x0c), timer = 0, tries = 0;
+    function send() { tries++; c.send(get); timer = setTimeout(send, 2000 * tries); }
+    // A handshake deadline on the firmware's clock: the handshake's own retransmissions must race it as on a board.
+    var deadline = setTimeout(function () { print("dtls gave up"); c.close(); }, 30000);
+    c.on("connect", function () { clearTimeout(deadline); send(); });
+    c.on("message", function (m) {
+      clearTimeout(timer);
+      print("dtls reply " + (m.charCodeAt(1) >> 5) + "." + ("0" + (m.charCodeAt(1) & 31)).slice(-2) + " after " + tries);
+      c.close();
+    });
+    c.on("error", function (e) { print("dtls error " + e.code + ": " + e.message); });`);
+  const line = await node.device.waitForOutput(/^dtls (reply|error|gave up)/, { realTimeoutMs: 90000 });
+  assert.match(line, /^dtls reply 2\.05 after \d+$/);
+  assert.ok(node.traces.some((e) => e.type === "link" && e.fate === "lost"), "the link lost datagrams");
+});

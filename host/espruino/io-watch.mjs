@@ -61,11 +61,17 @@ export function isDtlsApplicationData(bytes) {
   return at === bytes.length && at > 0;
 }
 
-export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_MS, now = () => performance.now() } = {}) {
+/**
+ * `onSettled()` is called whenever something that was waited for is no longer waited for (a reply came, or was lost
+ * on the link), so a clock sleeping through the wait can stop sleeping.
+ */
+export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_MS, now = () => performance.now(), onSettled = () => {} } = {}) {
   let lastOther = -Infinity;
   const waiting = new Map(); // key ("peer/mid/M" or "peer/token/T") -> real time the message went out
   const sameRequest = new Map(); // a request's message key <-> its token key, both ways
   const plaintextPeers = new Set(); // "address:port" of DTLS peers whose decrypted datagrams are reported too
+  const holds = new Map(); // hold id -> real time it lapses (a handshake whose retransmissions run on real timers)
+  let nextHold = 1;
 
   function opaque(bytes, peer) {
     if (!(plaintextPeers.has(peer) && isDtlsApplicationData(bytes))) lastOther = now();
@@ -82,6 +88,10 @@ export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_M
   function remainingMs() {
     const t = now();
     let left = lastOther + settleMs - t;
+    for (const [id, until] of holds) {
+      if (until <= t) holds.delete(id);
+      else left = Math.max(left, Math.min(settleMs, until - t));
+    }
     for (const [key, at] of waiting) {
       const l = at + replyWaitMs - t;
       if (l <= 0) forget(key);
@@ -94,6 +104,17 @@ export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_M
     /** A datagram of unknown meaning went either way. */
     activity() {
       lastOther = now();
+    },
+    /**
+     * Keeps real pace until release() (or `maxMs` of real time): for an exchange whose own timers run on real time,
+     * such as a DTLS handshake's retransmissions. Returns release().
+     */
+    hold(maxMs = 60000) {
+      const id = nextHold++;
+      holds.set(id, now() + maxMs);
+      return () => {
+        if (holds.delete(id)) onSettled();
+      };
     },
     /** A DTLS connection to address:port reports its plaintext through sent() and received() as well. */
     plaintextFrom(address, port) {
@@ -131,6 +152,17 @@ export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_M
         const message = forget(`${peer}/token/${m.token}`);
         if (message !== undefined) forget(message);
       }
+      onSettled();
+    },
+    /**
+     * The simulated link dropped a datagram that really arrived. received() has seen it already; but encrypted, it
+     * may have been the reply to plaintext still waiting, which now will never come: stop waiting on that peer.
+     */
+    droppedInbound(bytes, rinfo) {
+      const peer = `${rinfo.address}:${rinfo.port}`;
+      if (!plaintextPeers.has(peer) || !isDtlsApplicationData(bytes)) return;
+      for (const key of [...waiting.keys()]) if (key.startsWith(`${peer}/`)) forget(key);
+      onSettled();
     },
     remainingMs,
     /** Every socket closed: nothing can arrive any more. */
@@ -138,6 +170,7 @@ export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_M
       lastOther = -Infinity;
       waiting.clear();
       sameRequest.clear();
+      holds.clear();
     },
   };
 }

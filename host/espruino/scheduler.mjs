@@ -26,7 +26,7 @@ export class Scheduler {
     this.speed = speed === undefined ? (clock === "real" ? 1 : Infinity) : speed;
     if (!(this.speed > 0)) throw new Error(`speed must be a positive number, not ${speed}`);
     if (clock === "real" && !Number.isFinite(this.speed)) throw new Error("a real clock needs a finite speed");
-    this.io = createIoWatch({ settleMs, replyWaitMs });
+    this.io = createIoWatch({ settleMs, replyWaitMs, onSettled: () => this.wake() });
     this.onError = onError;
     this.simMs = 0;
     this.realBase = performance.now();

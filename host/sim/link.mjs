@@ -29,8 +29,8 @@ export function linkConditions(o = {}) {
 }
 
 /**
- * A link for one node on `scheduler`'s clock. `onTrace({type:"link", dir, fate, size})` reports every packet that
- * is dropped, duplicated, reordered or delayed.
+ * A link for one node on `scheduler`'s clock. `onTrace({type:"link", dir, fate, size, bytes, peer})` reports every
+ * datagram that is lost, dropped in an outage, duplicated or reordered (peer: the other end's {address, port}).
  */
 export function createLink({ scheduler, seed = 1, conditions = {}, onTrace = () => {} }) {
   const c = linkConditions(conditions);
@@ -50,7 +50,9 @@ export function createLink({ scheduler, seed = 1, conditions = {}, onTrace = () 
     else fn();
   }
 
-  function pass(dirName, size, deliver) {
+  function pass(dirName, bytes, peer, deliver) {
+    const size = bytes.length;
+    const trace = (fate) => onTrace({ type: "link", dir: dirName, fate, size, bytes, peer });
     const d = directions[dirName];
     // Three draws per packet whatever the settings, so one condition does not shift another's decisions.
     const rLoss = d.random();
@@ -58,18 +60,18 @@ export function createLink({ scheduler, seed = 1, conditions = {}, onTrace = () 
     const rReorder = d.random();
     if (inOutage()) {
       stats[dirName].dropped++;
-      onTrace({ type: "link", dir: dirName, fate: "outage", size });
+      trace("outage");
       return;
     }
     if (rLoss < d.loss) {
       stats[dirName].dropped++;
-      onTrace({ type: "link", dir: dirName, fate: "lost", size });
+      trace("lost");
       return;
     }
     const copies = rDup < c.dup ? 2 : 1;
     if (copies === 2) {
       stats[dirName].duplicated++;
-      onTrace({ type: "link", dir: dirName, fate: "duplicated", size });
+      trace("duplicated");
     }
     const send = () => {
       for (let i = 0; i < copies; i++) deliver();
@@ -84,7 +86,7 @@ export function createLink({ scheduler, seed = 1, conditions = {}, onTrace = () 
     };
     if (rReorder < c.reorder && !d.held) {
       stats[dirName].reordered++;
-      onTrace({ type: "link", dir: dirName, fate: "reordered", size });
+      trace("reordered");
       const held = { send: null, timer: 0 };
       held.send = () => later(() => {
         for (let i = 0; i < copies; i++) deliver();
@@ -106,10 +108,10 @@ export function createLink({ scheduler, seed = 1, conditions = {}, onTrace = () 
     conditions: c,
     stats,
     outbound(bytes, port, address, deliver) {
-      pass("out", bytes.length, () => deliver(bytes, port, address));
+      pass("out", bytes, { address, port }, () => deliver(bytes, port, address));
     },
     inbound(bytes, rinfo, deliver) {
-      pass("in", bytes.length, () => deliver(bytes, rinfo));
+      pass("in", bytes, rinfo, () => deliver(bytes, rinfo));
     },
   };
 }

@@ -58,13 +58,27 @@ export async function defaultModules() {
       return Object.assign(new env.realm.Object(), {
         connect(options) {
           const socket = dtls.connect(options);
-          // The virtual clock follows the CoAP inside the records, as it does for plain CoAP.
+          // The handshake retransmits on real timers: keep real pace until it ends.
+          const release = io.hold();
+          for (const event of ["connect", "error", "close"]) socket.on(event, release);
+          // Afterwards the virtual clock follows the CoAP inside the records, as it does for plain CoAP.
           const peer = { address: options.host, port: options.port };
           io.plaintextFrom(peer.address, peer.port);
           const send = socket.send;
           socket.send = function (message) {
-            if (typeof message === "string") io.sent(Buffer.from(message, "latin1"), peer.port, peer.address);
-            return send.apply(this, arguments);
+            // The record goes out (or is lost on the link) within send(): plaintext whose record was lost waits for
+            // nothing.
+            let lost = false;
+            const onTrace = (e) => {
+              if (e.type === "link" && e.dir === "out" && (e.fate === "lost" || e.fate === "outage")) lost = true;
+            };
+            env.device.on("trace", onTrace);
+            try {
+              return send.apply(this, arguments);
+            } finally {
+              env.device.off("trace", onTrace);
+              if (!lost && typeof message === "string") io.sent(Buffer.from(message, "latin1"), peer.port, peer.address);
+            }
           };
           socket.on("message", (message) => io.received(Buffer.from(String(message), "latin1"), peer));
           return socket;
@@ -113,7 +127,15 @@ export async function createSimNode({
   const scheduler = new Scheduler({ clock, speed, settleMs, onError: () => {} });
   const nodeSeed = seedFrom(`${seed}/${name}`);
   let device = null;
-  const link = createLink({ scheduler, seed: nodeSeed, conditions: network, onTrace: (e) => device && device.trace(e) });
+  const link = createLink({
+    scheduler,
+    seed: nodeSeed,
+    conditions: network,
+    onTrace: (e) => {
+      if (e.dir === "in" && (e.fate === "lost" || e.fate === "outage")) scheduler.io.droppedInbound(e.bytes, e.peer);
+      if (device) device.trace(e);
+    },
+  });
   const providers = { ...(await defaultModules()), ...modules };
   device = new Device({ board: b, storageDir, scheduler, name, link, seed: nodeSeed, wifi, modules: providers, rtcMs, epochMs });
   const code = bundle === undefined ? fs.readFileSync(bundleFile(b.id), "latin1") : bundle;
