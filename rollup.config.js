@@ -6,6 +6,8 @@ import fs from "node:fs";
 import path from "node:path";
 import typescript from "@rollup/plugin-typescript";
 import terser from "@rollup/plugin-terser";
+import * as acorn from "acorn";
+import * as walk from "acorn-walk";
 import { loadBoards, boardModuleSource } from "./scripts/board.mjs";
 import { fillArrayHoles } from "./scripts/holes.mjs";
 
@@ -36,10 +38,93 @@ function espruinoFinish() {
 const terserOptions = {
   ecma: 5,
   toplevel: true,
-  compress: { hoist_funs: true, passes: 2, unsafe_arrows: false, arrows: false, pure_getters: false },
+  // `unsafe` only assumes built-ins are not redefined (true on Espruino); arrows stay off: Espruino's are limited.
+  compress: { hoist_funs: true, passes: 3, keep_fargs: false, unsafe: true, unsafe_arrows: false, arrows: false, pure_getters: false },
   mangle: { toplevel: true },
   format: { ascii_only: true, comments: false },
 };
+
+/**
+ * Property names that never leave the firmware, shortened in the firmware bundles only (the library bundles keep
+ * them: host code reads them). They are the CoAP stack's own message, request, option, endpoint and transport
+ * fields. A name here must never be a JSON key (telemetry, attributes, RPC, node.cfg, Storage files), an option or
+ * method of an Espruino built-in or the DTLS/dgram modules (type, code, message, key, host, port, send, on, close,
+ * ...), or anything the host reads; the guard below rejects a bundle that spells one as a string.
+ */
+export const FIRMWARE_PROPERTIES = [
+  "messageId", "options", "payload", "number", "value", "num", "more", "szx", "path", "contentFormat", "accept",
+  "confirmable", "request", "observe", "ping", "cancel", "onMessage", "onError", "secure",
+  "ackTimeout", "ackRandomFactor", "maxRetransmit", "nstart", "exchangeLifetime", "nonLifetime", "responseTimeout",
+  "blockSzx", "maxBodySize", "observeSilence",
+  "m", "wire", "done", "ackOnly", "acked", "tries", "wait", "timer", "seq", "at", "onNotify", "onEnd", "mid", "until",
+  "reply",
+];
+
+export const firmwareTerserOptions = {
+  ...terserOptions,
+  // builtins: the list alone decides (terser otherwise keeps every name some browser API uses, like "value").
+  mangle: { toplevel: true, properties: { regex: new RegExp("^(" + FIRMWARE_PROPERTIES.join("|") + ")$"), builtins: true } },
+};
+
+/**
+ * Fails the build when a shortened property name is spelt as a string (o["payload"], on("timer")), which would no
+ * longer match; a typeof comparison ("number") is no property name.
+ */
+function mangledNamesNotSpelt() {
+  const names = new Set(FIRMWARE_PROPERTIES);
+  return {
+    name: "mangled-names-not-spelt",
+    renderChunk(code) {
+      walk.ancestor(acorn.parse(code, { ecmaVersion: "latest", sourceType: "script" }), {
+        Literal: (n, _, up) => {
+          if (typeof n.value !== "string" || !names.has(n.value)) return;
+          const cmp = up[up.length - 2];
+          const typeName = cmp.type === "BinaryExpression" && [cmp.left, cmp.right].some((e) => e.type === "UnaryExpression" && e.operator === "typeof");
+          if (!typeName) this.error(`"${n.value}" is spelt as a string, but firmware bundles shorten that property name (rollup.config.js FIRMWARE_PROPERTIES)`);
+        },
+      });
+      return null;
+    },
+  };
+}
+
+/**
+ * TypeScript lowers each class method to a statement `C.prototype.m = function ...`, and the minifier keeps every
+ * "prototype" (about 400 bytes in the firmware). Where a class body has two or more, this reads C.prototype once into
+ * a local (`var C$p = C.prototype;` before the first) and assigns through it.
+ */
+function prototypeAlias() {
+  const methodOf = (st) => {
+    const a = st.type === "ExpressionStatement" && st.expression.type === "AssignmentExpression" && st.expression.left;
+    const proto = a && a.type === "MemberExpression" && a.object;
+    const ok = proto && proto.type === "MemberExpression" && !proto.computed && proto.property.name === "prototype" && proto.object.type === "Identifier";
+    return ok ? proto : null;
+  };
+  return {
+    name: "prototype-alias",
+    renderChunk(code) {
+      const edits = [];
+      walk.simple(acorn.parse(code, { ecmaVersion: "latest", sourceType: "script" }), {
+        BlockStatement(block) {
+          const byClass = new Map();
+          for (const st of block.body) {
+            const proto = methodOf(st);
+            if (proto) byClass.set(proto.object.name, [...(byClass.get(proto.object.name) || []), { st, proto }]);
+          }
+          for (const [name, uses] of byClass) {
+            if (uses.length < 2) continue;
+            edits.push({ at: uses[0].st.start, end: uses[0].st.start, text: `var ${name}$p = ${name}.prototype; ` });
+            for (const u of uses) edits.push({ at: u.proto.start, end: u.proto.end, text: `${name}$p` });
+          }
+        },
+      });
+      edits.sort((a, b) => b.at - a.at || b.end - a.end);
+      let out = code;
+      for (const e of edits) out = out.slice(0, e.at) + e.text + out.slice(e.end);
+      return { code: out, map: null };
+    },
+  };
+}
 
 function tsPlugin() {
   return typescript({ tsconfig: "./tsconfig.json", tslib: HELPERS, noEmit: false, outputToFilesystem: false });
@@ -67,7 +152,7 @@ export function firmwareConfig(board) {
       strict: false,
       generatedCode: "es5",
       globals: Object.fromEntries(BUILTIN.map((m) => [m, `require(${JSON.stringify(m)})`])),
-      plugins: [terser(terserOptions), espruinoFinish()],
+      plugins: [mangledNamesNotSpelt(), prototypeAlias(), terser(firmwareTerserOptions), espruinoFinish()],
     },
   };
 }

@@ -3,9 +3,12 @@
 //   attribute GET with query, observe notification, Block2 response, empty ACK), ours (the ES5 bundle
 //   dist/lib/coap.cjs) divided by coap-packet's generate+parse on the same messages.
 // - coap.core_min_bytes: our codec plus message layer (src/coap/codec.ts and endpoint.ts with what they import),
-//   bundled and minified as the firmware is (ES5, terser with top-level mangling).
-// - coap.core_size_vs_coap_packet: that size divided by coap-packet's index.js minified with the same terser options.
-// - coap.codec_min_bytes: the codec alone (encodeMessage, decodeMessage), minified the same way.
+//   bundled and minified exactly as the firmware bundles are: rollup.config.js's firmwareTerserOptions (ES5, top-level
+//   mangling, and the internal property names in FIRMWARE_PROPERTIES shortened).
+// - coap.core_size_vs_coap_packet: that size divided by coap-packet's index.js minified with the same options except
+//   property shortening (its property names are its API).
+// - coap.core_min_bytes_unshortened: our core with every property name kept (as in dist/lib/coap.cjs), for comparison.
+// - coap.codec_min_bytes: the codec alone (encodeMessage, decodeMessage), minified as the firmware is.
 // With COAP_FUZZ=N in the environment it also feeds N mutated and random datagrams to the decoder and reports
 // coap.fuzz_datagrams (the run fails on any exception other than CoapDecodeError).
 import fs from "node:fs";
@@ -15,18 +18,17 @@ import { rollup } from "rollup";
 import typescript from "@rollup/plugin-typescript";
 import { minify } from "terser";
 import { build } from "../scripts/build.mjs";
+import { firmwareTerserOptions } from "../rollup.config.js";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const require = createRequire(import.meta.url);
 const packet = require("coap-packet");
 
-const TERSER = {
-  ecma: 5,
-  toplevel: true,
-  compress: { hoist_funs: true, passes: 2, unsafe_arrows: false, arrows: false, pure_getters: false },
-  mangle: { toplevel: true },
-  format: { ascii_only: true, comments: false },
-};
+// The firmware's own terser options: the same compression, and the same shortening of the CoAP stack's internal
+// property names (FIRMWARE_PROPERTIES) that dist/<board>/firmware.js gets.
+const TERSER = firmwareTerserOptions;
+// coap-packet's property names are its public API, so it is minified without property shortening.
+const TERSER_NO_PROPS = { ...TERSER, mangle: { toplevel: true } };
 
 function mix(coap) {
   const { Type, Code, Opt, ContentFormat, stringValue: s, uintValue: u, blockValue } = coap;
@@ -105,7 +107,7 @@ async function codecSpeedup(coap) {
 }
 
 /** Minified bytes of a bundle that exports `names` from src/coap/<file>.ts, as the firmware build minifies. */
-async function minifiedBytes(exports) {
+async function minifiedBytes(exports, terserOptions = TERSER) {
   const entry = "\0coap-core";
   const bundle = await rollup({
     input: entry,
@@ -123,12 +125,12 @@ async function minifiedBytes(exports) {
   });
   const { output } = await bundle.generate({ format: "es" });
   await bundle.close();
-  return Buffer.byteLength((await minify(output[0].code, { ...TERSER, module: true })).code);
+  return Buffer.byteLength((await minify(output[0].code, { ...terserOptions, module: true })).code);
 }
 
 async function coapPacketBytes() {
   const source = fs.readFileSync(require.resolve("coap-packet"), "utf8");
-  return Buffer.byteLength((await minify(source, { ...TERSER, ecma: 2020 })).code);
+  return Buffer.byteLength((await minify(source, { ...TERSER_NO_PROPS, ecma: 2020 })).code);
 }
 
 function fuzz(coap, count) {
@@ -166,6 +168,8 @@ export async function run() {
   const theirs = await coapPacketBytes();
   out["coap.core_min_bytes"] = core;
   out["coap.core_size_vs_coap_packet"] = core / theirs;
+  // For transparency: the same core with every property name kept, as in dist/lib/coap.cjs.
+  out["coap.core_min_bytes_unshortened"] = await minifiedBytes({ ...codec, endpoint: "createEndpoint" }, TERSER_NO_PROPS);
   // For scale: the codec alone, against coap-packet (which is only a codec).
   out["coap.codec_min_bytes"] = await minifiedBytes(codec);
   const n = parseInt(process.env.COAP_FUZZ || "0", 10);

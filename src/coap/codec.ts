@@ -5,10 +5,13 @@ import { CoapError, CoapMessage, CoapOption } from "./message";
 /**
  * The only thing decodeMessage throws. A plain class because `extends Error` is broken on Espruino. `reason` is one
  * of: truncated-header, bad-version, token-length, empty-with-data, reserved-nibble, truncated-option,
- * bad-option-number, empty-payload.
+ * bad-option-number, empty-payload; the message names it and the byte offset where the datagram stopped making sense.
  */
 export class CoapDecodeError {
-  constructor(public reason: string, public message: string) {}
+  message: string;
+  constructor(public reason: string, at: number) {
+    this.message = "malformed CoAP message: " + reason + " at byte " + at;
+  }
 }
 
 export const EMPTY = new Uint8Array(0);
@@ -18,104 +21,91 @@ export function createMessage(type: number, code: number, token?: Uint8Array, op
   return { type: type, code: code, messageId: 0, token: token || EMPTY, options: options || [], payload: payload || EMPTY };
 }
 
-function fail(reason: string, message: string): never {
-  throw new CoapDecodeError(reason, message);
+function need(ok: any, reason: string, at: number) {
+  if (!ok) throw new CoapDecodeError(reason, at);
 }
 
 export function decodeMessage(b: Uint8Array): CoapMessage {
   const n = b.length;
-  if (n < 4) fail("truncated-header", n + "-byte datagram is shorter than the 4-byte header");
   const tkl = b[0] & 15;
   let i = 4 + tkl;
   let number = 0;
   let payload = EMPTY;
-  if (b[0] >> 6 != 1) fail("bad-version", "version " + (b[0] >> 6) + " (only 1 exists)");
-  if (tkl > 8) fail("token-length", "token length " + tkl + " is reserved");
-  if (!b[1] && n > 4) fail("empty-with-data", "empty message has " + (n - 4) + " bytes after the header");
-  if (i > n) fail("truncated-header", tkl + "-byte token runs past the end");
   const options: CoapOption[] = [];
+  need(n > 3, "truncated-header", n);
+  need(b[0] >> 6 == 1, "bad-version", 0);
+  need(tkl < 9, "token-length", 0);
+  need(b[1] || n == 4, "empty-with-data", 4);
+  need(i <= n, "truncated-header", n);
   // An extended delta or length: nibble 13 adds one byte (+13), 14 adds two (+269), 15 is reserved.
   const extended = (v: number): number => {
-    if (v < 13) return v;
-    if (v > 14) fail("reserved-nibble", "option nibble 15 at byte " + (i - 1));
-    if (i + v - 12 > n) fail("truncated-option", "option header runs past the end");
-    return v < 14 ? b[i++] + 13 : ((b[i++] << 8) | b[i++]) + 269;
+    need(v < 15, "reserved-nibble", i - 1);
+    need(v < 13 || i + v - 12 <= n, "truncated-option", n);
+    return v < 13 ? v : v < 14 ? b[i++] + 13 : ((b[i++] << 8) | b[i++]) + 269;
   };
   while (i < n) {
     const h = b[i++];
     if (h == 255) {
-      if (i == n) fail("empty-payload", "payload marker without payload");
+      need(i < n, "empty-payload", i);
       payload = b.subarray(i);
       break;
     }
     number += extended(h >> 4);
     const len = extended(h & 15);
-    if (number > 65535) fail("bad-option-number", "option number " + number + " is over 65535");
-    if (i + len > n) fail("truncated-option", "option " + number + " value runs past the end");
+    need(number < 65536, "bad-option-number", i);
+    need(i + len <= n, "truncated-option", n);
     options.push({ number: number, value: b.subarray(i, (i += len)) });
   }
   return { type: (b[0] >> 4) & 3, code: b[1], messageId: (b[2] << 8) | b[3], token: b.subarray(4, 4 + tkl), options: options, payload: payload };
 }
 
-/** Bytes a delta or length `v` adds beyond its nibble. */
-function extra(v: number): number {
-  return v < 13 ? 0 : v < 269 ? 1 : 2;
-}
-
-/** Writes the extension bytes of `v` at `i` and returns the nibble for it. */
-function putExtended(b: Uint8Array, i: number, v: number): number {
-  if (v > 268) {
-    b[i] = (v - 269) >> 8;
-    b[i + 1] = v - 269;
-    return 14;
-  }
-  if (v > 12) b[i] = v - 13;
-  return v > 12 ? 13 : v;
-}
-
-/** Throws CoapError "bad-message" for what the wire cannot carry: options out of order, a 9-byte token, ... */
+/**
+ * Throws CoapError "bad-message" for what the wire cannot carry: options out of order, a 9-byte token, ... The
+ * bytes are a view of a buffer sized for the longest option headers.
+ */
 export function encodeMessage(m: CoapMessage): Uint8Array {
   const token = m.token || EMPTY;
   const options = m.options || [];
   const payload = m.payload || EMPTY;
-  let size = 4 + token.length + (payload.length && payload.length + 1);
-  let last = 0;
-  for (let k = 0; k < options.length; k++) {
-    const o = options[k];
-    const d = o.number - last;
-    if (d < 0 || o.number > 65535 || o.value.length > 65804) {
-      throw new CoapError("bad-message", "option " + o.number + " is out of order or too long");
-    }
-    size += 1 + extra(d) + extra(o.value.length) + o.value.length;
-    last = o.number;
-  }
-  if (token.length > 8 || m.type > 3 || m.code > 255) throw new CoapError("bad-message", "bad token, type or code");
+  let bad = token.length > 8 || m.type > 3 || m.code > 255;
+  let size = 5 + token.length + payload.length;
+  for (let k = 0; k < options.length; k++) size += 5 + options[k].value.length;
   const b = new Uint8Array(size);
+  let i = 4 + token.length;
+  let last = 0;
+  /** Writes the extension bytes of a delta or length and returns its nibble. */
+  const extended = (v: number): number => {
+    if (v < 13) return v;
+    if (v < 269) {
+      b[i++] = v - 13;
+      return 13;
+    }
+    b[i++] = (v - 269) >> 8;
+    b[i++] = v - 269;
+    return 14;
+  };
   b[0] = 64 | (m.type << 4) | token.length;
   b[1] = m.code;
   b[2] = m.messageId >> 8;
   b[3] = m.messageId;
   b.set(token, 4);
-  let i = 4 + token.length;
-  last = 0;
   for (let k = 0; k < options.length; k++) {
     const o = options[k];
-    const d = o.number - last;
-    const l = o.value.length;
+    const len = o.value.length;
     const at = i++;
-    const dn = putExtended(b, i, d);
-    i += extra(d);
-    b[at] = (dn << 4) | putExtended(b, i, l);
-    i += extra(l);
+    bad = bad || o.number < last || o.number > 65535 || len > 65804;
+    b[at] = extended(o.number - last) << 4;
+    b[at] |= extended(len);
     b.set(o.value, i);
-    i += l;
+    i += len;
     last = o.number;
   }
+  if (bad) throw new CoapError("bad-message", "cannot encode: bad token, type or code, or options out of order or too long");
   if (payload.length) {
     b[i++] = 255;
     b.set(payload, i);
   }
-  return b;
+  return b.subarray(0, i + payload.length);
 }
 
 /** What option values may be given as: bytes, an 8-bit string (see stringValue) or an unsigned integer. */

@@ -102,7 +102,6 @@ interface Exchange {
 }
 
 interface Relation {
-  key: string;
   m: CoapMessage;
   name: string;
   seq: number;
@@ -148,9 +147,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
 
   /** An empty ACK or RST for message `messageId`, encoded. */
   function empty(type: number, messageId: number): Uint8Array {
-    const m = createMessage(type, 0);
-    m.messageId = messageId;
-    return encodeMessage(m);
+    return new Uint8Array([64 | (type << 4), 0, messageId >> 8, messageId]);
   }
 
   /** What errors call a request: "CoAP " and its name, or its method and path. */
@@ -284,21 +281,36 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     return m;
   }
 
-  function start(req: CoapRequest, done: ResponseCallback, m?: CoapMessage) {
+  /** Sends request `req`; for an observation `rel`, with Observe 0 and the relation's own token. */
+  function start(req: CoapRequest, done: ResponseCallback, rel?: Relation) {
+    let m: CoapMessage;
     try {
-      m = m || build(req);
+      m = build(req);
     } catch (e) {
       return done(e as CoapError);
     }
-    transfer(m, optionBytes(req.payload || EMPTY), describe(req, m), done);
+    const name = describe(req, m);
+    if (rel) {
+      setOption(m, OBSERVE, 0);
+      m.token = token();
+      rel.m = m;
+      rel.name = name;
+    }
+    transfer(m, optionBytes(req.payload || EMPTY), name, done);
+  }
+
+  /** Forgets an observation; false if it had already ended. */
+  function drop(rel: Relation): boolean {
+    const i = relations.indexOf(rel);
+    if (i >= 0) {
+      relations.splice(i, 1);
+      stop(rel.timer);
+    }
+    return i >= 0;
   }
 
   function end(rel: Relation, err: CoapError) {
-    const i = relations.indexOf(rel);
-    if (i < 0) return;
-    relations.splice(i, 1);
-    stop(rel.timer);
-    rel.onEnd(err);
+    if (drop(rel)) rel.onEnd(err);
   }
 
   /** A response on an observation: the first one or a notification. */
@@ -366,7 +378,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     let rel: Relation | undefined;
     if (m.code > 0x3f) {
       for (let k = 0; k < live.length; k++) if (readString(live[k].m.token) == key && !live[k].ackOnly) x = live[k];
-      for (let k = 0; k < relations.length; k++) if (relations[k].key == key) rel = relations[k];
+      for (let k = 0; k < relations.length; k++) if (readString(relations[k].m.token) == key) rel = relations[k];
     }
     // ACK what we take, RST the rest: an unknown response or notification, a request to us, a ping.
     let reply: Uint8Array | undefined;
@@ -402,26 +414,16 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   return {
     request: request,
     observe: (req, onNotify, onEnd) => {
-      let m: CoapMessage | undefined;
-      try {
-        m = build(req);
-      } catch (e) {
-        onEnd(e as CoapError);
-      }
-      if (!m) return { cancel: () => {} };
-      setOption(m, OBSERVE, 0);
-      m.token = token();
-      const rel: Relation = { key: readString(m.token), m: m, name: describe(req, m), seq: -1, at: 0, onNotify: onNotify, onEnd: onEnd };
+      // A request that cannot be built ends the relation at once, through onEnd.
+      const rel = { seq: -1, at: 0, onNotify: onNotify, onEnd: onEnd } as Relation;
       relations.push(rel);
-      start(req, (err, res) => (err ? end(rel, err) : notified(rel, res as CoapMessage)), m);
+      start(req, (err, res) => (err ? end(rel, err) : notified(rel, res as CoapMessage)), rel);
       return {
         cancel: (proactive?: boolean) => {
-          const i = relations.indexOf(rel);
-          if (i < 0) return;
-          relations.splice(i, 1);
-          stop(rel.timer);
-          if (proactive === false) return;
-          exchange(setOption(createMessage(CON, m!.code, m!.token, m!.options.slice()), OBSERVE, 1), rel.name, () => {}, true);
+          const m = rel.m;
+          if (drop(rel) && proactive !== false) {
+            exchange(setOption(createMessage(CON, m.code, m.token, m.options.slice()), OBSERVE, 1), rel.name, () => {}, true);
+          }
         },
       };
     },
