@@ -3,13 +3,12 @@
 //
 // The clock is virtual or real. A virtual clock jumps to the next timer whenever the board is idle, so a day of a node
 // that wakes every minute takes seconds; but while the board may still get a real datagram it waits for (io-watch.mjs:
-// a CoAP reply, or anything within `settleMs` of other traffic) it runs at the pace of real time, so a reply from a
-// real server races the board's retransmission timer exactly as it would on hardware. A real clock always follows wall
-// time (times `speed`).
+// a CoAP reply, a DTLS handshake, anything within `settleMs` of other traffic) it runs at the pace of real time, so a
+// reply from a real server races the board's retransmission timer exactly as it would on hardware. A real clock
+// always follows wall time (times `speed`).
 import { performance } from "node:perf_hooks";
 import { runOnBoard } from "./events.mjs";
 import { createIoWatch, SETTLE_MS } from "./io-watch.mjs";
-
 
 export class Scheduler {
   /**
@@ -30,7 +29,6 @@ export class Scheduler {
     this.onError = onError;
     this.simMs = 0;
     this.realBase = performance.now();
-    this.simBase = 0;
     this.timers = new Map();
     this.nextId = 1;
     this.events = [];
@@ -49,7 +47,7 @@ export class Scheduler {
 
   /** Simulated milliseconds since the simulation started (monotonic, survives reboots). */
   now() {
-    if (this.clock === "real") return this.simBase + (performance.now() - this.realBase) * this.speed;
+    if (this.clock === "real") return (performance.now() - this.realBase) * this.speed;
     return this.simMs;
   }
 
