@@ -15,6 +15,7 @@ export function createUdpTransport(dgram: DgramModule, host: string, port: numbe
   const socket = dgram.createSocket({ type: "udp4", recvBufferSize: o.recvBufferSize || 1152 });
   // A host name cannot be compared with rinfo.address (always an IP), so only IP literals filter by address.
   const byAddress = /^[0-9.]+$/.test(host);
+  const where = "UDP " + host + ":" + port + ": ";
   let onData = (_d: Uint8Array) => {};
   let onError = (_e: TransportError) => {};
   // Reported as a later event, so that the sender's own bookkeeping is complete before its error handler runs.
@@ -24,7 +25,7 @@ export function createUdpTransport(dgram: DgramModule, host: string, port: numbe
   socket.on("message", (msg: string, rinfo: DgramRemoteInfo) => {
     if (rinfo.port == port && (!byAddress || rinfo.address == host)) onData(E.toUint8Array(msg));
   });
-  socket.on("error", (e: { code: number; message: string }) => onError({ code: "socket", message: "UDP " + host + ":" + port + ": " + e.message }));
+  socket.on("error", (e: { code: number; message: string }) => onError({ code: "socket", message: where + e.message }));
   // No bind: Espruino's first send opens the socket on a random local port and replies arrive on it, whereas
   // bind() would open a second, listening socket (of the ten lwIP allows).
   return {
@@ -35,7 +36,7 @@ export function createUdpTransport(dgram: DgramModule, host: string, port: numbe
       try {
         socket.send(s, port, host);
       } catch (e) {
-        fail("socket", "UDP send to " + host + ":" + port + ": " + ((e && (e as { message?: string }).message) || e));
+        fail("socket", where + "send: " + ((e && (e as { message?: string }).message) || e));
       }
     },
     onMessage: (h: (d: Uint8Array) => void) => {
