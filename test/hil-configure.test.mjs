@@ -92,3 +92,16 @@ test("configure names an unreachable port", async () => {
   const serial = await configure(["--port", "/dev/ttyHIL-none", "--server", "coap://192.0.2.7", "--token-env", "HIL_T"], { HIL_T: TOKEN });
   assert.match(serial.stderr, /serial port \/dev\/ttyHIL-none does not exist/);
 });
+
+test("text outside ASCII goes to the board as UTF-8 bytes, and is validated as the board reads it", async (t) => {
+  const long = await configure(["--dry-run", "--server", "coap://192.0.2.7", "--token-env", "HIL_T", "--wifi", "\u2615".repeat(11)], { HIL_T: TOKEN });
+  assert.equal(long.code, 2, "11 characters, but 33 bytes: over the 32 an SSID may have");
+  assert.match(long.stderr, /"wifi" must be \{"ssid": "1-32 characters", "password": "..."\}/);
+
+  const node = await startNode(t, { consolePort: 0 });
+  const r = await configure(["--port", `tcp://127.0.0.1:${node.console.port}`, "--server", "coap://127.0.0.1:5683", "--token-env", "HIL_T",
+    "--wifi", "Caf\u00e9 \u2615", "--no-restart"], { HIL_T: TOKEN });
+  assert.equal(r.code, 0, r.stderr);
+  const stored = node.device.storage.read("node.cfg");
+  assert.ok(stored.includes(Buffer.from('"ssid":"Caf\u00e9 \u2615"', "utf8")), stored.toString("latin1"));
+});

@@ -105,7 +105,9 @@ export function buildConfig(o, { env = process.env, warn = () => {}, validate = 
   if (o.queueMax !== undefined) cfg.queueMax = o.queueMax;
   if (o.clientTs === false) cfg.clientTs = false;
   if (o.otaMaxTrials !== undefined) cfg.otaMaxTrials = o.otaMaxTrials;
-  const { errors } = validate(cfg);
+  // Validated as the board will read it: Espruino's strings are bytes, so text outside ASCII (an SSID such as
+  // "Café") arrives as its UTF-8 bytes, and the 32-character SSID limit counts those bytes.
+  const { errors } = validate(JSON.parse(Buffer.from(JSON.stringify(cfg), "utf8").toString("latin1")));
   if (errors.length) throw new ConfigError(`the configuration is not valid:\n  ${errors.join("\n  ")}`);
   const secrets = [token, wifiPassword, provisionSecret].filter((s) => s !== undefined);
   return { config: cfg, caPem, secrets };
@@ -125,9 +127,9 @@ export async function writeConfig(port, { config, caPem }, { restart = true, pro
     } else {
       await repl.eval(`require("Storage").erase(${JSON.stringify(CA_FILE)})`);
     }
-    const text = JSON.stringify(config);
-    progress(`writing ${CONFIG_FILE} (${text.length} bytes)`);
-    await repl.writeFile(CONFIG_FILE, text);
+    const bytes = Buffer.from(JSON.stringify(config), "utf8");
+    progress(`writing ${CONFIG_FILE} (${bytes.length} bytes)`);
+    await repl.writeFile(CONFIG_FILE, bytes);
     if (restart) {
       progress("restarting the firmware (load())");
       await repl.write("\x10load()\n");

@@ -131,7 +131,10 @@ export async function flashBundle({ port, board: boardId, bundle, erase = false,
     const problem = firmwareMismatch(info, board, needed);
     if (problem) throw new FlashError(problem);
     if (erase) {
-      progress("erasing Storage");
+      // The running firmware's functions execute from Storage: stop it (reset() runs no .bootcde) before erasing.
+      progress("stopping the running code and erasing Storage");
+      await repl.write("\x10reset();\n");
+      await repl.prompt(10000);
       await repl.eval("require('Storage').eraseAll()", 60000);
     }
   } finally {

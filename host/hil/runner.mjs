@@ -35,8 +35,8 @@ export async function runScenarios({ scenarios, targetFor, tb, log = () => {}, s
       device: { name: `hil-${sc.name}-${crypto.randomBytes(3).toString("hex")}`, token, id: null },
       mark: firstLine,
       simRealLimitMs,
-      secrets: [token],
-      log: (t) => log(`${sc.name}:   ${redact(t, [token])}`),
+      secrets: [token, target.wifi && target.wifi.password].filter(Boolean),
+      log: (t) => log(`${sc.name}:   ${redact(t, ctx.secrets)}`),
     };
     log(`${sc.name}: ${sc.description} (on ${target.describe()})`);
     let deviceStart = 0;
