@@ -141,16 +141,12 @@ export async function flashBundle({ port, board: boardId, bundle, erase = false,
     await repl.close();
   }
 
-  // The file EspruinoTools reads: the bundle itself, or a padded copy when it is small enough to hang the upload.
-  const code = fs.readFileSync(file, "latin1");
-  const sent = uploadable(code);
-  let upload = file;
-  let tmp = null;
-  if (sent !== code) {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flash-"));
-    upload = path.join(tmp, "firmware.js");
-    fs.writeFileSync(upload, sent, "latin1");
-  }
+  // EspruinoTools reads a private copy of what is checked afterwards (a build may rewrite dist/ meanwhile), padded
+  // when the bundle is small enough to hang the upload.
+  const sent = uploadable(fs.readFileSync(file, "latin1"));
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flash-"));
+  const upload = path.join(tmp, "firmware.js");
+  fs.writeFileSync(upload, sent, "latin1");
   progress(`uploading ${sent.length} bytes to Storage .bootcde with EspruinoTools`);
   const started = Date.now();
   const ticker = setInterval(() => progress(`  ... ${Math.round((Date.now() - started) / 1000)} s`), 5000);
@@ -163,7 +159,7 @@ export async function flashBundle({ port, board: boardId, bundle, erase = false,
     });
   } finally {
     clearInterval(ticker);
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 
   progress("verifying");
