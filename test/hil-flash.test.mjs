@@ -136,11 +136,16 @@ test("esptool-js drives a serial port through the Web Serial adapter: it sends t
       opened.push(s);
       return s;
     };
+    const progress = [];
+    // A CP2102 bridge, as on an ESP32-DevKitC: esptool-js then uses the classic DTR/RTS reset.
+    const describe = async () => ({ usbVendorId: 0x10c4, usbProductId: 0xea60 });
     await assert.rejects(
-      writeFirmware({ port: "/dev/ttyHILMOCK", board: loadBoard(path.join(ROOT, "boards", "esp32.json")), firmware: image, serial: { openStream } }),
+      writeFirmware({ port: "/dev/ttyHILMOCK", board: loadBoard(path.join(ROOT, "boards", "esp32.json")), firmware: image,
+        serial: { openStream, describe }, progress: (l) => progress.push(l) }),
       (e) => e instanceof FirmwareError && /^no ESP bootloader answered on \/dev\/ttyHILMOCK \(Failed to connect with the device\): hold the BOOT button/.test(e.message),
     );
     assert.equal(opened[0].baudRate, 115200, "the ROM bootloader's speed");
+    assert.ok(progress.includes("Serial port WebSerial VendorID 0x10c4 ProductID 0xea60"), progress.join("\n"));
     const sent = opened[0].port.recording;
     // SLIP frame c0, then the SYNC request: direction 00, command 08, length 0x0024, checksum 0, 07 07 12 20 and 32 x 55.
     const sync = Buffer.concat([Buffer.from("c00008240000000000070712 20".replace(/ /g, ""), "hex"), Buffer.alloc(32, 0x55), Buffer.from([0xc0])]);

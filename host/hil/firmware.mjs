@@ -69,6 +69,7 @@ export async function writeFirmware({ port, board, firmware, bootloader, partiti
   if (!serial.openStream && !fs.existsSync(p.path)) throw new PortError(`serial port ${p.path} does not exist (is the board plugged in?)`);
   const { ESPLoader, Transport } = await import("esptool-js");
   const device = new NodeSerialPort(p.path, serial);
+  await device.identify();
   const transport = new Transport(device, false);
   // esptool-js prints some trace lines ("readLoop exited") with console.log even with tracing off.
   transport.trace = () => {};

@@ -15,10 +15,13 @@ export class NodeSerialPort {
    * @param {object} [o]
    * @param {(options: {path: string, baudRate: number}) => Promise<object>} [o.openStream] opens a node serialport
    *   stream (default: `serialport`'s SerialPort); tests pass one on @serialport/binding-mock
+   * @param {(path: string) => Promise<object>} [o.describe] its USB ids for getInfo() (default: serialport's list)
    */
-  constructor(path, { openStream = openNodeSerialPort } = {}) {
+  constructor(path, { openStream = openNodeSerialPort, describe = describeNodeSerialPort } = {}) {
     this.path = path;
     this.openStream = openStream;
+    this.describe = describe;
+    this.info = {};
     this.stream = null;
     this._readable = null;
     this._controller = null;
@@ -27,8 +30,17 @@ export class NodeSerialPort {
     this.signals = { dtr: true, rts: true, brk: false };
   }
 
+  /**
+   * Looks up the adapter's USB vendor and product, which Web Serial knows before the port is opened and esptool-js
+   * reads when it starts (it picks the reset sequence by them: USB-Serial-JTAG or a USB-UART bridge).
+   */
+  async identify() {
+    this.info = (await this.describe(this.path)) || {};
+    return this.info;
+  }
+
   getInfo() {
-    return {};
+    return this.info;
   }
 
   async open({ baudRate }) {
@@ -119,4 +131,12 @@ async function openNodeSerialPort({ path, baudRate }) {
   const sp = new SerialPort({ path, baudRate, autoOpen: false });
   await new Promise((resolve, reject) => sp.open((e) => (e ? reject(e) : resolve())));
   return sp;
+}
+
+/** { usbVendorId, usbProductId } of a USB serial device, from serialport's port list; {} when it is not USB. */
+async function describeNodeSerialPort(path) {
+  const { SerialPort } = await import("serialport");
+  const port = (await SerialPort.list()).find((p) => p.path === path);
+  if (!port || !port.vendorId || !port.productId) return {};
+  return { usbVendorId: parseInt(port.vendorId, 16), usbProductId: parseInt(port.productId, 16) };
 }
