@@ -114,6 +114,9 @@ test("flash --firmware checks the image and the port before anything is written"
   fs.writeFileSync(image, Buffer.concat([Buffer.from([0xe9, 0x05, 0x02, 0x20]), Buffer.alloc(2048, 0x11)]));
   cases.push([["--firmware", image, "--port", "tcp://127.0.0.1:2323"], /--firmware needs a serial port: tcp:\/\/127\.0\.0\.1:2323 reaches Espruino's console, not the chip's ROM bootloader/]);
   cases.push([["--firmware", image, "--port", "/dev/ttyHIL-none"], /serial port \/dev\/ttyHIL-none does not exist/]);
+  // A device that is not a serial port at all.
+  cases.push([["--firmware", image, "--port", "/dev/null"], /flash: cannot open serial port \/dev\/null: .*Inappropriate ioctl/]);
+  cases.push([["--board", "sim", "--no-build", "--port", "/dev/null"], /flash: cannot open serial port \/dev\/null: .*Inappropriate ioctl/]);
   cases.push([["--firmware", image, "--partitions", text, "--port", "/dev/ttyUSB0"], /--partitions .*notes\.bin: not a binary partition table/]);
   for (const [args, message] of cases) {
     const r = await flash(args);

@@ -90,6 +90,7 @@ export async function writeFirmware({ port, board, firmware, bootloader, partiti
     try {
       found = await loader.main();
     } catch (e) {
+      if (device.openError) throw new PortError(`cannot open serial port ${p.path}: ${device.openError.message}`);
       throw new FirmwareError(`no ESP bootloader answered on ${p.path} (${e.message}): hold the BOOT button while pressing EN/RESET, or check the cable`);
     }
     if (loader.chip.CHIP_NAME !== chip) {

@@ -35,7 +35,12 @@ export class NodeSerialPort {
    * reads when it starts (it picks the reset sequence by them: USB-Serial-JTAG or a USB-UART bridge).
    */
   async identify() {
-    this.info = (await this.describe(this.path)) || {};
+    try {
+      this.info = (await this.describe(this.path)) || {};
+    } catch {
+      // No USB details (no udev, a plain UART): esptool-js then uses the classic DTR/RTS reset.
+      this.info = {};
+    }
     return this.info;
   }
 
@@ -45,7 +50,13 @@ export class NodeSerialPort {
 
   async open({ baudRate }) {
     if (this.stream) throw Object.assign(new Error("the port is already open"), { name: "InvalidStateError" });
-    this.stream = await this.openStream({ path: this.path, baudRate });
+    this.openError = null;
+    try {
+      this.stream = await this.openStream({ path: this.path, baudRate });
+    } catch (e) {
+      this.openError = e;
+      throw e;
+    }
     this.stream.on("data", (d) => {
       const chunk = new Uint8Array(d);
       if (this._controller) this._controller.enqueue(chunk);
