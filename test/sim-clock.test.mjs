@@ -23,7 +23,7 @@ test("a day of a node waking every minute (deep sleep, Storage, a real UDP excha
       S.writeJSON("day.json", st);
       require("ESP32").deepSleep((60 - (getTime() - woke)) * 1e6);
     });
-    function send() { s.send("wake " + st.n, ${peer.port}, "127.0.0.1"); }
+    var send = function () { s.send("wake " + st.n, ${peer.port}, "127.0.0.1"); };
     var retry = setInterval(send, 2000);
     send();`;
   const node = await startNode(t, { bundle: boot, untilMs: DAY_MS + 500 });

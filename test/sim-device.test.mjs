@@ -188,6 +188,16 @@ test("crypto digests 8-bit strings into ArrayBuffers of the firmware's realm", a
   assert.equal(r, "true ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 });
 
+test("code the Espruino compatibility gate rejects does not run, from Storage or the console", async (t) => {
+  const node = await startNode(t, { bundle: "var m = new Map(); print('ran');" });
+  await node.device.waitForOutput(/^Uncaught SyntaxError: /);
+  assert.deepEqual(node.device.lines.filter((l) => /^(Uncaught|ran)/.test(l)),
+    ["Uncaught SyntaxError: Espruino cannot run .bootcde:1:13: Map  near: var m = new Map(); print('ran');"]);
+  const c = node.device.lineCount;
+  assert.deepEqual(node.device.runCode("var o = {}; var x = o?.a;").error instanceof node.device.realm.Error, true);
+  assert.match(await node.device.waitForOutput(/^Uncaught/, { fromLine: c }), /optional chaining \?\./);
+});
+
 test("require gives only the board's modules; the DTLS provider plugs in", async (t) => {
   const node = await startNode(t, {
     bundle: null,

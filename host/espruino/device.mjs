@@ -15,6 +15,7 @@ import { StorageFolder, createStorageModule } from "./storage.mjs";
 import { createCryptoModule } from "./crypto.mjs";
 import { DEFAULT_WIFI, createWifiModule } from "./wifi.mjs";
 import { jsVarsOf, estimateUsage } from "./memory.mjs";
+import { checkSource, formatFinding } from "../../scripts/gate.mjs";
 
 export const VERSION = "2v29";
 /** ESP-IDF's esp_sleep_wakeup_cause_t values that ESP32.getWakeupCause() reports. */
@@ -23,6 +24,24 @@ const BOOT_FILES = [".boot0", ".boot1", ".boot2", ".boot3"];
 const PIN_COUNT = 49;
 const LINE_LOG_LIMIT = 20000;
 const BYTES_PER_JSVAR = { 4095: 13, 8191: 13, 16383: 14, 65535: 16 };
+
+const GATE_CACHE_LIMIT = 64;
+const gateCache = new Map();
+
+/**
+ * What the project's Espruino compatibility gate (scripts/gate.mjs) finds in `code`: constructs Espruino cannot run or
+ * runs wrongly, which V8 would run without complaint. Cached, since the same boot code runs at every wake.
+ */
+function gateFindings(code, filename) {
+  const key = `${filename}\n${code}`;
+  let findings = gateCache.get(key);
+  if (!findings) {
+    findings = checkSource(code, filename).map(formatFinding);
+    if (gateCache.size >= GATE_CACHE_LIMIT) gateCache.delete(gateCache.keys().next().value);
+    gateCache.set(key, findings);
+  }
+  return findings;
+}
 
 /** Thrown through the firmware's stack when it calls ESP32.deepSleep() or E.reboot(): neither returns on a board. */
 const HALTED = Object.freeze({ halted: true, toString: () => "the device is going down" });
@@ -272,9 +291,20 @@ export class Device extends EventEmitter {
     this.runCode(bytes.toString("latin1"), name);
   }
 
-  /** Runs code in the current interpreter; an exception is printed as Espruino prints an uncaught one. */
+  /**
+   * Runs firmware code (a Storage file or a console line) in the current interpreter; an exception is printed as
+   * Espruino prints an uncaught one. Code the compatibility gate rejects is not run: Espruino would fail on it (at
+   * parse time, or later on the path that uses it), while V8 would run it and hide the mistake.
+   */
   runCode(code, filename = "REPL") {
     if (!this.context) throw new Error(`${this.name} is not running`);
+    const findings = gateFindings(code, filename);
+    if (findings.length) {
+      const shown = findings.slice(0, 5).map((f) => `Uncaught SyntaxError: Espruino cannot run ${f}`);
+      if (findings.length > 5) shown.push(`... and ${findings.length - 5} more`);
+      this.print(shown.join("\n"));
+      return { error: new this.realm.Error(findings[0]) };
+    }
     try {
       return { value: vm.runInContext(code, this.context, { filename }) };
     } catch (e) {
