@@ -75,13 +75,24 @@ test("flash refuses a board running another board's interpreter, and names unkno
 });
 
 test("flash refuses an interpreter older than the firmware needs, before uploading anything", async (t) => {
-  // A board console that answers like Espruino 2v19: a prompt, and the evaluation of process.env.
+  // A board console that answers like Espruino 2v19: a prompt, and the evaluation of process.env. It starts in the
+  // middle of an unfinished input (":" continuation prompt) until a Ctrl-C clears it.
   const received = [];
   const server = net.createServer((sock) => {
     let buf = "";
+    let stuck = true;
     sock.on("data", (d) => {
       buf += d.toString("latin1");
       received.push(d.toString("latin1"));
+      if (buf.includes("\x03")) {
+        stuck = false;
+        buf = buf.slice(buf.lastIndexOf("\x03") + 1);
+      }
+      if (stuck) {
+        if (buf.includes("\n")) sock.write("\r\n:");
+        buf = "";
+        return;
+      }
       let nl;
       while ((nl = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, nl);
@@ -99,6 +110,7 @@ test("flash refuses an interpreter older than the firmware needs, before uploadi
   assert.equal(r.code, 2);
   assert.match(r.stderr, /flash: firmware version mismatch: the board runs Espruino 2v19, this firmware needs 2v29 or later/);
   assert.ok(!received.join("").includes("Storage"), "no upload was started");
+  assert.ok(received.join("").includes("\x03"), "the unfinished input was cleared with Ctrl-C");
 });
 
 test("flash --firmware checks the image and the port before anything is written", async (t) => {

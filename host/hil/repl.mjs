@@ -77,11 +77,25 @@ export class Repl {
     });
   }
 
-  /** Gets a prompt as EspruinoTools does: a newline, and the reply must end in ">". */
+  /**
+   * Gets a prompt as EspruinoTools does: a newline, and the reply must show ">"; if it does not (half-typed input,
+   * a continuation line), one Ctrl-C clears the input line and the newline is tried again.
+   */
   async prompt(ms = 5000) {
+    const isPrompt = (t) => /(^|\n)>/.test(t);
     this.text = "";
     await this.write("\n");
-    await this.waitText((t) => /\r?\n?>$/.test(t) || /(\r\n>|\n>)/.test(t), ms, "prompt (\">\")");
+    try {
+      await this.waitText(isPrompt, Math.min(ms, 2000), "prompt");
+      return;
+    } catch {
+      // fall through to Ctrl-C
+    }
+    await this.write("\x03");
+    await new Promise((r) => setTimeout(r, 200));
+    this.text = "";
+    await this.write("\n");
+    await this.waitText(isPrompt, ms, "prompt (\">\") even after Ctrl-C");
   }
 
   /**
