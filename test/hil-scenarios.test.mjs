@@ -71,6 +71,8 @@ test("a failing scenario exits non-zero and the reports name the failed step and
   assert.equal(s.failure.step, 3);
   assert.equal(s.failure.stepName, "console prints /^node: this line never appears$/");
   assert.match(s.failure.message, /seen 0 such line\(s\); last lines: .*node: /);
+  assert.equal(s.failure.expected, "a console line matching /^node: this line never appears$/ within 30 s");
+  assert.match(s.failure.seen, /^0 such line\(s\); last lines: /);
   assert.deepEqual(s.steps.map((st) => st.status), ["passed", "passed", "failed", "not run"]);
   assert.ok(s.steps[2].deviceS >= 30, "it waited the 30 s of device time it was given");
   assert.match(junit, /tests="1" failures="1"/);

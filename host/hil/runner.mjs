@@ -3,6 +3,7 @@
 // What each step saw, and the node's console (secrets removed), go into the report.
 import crypto from "node:crypto";
 import { redact } from "./configure.mjs";
+import { StepFailure } from "./steps.mjs";
 
 /** Real time a simulated scenario may take at most, whatever its device-time limit. */
 export const SIM_REAL_LIMIT_MS = 180000;
@@ -21,7 +22,8 @@ export async function runScenarios({ scenarios, targetFor, tb, log = () => {}, s
     const result = { name: sc.name, description: sc.description, status: "passed", steps: [], realMs: 0, deviceS: 0, console: [] };
     results.push(result);
     const target = await targetFor(sc);
-    if (sc.simOnly && !target.networkConditions) {
+    // A scenario with a network-conditions step needs the simulator, whether or not it says so itself.
+    if ((sc.simOnly || sc.steps.some((st) => st.simOnly)) && !target.networkConditions) {
       result.status = "skipped";
       result.skipped = `needs network conditions, which only the simulator (--sim) has; ${target.describe()} is not simulated`;
       log(`${sc.name}: skipped (${result.skipped})`);
@@ -52,7 +54,7 @@ export async function runScenarios({ scenarios, targetFor, tb, log = () => {}, s
         const d0 = target.now();
         try {
           s.detail = redact(String((await step.run(ctx)) ?? ""), ctx.secrets);
-          if (target.now() > deadline) throw Object.assign(new Error(`the scenario's time limit of ${sc.timeLimitS} s passed (at ${Math.round((target.now() - deviceStart) / 1000)} s)`), { expected: `all steps within ${sc.timeLimitS} s` });
+          if (target.now() > deadline) throw new Error(`the scenario's time limit of ${sc.timeLimitS} s passed (at ${Math.round((target.now() - deviceStart) / 1000)} s)`);
         } catch (e) {
           s.status = "failed";
           s.detail = redact(e.message, ctx.secrets);
@@ -60,9 +62,13 @@ export async function runScenarios({ scenarios, targetFor, tb, log = () => {}, s
           result.failure = {
             step: i + 1,
             stepName: step.name,
-            type: e.constructor.name === "StepFailure" ? "StepFailure" : "Error",
+            type: e instanceof StepFailure ? "StepFailure" : "Error",
             message: redact(`step ${i + 1} "${step.name}" failed: ${e.message}`, ctx.secrets),
           };
+          if (e instanceof StepFailure) {
+            result.failure.expected = redact(e.expected, ctx.secrets);
+            result.failure.seen = redact(e.seen, ctx.secrets);
+          }
         } finally {
           s.realMs = Date.now() - t0;
           s.deviceS = Math.round(target.now() - d0) / 1000;

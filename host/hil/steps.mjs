@@ -210,15 +210,3 @@ export function boardValue(expr, expect) {
     },
   };
 }
-
-/** Lets `seconds` of device time pass. */
-export function wait(seconds) {
-  return {
-    name: `wait ${seconds} s`,
-    async run(ctx) {
-      const end = ctx.target.now() + seconds * 1000;
-      await waitFor(ctx, () => (ctx.target.now() >= end ? true : undefined), { withinS: seconds + 1, expected: `${seconds} s to pass`, seen: () => "the clock stalled" });
-      return "done";
-    },
-  };
-}
