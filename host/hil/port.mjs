@@ -20,7 +20,7 @@ export function parsePort(text) {
 }
 
 /**
- * Opens the port. Resolves to { write(latin1 text), onData(cb(latin1 text)), close() }; rejects with a PortError that
+ * Opens the port. Resolves to { write(latin1 text), onData(cb(latin1 text)), onClose(cb), close() }; rejects with a PortError that
  * names the port and the reason (refused, missing device, permission).
  */
 export async function openPort(port, { baud = 115200 } = {}) {

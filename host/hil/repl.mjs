@@ -29,7 +29,12 @@ export class Repl {
     this.lines = [];
     this.listeners = new Set();
     this.seq = 0;
+    /** The port went away (a board's USB re-enumerating, a Telnet session dropped). */
+    this.closed = false;
     link.onData((d) => this.receive(d));
+    link.onClose(() => {
+      this.closed = true;
+    });
   }
 
   static async open(port, options = {}) {

@@ -70,7 +70,7 @@ export class BoardTarget {
   }
 
   async attach() {
-    if (this.repl) return;
+    if (this.repl && !this.repl.closed) return;
     this.repl = await Repl.open(this.port, { baud: this.baud, name: this.port });
     this.repl.onLine((l) => l !== null && this.out.push(l));
   }
