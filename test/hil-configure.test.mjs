@@ -52,6 +52,13 @@ test("secrets come from files or the environment and are masked; --token on the 
   assert.match(inline.stderr, /warning: --token on the command line lands in your shell history; prefer --token-file or --token-env/);
   assert.ok(!(inline.stdout + inline.stderr).includes(TOKEN));
 
+  const provision = await configure(["--dry-run", "--server", "coap://192.0.2.7", "--provision-key", "fieldKey",
+    "--provision-secret-env", "HIL_PS", "--device-name", "node-7"], { HIL_PS: "fieldSecretValue" });
+  assert.equal(provision.code, 0, provision.stderr);
+  assert.deepEqual(JSON.parse(/node\.cfg (\{.*\})/.exec(provision.stdout)[1]).provision,
+    { key: "fieldKey", secret: "<hidden, 16 characters>", deviceName: "node-7" });
+  assert.ok(!(provision.stdout + provision.stderr).includes("fieldSecretValue"));
+
   const unset = await configure(["--dry-run", "--server", "coap://192.0.2.7", "--token-env", "HIL_NOT_SET_ANYWHERE"]);
   assert.equal(unset.code, 2);
   assert.match(unset.stderr, /environment variable HIL_NOT_SET_ANYWHERE \(--token-env\) is not set/);
