@@ -10,6 +10,7 @@ import * as acorn from "acorn";
 import * as walk from "acorn-walk";
 import { loadBoards, boardModuleSource } from "./scripts/board.mjs";
 import { fillArrayHoles } from "./scripts/holes.mjs";
+import { markPrivateMembers } from "./scripts/private-members.mjs";
 
 const HELPERS = path.resolve("src/platform/tslib.js");
 
@@ -62,8 +63,9 @@ export const FIRMWARE_PROPERTIES = [
 
 export const firmwareTerserOptions = {
   ...terserOptions,
-  // builtins: the list alone decides (terser otherwise keeps every name some browser API uses, like "value").
-  mangle: { toplevel: true, properties: { regex: new RegExp("^(" + FIRMWARE_PROPERTIES.join("|") + ")$"), builtins: true } },
+  // Also every name ending in "$": private class members, marked so by scripts/private-members.mjs. builtins: the
+  // regex alone decides (terser otherwise keeps every name some browser API uses, like "value").
+  mangle: { toplevel: true, properties: { regex: new RegExp("^(" + FIRMWARE_PROPERTIES.join("|") + ")$|\\$$"), builtins: true } },
 };
 
 /**
@@ -126,8 +128,8 @@ function prototypeAlias() {
   };
 }
 
-function tsPlugin() {
-  return typescript({ tsconfig: "./tsconfig.json", tslib: HELPERS, noEmit: false, outputToFilesystem: false });
+function tsPlugin(transformers) {
+  return typescript({ tsconfig: "./tsconfig.json", tslib: HELPERS, noEmit: false, outputToFilesystem: false, transformers });
 }
 
 function onwarn(warning, warn) {
@@ -145,7 +147,7 @@ export function firmwareConfig(board) {
     external: BUILTIN,
     onwarn,
     treeshake: { moduleSideEffects: true, propertyReadSideEffects: false },
-    plugins: [boardModule(board), tsPlugin()],
+    plugins: [boardModule(board), tsPlugin({ before: [{ type: "program", factory: markPrivateMembers }] })],
     output: {
       file: `dist/${board.id}/firmware.js`,
       format: "iife",

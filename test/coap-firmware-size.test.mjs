@@ -1,0 +1,75 @@
+// The firmware bundles' size steps (rollup.config.js): the CoAP stack's listed property names and private class
+// members shortened, class prototypes read once. A fixture goes through the firmware pipeline and must behave the
+// same; the flashed bundle must carry none of the long names.
+import test from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import vm from "node:vm";
+import { rollup } from "rollup";
+import typescript from "@rollup/plugin-typescript";
+import { firmwareConfig, FIRMWARE_PROPERTIES } from "../rollup.config.js";
+import { loadBoard } from "../scripts/board.mjs";
+import { markPrivateMembers } from "../scripts/private-members.mjs";
+import { build } from "../scripts/build.mjs";
+
+const FIXTURE = "test/fixtures/coap-size";
+
+/** Bundles `entry` as firmware for the sim board; resolves to the code. */
+async function bundleFixture(entry, dir) {
+  const config = firmwareConfig(loadBoard("boards/sim.json"));
+  config.input = path.join(FIXTURE, entry);
+  config.output.file = path.join(dir, entry.replace(".ts", ".js"));
+  config.plugins[1] = typescript({
+    tsconfig: path.join(FIXTURE, "tsconfig.json"), tslib: path.resolve("src/platform/tslib.js"),
+    transformers: { before: [{ type: "program", factory: markPrivateMembers }] },
+  });
+  const bundle = await rollup(config);
+  try {
+    await bundle.write(config.output);
+  } finally {
+    await bundle.close();
+  }
+  return fs.readFileSync(config.output.file, "utf8");
+}
+
+test("shortened names keep behaviour: JSON keys and foreign methods stay, private members and CoAP fields shrink", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "coap-size-"));
+  try {
+    const code = await bundleFixture("entry.ts", dir);
+    const context = vm.createContext({ JSON });
+    vm.runInContext(code, context);
+    assert.deepEqual(JSON.parse(JSON.stringify(context.fixtureResult)), {
+      started: 'linked {"online":true,"sent":1,"connect":"json"}',
+      stopped: 1,
+      loose: true,
+      message: [0x1234, 11, 97, 7],
+    });
+    assert.doesNotMatch(code, /\.sent\b/, "a private member is shortened");
+    assert.match(code, /\.online\b/, "a private member that an unresolved access shares keeps its name");
+    assert.match(code, /\.connect\(\)/, "a foreign object's method keeps its name");
+    assert.doesNotMatch(code, /\.(messageId|options|number|value)\b/, "the CoAP stack's listed names are shortened");
+    assert.equal(code.match(/prototype/g).length, 1, "the class prototype is read once");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the firmware build refuses a shortened name spelt as a string", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "coap-size-"));
+  try {
+    await assert.rejects(bundleFixture("spelt.ts", dir), /"payload" is spelt as a string/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the flashed bundle carries none of the CoAP stack's shortened names", async () => {
+  await build({ boards: ["esp32"], quiet: true });
+  const code = fs.readFileSync("dist/esp32/firmware.js", "utf8");
+  // Names of one or two letters are left out: the minifier may give those to other properties.
+  for (const name of FIRMWARE_PROPERTIES.filter((n) => n.length > 2)) {
+    assert.doesNotMatch(code, new RegExp(`\\.${name}\\b(?!\\$)|[{,]${name}:`), `property ${name} is shortened`);
+  }
+});
