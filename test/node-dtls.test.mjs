@@ -62,3 +62,12 @@ test("waking from deep sleep, the node resumes its DTLS session instead of a ful
   assert.ok((text.match(/DTLS session resumed/g) || []).length >= 3, text);
   assert.ok((await tb.history(id, "temperature")).length >= 4);
 });
+
+test("on an Espruino without the DTLS module, a coaps:// configuration is explained instead of crashing", async (t) => {
+  const keys = pki(t);
+  const tb = await secureTb(t, keys);
+  const node = await startSensorNode(t, tb, { config: { server: `coaps://127.0.0.1:${tb.server.dtlsPort}`, token: "T" }, caPem: keys.ca.pem,
+    modules: { DTLS: undefined } });
+  assert.equal(await node.device.waitForOutput(/no DTLS module|Uncaught/),
+    "node: this board has no DTLS module: coaps:// cannot be used on sim (flash an Espruino build with DTLS, or use coap://)");
+});

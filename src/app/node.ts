@@ -113,9 +113,18 @@ export class SensorNode {
 
   private connect(): void {
     const u = parseUri(this.cfg.server);
-    if (u.secure && !HAS_DTLS) {
-      log("this board has no DTLS module: coaps:// cannot be used on " + BOARD_ID);
-      return;
+    if (u.secure) {
+      // Stock Espruino has no DTLS: only a firmware built with our shim as a native module provides it.
+      let dtls: DtlsModule | undefined;
+      try {
+        dtls = HAS_DTLS ? require("DTLS") : undefined;
+      } catch (e) {
+        /* reported below */
+      }
+      if (!dtls) {
+        log("this board has no DTLS module: coaps:// cannot be used on " + BOARD_ID + " (flash an Espruino build with DTLS, or use coap://)");
+        return;
+      }
     }
     this.openLink();
     this.tb = new ThingsBoardClient(this.ep, this.cfg.token);
