@@ -201,6 +201,12 @@ async function main() {
   };
   process.on("SIGINT", stopAll);
   process.on("SIGTERM", stopAll);
+  // Output piped into a command that quits (`| head`): stop the simulation and clean up instead of dying mid-run.
+  process.stdout.on("error", (e) => {
+    if (e.code !== "EPIPE") throw e;
+    stopping = true;
+    for (const n of nodes) n.scheduler.stop();
+  });
   try {
     for (let i = 1; i <= o.nodes; i++) {
       const name = `node${i}`;

@@ -29,11 +29,21 @@ export async function startLibcoapServer({ port, extraArgs = [] }) {
   if (spawnError) {
     throw new Error(`cannot start coap-server-notls (${spawnError.message}); install libcoap3-bin (npm run setup does)`);
   }
-  await waitForCoap(port, () => child.exitCode !== null, () => stderr);
+  // However this process ends (an exception, a closed output pipe), the server must not outlive it.
+  const killOnExit = () => child.kill("SIGTERM");
+  process.once("exit", killOnExit);
+  try {
+    await waitForCoap(port, () => child.exitCode !== null, () => stderr);
+  } catch (e) {
+    child.kill("SIGTERM");
+    process.off("exit", killOnExit);
+    throw e;
+  }
   return {
     kind: "coap-server-notls",
     port,
     async close() {
+      process.off("exit", killOnExit);
       if (child.exitCode === null) {
         child.kill("SIGTERM");
         await exited;
