@@ -2,8 +2,9 @@
 // devices, telemetry history, attributes, server-side RPC and firmware packages.
 import { startServer } from "../server/index.mjs";
 
-export async function startHilServer({ host = "127.0.0.1", port = 0 } = {}) {
-  const server = await startServer({ port, host, dbFile: ":memory:", logLevel: "silent" });
+/** `options` go to startServer (DTLS port and certificates, ThingsBoard's timers, client-side RPC handlers...). */
+export async function startHilServer({ host = "127.0.0.1", port = 0, ...options } = {}) {
+  const server = await startServer({ port, host, dbFile: ":memory:", logLevel: "silent", ...options });
   const api = async (method, path, body, { raw = false } = {}) => {
     const res = await fetch(server.httpUrl + path, {
       method,
@@ -31,6 +32,11 @@ export async function startHilServer({ host = "127.0.0.1", port = 0 } = {}) {
     async history(id, key) {
       const r = await api("GET", `/api/plugins/telemetry/DEVICE/${id}/values/timeseries?keys=${key}&startTs=0&endTs=99999999999999&limit=100000&orderBy=ASC&useStrictDataTypes=true`);
       return (r[key] || []).slice().sort((a, b) => a.ts - b.ts);
+    },
+    /** The latest value of `key`, or undefined. */
+    async latest(id, key) {
+      const r = await api("GET", `/api/plugins/telemetry/DEVICE/${id}/values/timeseries?keys=${key}&useStrictDataTypes=true`);
+      return r[key] ? r[key][0].value : undefined;
     },
     async attributes(id, scope) {
       const list = await api("GET", `/api/plugins/telemetry/DEVICE/${id}/values/attributes/${scope}`);
