@@ -50,15 +50,15 @@ const terserOptions = {
  * them: host code reads them). They are the CoAP stack's own message, request, option, endpoint and transport
  * fields. A name here must never be a JSON key (telemetry, attributes, RPC, node.cfg, Storage files), an option or
  * method of an Espruino built-in or the DTLS/dgram modules (type, code, message, key, host, port, send, on, close,
- * ...), or anything the host reads; the guard below rejects a bundle that spells one as a string.
+ * ...), or anything the host reads; the guard below rejects a bundle that spells one as a string. Nor may it be a
+ * word a server's JSON could use (value, path, options, payload, number, timer...): property mangling is global, so
+ * a firmware author's `params.value` in an RPC handler would silently read undefined. Hence only CoAP jargon here.
  */
 export const FIRMWARE_PROPERTIES = [
-  "messageId", "options", "payload", "number", "value", "num", "more", "szx", "path", "contentFormat", "accept",
-  "confirmable", "request", "observe", "ping", "cancel", "onMessage", "onError", "secure",
+  "messageId", "szx", "contentFormat", "confirmable", "onMessage", "onError",
   "ackTimeout", "ackRandomFactor", "maxRetransmit", "nstart", "exchangeLifetime", "nonLifetime", "responseTimeout",
   "blockSzx", "maxBodySize", "observeSilence",
-  "m", "wire", "done", "ackOnly", "acked", "tries", "wait", "timer", "seq", "at", "onNotify", "onEnd", "mid", "until",
-  "reply",
+  "wire", "ackOnly", "acked", "tries", "onNotify", "onEnd",
 ];
 
 export const firmwareTerserOptions = {
