@@ -6,27 +6,20 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createCa, issueCert } from "../host/dtls/pki.mjs";
+import { createCa } from "../host/dtls/pki.mjs";
 import { startTb, startSensorNode, until, output } from "./node-support.mjs";
 
-function pki(t) {
+/** A CA the server's certificate does not come from. */
+function otherCa(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-dtls-"));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const ca = createCa(dir, "tb-ca");
-  const server = issueCert(ca, "tb-server", { cn: "localhost", dns: ["localhost"], ips: ["127.0.0.1"] });
-  const other = createCa(dir, "other-ca");
-  return { ca, server, other };
-}
-
-async function secureTb(t, keys) {
-  return startTb(t, { dtlsPort: 0, dtlsCert: keys.server.pem, dtlsKey: keys.server.keyPem });
+  return createCa(dir, "other-ca");
 }
 
 test("over coaps:// the node verifies the server against its CA and its telemetry is stored", async (t) => {
-  const keys = pki(t);
-  const tb = await secureTb(t, keys);
+  const tb = await startTb(t, { secure: true });
   const id = await tb.createDevice("node-s1", "TOKEN_S1");
-  const node = await startSensorNode(t, tb, { config: { server: `coaps://127.0.0.1:${tb.server.dtlsPort}`, token: "TOKEN_S1" }, caPem: keys.ca.pem });
+  const node = await startSensorNode(t, tb, { config: { token: "TOKEN_S1" } });
   await until(async () => (await tb.history(id, "temperature")).length >= 2, 20000, "telemetry over DTLS");
   assert.match(output(node), /node: DTLS handshake done with 127\.0\.0\.1/);
   assert.ok(node.traces.filter((e) => e.type === "udp" && e.dir === "out").every((e) => e.bytes[0] >= 20 && e.bytes[0] <= 25),
@@ -34,10 +27,9 @@ test("over coaps:// the node verifies the server against its CA and its telemetr
 });
 
 test("a server certificate from another CA is refused in words, once, and no telemetry is sent", async (t) => {
-  const keys = pki(t);
-  const tb = await secureTb(t, keys);
+  const tb = await startTb(t, { secure: true });
   const id = await tb.createDevice("node-s2", "TOKEN_S2");
-  const node = await startSensorNode(t, tb, { config: { server: `coaps://127.0.0.1:${tb.server.dtlsPort}`, token: "TOKEN_S2" }, caPem: keys.other.pem });
+  const node = await startSensorNode(t, tb, { config: { token: "TOKEN_S2" }, caPem: otherCa(t).pem });
   await node.device.waitForOutput(/server certificate is not signed by a trusted CA \(Unknown CA\)/);
   await until(() => node.scheduler.now() > 20 * 60000, 20000, "20 simulated minutes").catch((e) => {
     throw new Error(e.message + " at " + node.scheduler.now() + " ms:\n" + output(node).slice(-3000));
@@ -49,13 +41,9 @@ test("a server certificate from another CA is refused in words, once, and no tel
 });
 
 test("waking from deep sleep, the node resumes its DTLS session instead of a full handshake", async (t) => {
-  const keys = pki(t);
-  const tb = await secureTb(t, keys);
+  const tb = await startTb(t, { secure: true });
   const id = await tb.createDevice("node-s3", "TOKEN_S3");
-  const node = await startSensorNode(t, tb, {
-    config: { server: `coaps://127.0.0.1:${tb.server.dtlsPort}`, token: "TOKEN_S3", sleep: true, intervalS: 60 },
-    caPem: keys.ca.pem, untilMs: 4 * 60000,
-  });
+  const node = await startSensorNode(t, tb, { config: { token: "TOKEN_S3", sleep: true, intervalS: 60 }, untilMs: 4 * 60000 });
   await node.done;
   const text = output(node);
   assert.equal((text.match(/DTLS handshake done/g) || []).length, 1, text);
@@ -64,10 +52,8 @@ test("waking from deep sleep, the node resumes its DTLS session instead of a ful
 });
 
 test("on an Espruino without the DTLS module, a coaps:// configuration is explained instead of crashing", async (t) => {
-  const keys = pki(t);
-  const tb = await secureTb(t, keys);
-  const node = await startSensorNode(t, tb, { config: { server: `coaps://127.0.0.1:${tb.server.dtlsPort}`, token: "T" }, caPem: keys.ca.pem,
-    modules: { DTLS: undefined } });
+  const tb = await startTb(t, { secure: true });
+  const node = await startSensorNode(t, tb, { config: { token: "T" }, modules: { DTLS: undefined } });
   assert.equal(await node.device.waitForOutput(/no DTLS module|Uncaught/),
     "node: this board has no DTLS module: coaps:// cannot be used on sim (flash an Espruino build with DTLS, or use coap://)");
 });

@@ -1,6 +1,10 @@
 // End-to-end set-up for the sensor node: the local ThingsBoard-compatible server and simulated nodes running the
 // flashed bundle (dist/sim/firmware.js), talking over real UDP on 127.0.0.1.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { startHilServer } from "../host/hil/server.mjs";
+import { createCa, issueCert } from "../host/dtls/pki.mjs";
 import { startNode } from "./sim-support.mjs";
 
 /** Resolves when `predicate()` (sync or async) holds, polling every 20 ms for at most `ms` real milliseconds. */
@@ -12,10 +16,26 @@ export async function until(predicate, ms = 20000, what = "condition") {
   }
 }
 
-/** The local server (in memory, quiet) and a small client for its HTTP API (host/hil/server.mjs); stopped after the test. */
-export async function startTb(t, options = {}) {
+/**
+ * The local server (in memory, quiet) and a small client for its HTTP API (host/hil/server.mjs); stopped after the
+ * test. With `secure`, it also serves CoAP over DTLS with a certificate for 127.0.0.1 from a CA made for the test:
+ * `tb.uri` is then its coaps:// address and `tb.caPem` the CA a node must trust.
+ */
+export async function startTb(t, { secure = false, ...options } = {}) {
+  let keys = null;
+  if (secure) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-tb-"));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const ca = createCa(dir, "tb-ca");
+    const server = issueCert(ca, "tb-server", { cn: "localhost", dns: ["localhost"], ips: ["127.0.0.1"] });
+    keys = { ca, server };
+    Object.assign(options, { dtlsPort: 0, dtlsCert: server.pem, dtlsKey: server.keyPem });
+  }
   const tb = await startHilServer(options);
   t.after(() => tb.close());
+  tb.uri = secure ? `coaps://127.0.0.1:${tb.server.dtlsPort}` : `coap://127.0.0.1:${tb.port}`;
+  tb.caPem = keys ? keys.ca.pem : undefined;
+  tb.keys = keys;
   return tb;
 }
 
@@ -23,7 +43,8 @@ export async function startTb(t, options = {}) {
 export async function startSensorNode(t, tb, { config = {}, ...options } = {}) {
   const node = await startNode(t, {
     rtcMs: "host",
-    config: { server: `coap://127.0.0.1:${tb.port}`, intervalS: 60, ...config },
+    caPem: tb.caPem,
+    config: { server: tb.uri, intervalS: 60, ...config },
     ...options,
   });
   return node;
