@@ -85,7 +85,7 @@ export class Device extends EventEmitter {
    * @param {object} [o.modules] extra module factories by name, e.g. { DTLS: (env) => module }; `env` has
    *   { device, realm, queue, timers, dgram, noteIo, trace }
    */
-  constructor({ board, storageDir, scheduler, name = "node1", link = directLink, epochMs = Date.now(), rtcMs = 0, wifi = {}, seed = 1, modules = {} }) {
+  constructor({ board, storageDir, scheduler, name = "node1", link = directLink, epochMs = Date.now(), rtcMs = 0, wifi = {}, seed = 1, modules = {}, bindAddress = "127.0.0.1" }) {
     super();
     this.board = board;
     this.name = name;
@@ -96,6 +96,8 @@ export class Device extends EventEmitter {
     this.wifiConfig = { ...DEFAULT_WIFI, ...wifi };
     this.wifiState = { failedConnects: 0 };
     this.moduleFactories = modules;
+    // Loopback unless the node must reach a server elsewhere: a socket bound to 127.0.0.1 can only talk to loopback.
+    this.bindAddress = bindAddress;
     this.storage = new StorageFolder(storageDir);
     this.sensors = createSensorBank(board, seed);
     /** The last LINE_LOG_LIMIT console lines; `lineCount` counts every line ever printed. */
@@ -682,7 +684,7 @@ export class Device extends EventEmitter {
         });
       },
     };
-    this.dgram = createDgramModule({ link: traced, queue: (fn) => this.queue(fn), TypeError: this.realm.TypeError });
+    this.dgram = createDgramModule({ link: traced, bindAddress: this.bindAddress, queue: (fn) => this.queue(fn), TypeError: this.realm.TypeError });
     return this.dgram;
   }
 

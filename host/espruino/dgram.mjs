@@ -22,6 +22,7 @@ class EspruinoDgramSocket extends EspruinoEmitter {
     Object.defineProperty(this, "_m", { value: module, enumerable: false });
     Object.defineProperty(this, "_reuseAddr", { value: !!o.reuseAddr, enumerable: false });
     Object.defineProperty(this, "_s", { value: null, enumerable: false, writable: true });
+    Object.defineProperty(this, "_bound", { value: false, enumerable: false, writable: true });
     // recvBufferSize is global on Espruino: the largest requested by any socket wins.
     if (o.recvBufferSize > module.recvLimit) module.recvLimit = o.recvBufferSize;
     this._attach(nodeDgram.createSocket({ type: "udp4", reuseAddr: this._reuseAddr }));
@@ -51,6 +52,7 @@ class EspruinoDgramSocket extends EspruinoEmitter {
   rebind() {
     const old = this._s;
     const fresh = nodeDgram.createSocket({ type: "udp4", reuseAddr: this._reuseAddr });
+    this._bound = true;
     this._attach(fresh);
     return new Promise((resolve) => {
       fresh.bind(0, module_bindAddress(this._m), () => {
@@ -64,6 +66,7 @@ class EspruinoDgramSocket extends EspruinoEmitter {
     });
   }
   bind(port, callback) {
+    this._bound = true;
     this._s.bind(port || 0, module_bindAddress(this._m), () => {
       if (callback) this._m.queue(() => callback(this));
     });
@@ -95,7 +98,12 @@ class EspruinoDgramSocket extends EspruinoEmitter {
         }
       });
     };
-    // Sending before bind() binds to a random port, as on the device.
+    // Sending before bind() binds to a random port, as on the device - on the module's address, so a node that
+    // talks to a server on this machine listens on loopback only.
+    if (!this._bound) {
+      this._bound = true;
+      this._s.bind(0, module_bindAddress(this._m));
+    }
     sendNow();
   }
   close() {

@@ -17,6 +17,16 @@ export const CONFIG_FILE = "node.cfg";
 /** The Storage file the CA certificate (PEM) given with --ca is written to; node.cfg names it in "ca". */
 export const CA_FILE = "node.ca";
 
+/**
+ * The local address a node's sockets bind to: loopback for a server on this machine (the tests' only kind), any
+ * interface for a server elsewhere, such as a real ThingsBoard given with --server.
+ */
+export function bindAddressFor(serverUri) {
+  const m = /^coaps?:\/\/(\[[^\]]*\]|[^/:?]+)/i.exec(serverUri || "");
+  const host = m ? m[1].replace(/^\[|\]$/g, "").toLowerCase() : "127.0.0.1";
+  return host === "localhost" || /^127\./.test(host) || host === "::1" ? "127.0.0.1" : "0.0.0.0";
+}
+
 export function boardFile(id) {
   return path.join(ROOT, "boards", `${id}.json`);
 }
@@ -137,7 +147,8 @@ export async function createSimNode({
     },
   });
   const providers = { ...(await defaultModules()), ...modules };
-  device = new Device({ board: b, storageDir, scheduler, name, link, seed: nodeSeed, wifi, modules: providers, rtcMs, epochMs });
+  device = new Device({ board: b, storageDir, scheduler, name, link, seed: nodeSeed, wifi, modules: providers, rtcMs, epochMs,
+    bindAddress: bindAddressFor(config && config.server) });
   const code = bundle === undefined ? fs.readFileSync(bundleFile(b.id), "latin1") : bundle;
   if (code !== null) device.flash(code);
   if (config) writeNodeConfig(device.storage, config, { caPem });
