@@ -93,6 +93,14 @@ export function consoleLine(pattern, { withinS = 60, fresh = false, count = 1, n
 }
 
 /** The server stores at least `count` values of `key`; `check(points)` may add a condition (returns a problem). */
+/** A telemetry check: consecutive points `ms` apart, within `toleranceMs`. */
+export function spacedBy(ms, toleranceMs = 5000) {
+  return Object.assign((points) => {
+    const gaps = points.slice(1).map((p, i) => p.ts - points[i].ts);
+    return gaps.every((g) => Math.abs(g - ms) <= toleranceMs) ? null : `gaps ${gaps.join(", ")} ms`;
+  }, { label: `one interval (${ms / 1000} s) apart` });
+}
+
 export function telemetry(key, { count = 1, withinS = 120, check } = {}) {
   return {
     name: `server stores ${count} ${key} value(s)${check ? " " + (check.label || "as expected") : ""}`,

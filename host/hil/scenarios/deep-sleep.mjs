@@ -1,6 +1,6 @@
 // Deep sleep between readings: each wake boots the firmware again, sends its reading and sleeps for the rest of the
 // interval, so readings stay one interval apart.
-import { flash, configure, consoleLine, telemetry } from "../steps.mjs";
+import { flash, configure, consoleLine, telemetry, spacedBy } from "../steps.mjs";
 
 const MINUTE = 60000;
 
@@ -16,10 +16,7 @@ export default {
     telemetry("temperature", {
       count: 3,
       withinS: 200,
-      check: Object.assign((points) => {
-        const gaps = points.slice(1).map((p, i) => p.ts - points[i].ts);
-        return gaps.every((g) => Math.abs(g - MINUTE) <= 5000) ? null : `gaps ${gaps.join(", ")} ms`;
-      }, { label: "one interval (60 s) apart" }),
+      check: spacedBy(MINUTE),
     }),
   ],
 };

@@ -1,5 +1,5 @@
 // A freshly flashed and configured node boots, names its board, reaches the server and reports on schedule.
-import { flash, configure, consoleLine, attributes, telemetry } from "../steps.mjs";
+import { flash, configure, consoleLine, attributes, telemetry, spacedBy } from "../steps.mjs";
 
 const MINUTE = 60000;
 
@@ -17,10 +17,7 @@ export default {
     telemetry("temperature", {
       count: 3,
       withinS: 200,
-      check: Object.assign((points) => {
-        const gaps = points.slice(1).map((p, i) => p.ts - points[i].ts);
-        return gaps.every((g) => Math.abs(g - MINUTE) <= 5000) ? null : `gaps ${gaps.join(", ")} ms`;
-      }, { label: "one interval (60 s) apart" }),
+      check: spacedBy(MINUTE),
     }),
   ],
 };
