@@ -4,7 +4,7 @@
 import { BOARD_ID, FW_TITLE, FW_VERSION, HAS_DEEP_SLEEP, HAS_DTLS, HAS_WIFI, UDP_RECV_BUFFER } from "board";
 import { CoapError } from "../coap/message";
 import { createEndpoint, Endpoint, Observation } from "../coap/endpoint";
-import { parseUri } from "../coap/uri";
+import { parseUri, CoapUri } from "../coap/uri";
 import { createUdpTransport } from "../transport/udp";
 import { createDtlsTransport, DtlsTransport } from "../transport/dtls";
 import { Transport, TransportError } from "../transport/types";
@@ -56,16 +56,18 @@ export class SensorNode {
   private refusal = "";
   private timer: any;
   private subs: Observation[] = [];
+  private uri!: CoapUri;
+  /** The board's DTLS module, for a coaps:// server. */
+  private dtls?: DtlsModule;
 
   constructor() {
-    const self = this;
     // Built-in RPCs; firmware authors add their own with onRpc().
-    this.onRpc("getReading", (p, reply) => reply(self.sample()));
+    this.onRpc("getReading", (p, reply) => reply(this.sample()));
     this.onRpc("setInterval", (p, reply) => {
       const s = p && typeof p === "object" ? p.intervalS : p;
       if (typeof s !== "number" || s < 5 || s > 86400) return reply({ error: "intervalS must be a number of seconds from 5 to 86400" });
-      self.setIntervalS(Math.round(s));
-      reply({ intervalS: self.cfg.intervalS });
+      this.setIntervalS(Math.round(s));
+      reply({ intervalS: this.cfg.intervalS });
     });
     this.onRpc("setLed", (p, reply) => {
       const on = !!(p && typeof p === "object" ? p.on : p);
@@ -76,7 +78,7 @@ export class SensorNode {
       reply({ rebooting: true });
       setTimeout(() => E.reboot(), 500);
     });
-    this.onRpc("getStatus", (p, reply) => reply(self.status()));
+    this.onRpc("getStatus", (p, reply) => reply(this.status()));
   }
 
   /** Registers a handler for a server-side RPC method. */
@@ -112,30 +114,28 @@ export class SensorNode {
   }
 
   private connect(): void {
-    const u = parseUri(this.cfg.server);
+    const u = (this.uri = parseUri(this.cfg.server));
     if (u.secure) {
       // Stock Espruino has no DTLS: only a firmware built with our shim as a native module provides it.
-      let dtls: DtlsModule | undefined;
       try {
-        dtls = HAS_DTLS ? require("DTLS") : undefined;
+        this.dtls = HAS_DTLS ? require("DTLS") : undefined;
       } catch (e) {
         /* reported below */
       }
-      if (!dtls) {
+      if (!this.dtls) {
         log("this board has no DTLS module: coaps:// cannot be used on " + BOARD_ID + " (flash an Espruino build with DTLS, or use coap://)");
         return;
       }
     }
     this.openLink();
     this.tb = new ThingsBoardClient(this.ep, this.cfg.token);
-    const self = this;
     this.ota = new FirmwareUpdater(this.tb, {
       storage: this.storage,
       crypto: require("crypto"),
       log: log,
-      report: (values, done) => self.report(values, done),
+      report: (values, done) => this.report(values, done),
       reboot: () => E.reboot(),
-      failed: () => self.afterOtaFailure(),
+      failed: () => this.afterOtaFailure(),
     });
     log(FW_TITLE + " " + FW_VERSION + " on " + BOARD_ID + ", server " + u.host + ":" + u.port + (u.secure ? " (DTLS)" : ""));
     if (!this.cfg.token && this.cfg.provision) this.provision();
@@ -144,10 +144,10 @@ export class SensorNode {
 
   /** Opens the transport (UDP or DTLS) and a CoAP endpoint over it. */
   private openLink(): void {
-    const u = parseUri(this.cfg.server);
+    const u = this.uri;
     const s = this.storage;
-    if (u.secure) {
-      const t: DtlsTransport = createDtlsTransport(require("DTLS"), {
+    if (this.dtls) {
+      const t: DtlsTransport = createDtlsTransport(this.dtls, {
         host: u.host, port: u.port,
         ca: this.cfg.ca ? s.read(this.cfg.ca) : undefined,
         cert: this.cfg.cert ? s.read(this.cfg.cert) : undefined,
@@ -205,10 +205,10 @@ export class SensorNode {
         return;
       }
       // Keep the token and drop the provisioning secret: the device is now known to ThingsBoard.
-      const stored = JSON.parse(this.storage.read(CONFIG_FILE)!);
-      stored.token = token;
-      delete stored.provision;
-      this.storage.writeJSON(CONFIG_FILE, stored);
+      this.saveConfig((stored) => {
+        stored.token = token;
+        delete stored.provision;
+      });
       this.cfg.token = this.tb.token = token;
       log("provisioned; access token stored");
       this.run();
@@ -217,7 +217,7 @@ export class SensorNode {
 
   /** Readings follow their schedule whether or not the server can be reached; they wait in flash until it can. */
   private run(): void {
-    if (this.cfg.sleep && HAS_DEEP_SLEEP) return this.sleepCycle();
+    if (this.sleeping()) return this.sleepCycle();
     this.tick();
     this.announce();
   }
@@ -287,19 +287,16 @@ export class SensorNode {
   }
 
   private subscribe(): void {
-    const self = this;
     const again = (what: string, e: CoapError) => {
       if (e.code === "closed") return;
       log(what + " subscription ended (" + e.code + "); registering again");
       // The initial response of the new registration carries every shared attribute, so no change is missed.
-      setTimeout(() => self.subscribe(), e.code === "unauthorized" ? SLOW_RETRY_MS : 1000);
+      setTimeout(() => this.subscribe(), e.code === "unauthorized" ? SLOW_RETRY_MS : 1000);
     };
     for (let i = 0; i < this.subs.length; i++) this.subs[i].cancel(false);
     this.subs = [
-      this.tb.subscribeRpc((r) => self.handleRpc(r), (e) => again("RPC", e)),
-      this.tb.subscribeAttributes((v, deleted, initial) => self.onShared(v, deleted, initial), (e) => {
-        if (e.code !== "closed") again("attribute", e);
-      }),
+      this.tb.subscribeRpc((r) => this.handleRpc(r), (e) => again("RPC", e)),
+      this.tb.subscribeAttributes((v, deleted, initial) => this.onShared(v, deleted, initial), (e) => again("attribute", e)),
     ];
   }
 
@@ -322,13 +319,20 @@ export class SensorNode {
     if (isNewFirmware(v)) this.ota.start(v);
   }
 
+  /** Changes the stored configuration (what the node learned: its token, a new interval) for the next boots. */
+  private saveConfig(change: (stored: any) => void): void {
+    const stored = this.storage.readJSON(CONFIG_FILE);
+    change(stored);
+    this.storage.writeJSON(CONFIG_FILE, stored);
+  }
+
   private setIntervalS(s: number): void {
     this.cfg.intervalS = s;
-    const stored = JSON.parse(this.storage.read(CONFIG_FILE)!);
-    stored.intervalS = s;
-    this.storage.writeJSON(CONFIG_FILE, stored);
+    this.saveConfig((stored) => {
+      stored.intervalS = s;
+    });
     log("reading every " + s + " s");
-    if (!this.cfg.sleep) this.tick();
+    if (!this.sleeping()) this.tick();
   }
 
   /** Takes a reading now, queues it and sends what is queued. */
@@ -388,17 +392,18 @@ export class SensorNode {
       dropped: this.queue.dropped, intervalS: this.cfg.intervalS, memFree: process.memory().free };
   }
 
-  /**
-   * Deep-sleep mode: one reading, send what is queued, publish the client attributes if they changed, look for a
-   * firmware update, save the DTLS session and sleep until the next reading is due. A wake stays short when the
-   * server is unreachable: the readings simply wait in flash for the next one.
-   */
+  /** A failed update ends a deep-sleep wake as any other would. */
   private afterOtaFailure(): void {
     if (this.sleepNow) this.sleepNow();
   }
 
   private sleepNow?: () => void;
 
+  /**
+   * Deep-sleep mode: one reading, send what is queued, publish the client attributes if they changed, look for a
+   * firmware update, save the DTLS session and sleep until the next reading is due. A wake stays short when the
+   * server is unreachable: the readings simply wait in flash for the next one.
+   */
   private sleepCycle(): void {
     const woke = getTime();
     this.sample();

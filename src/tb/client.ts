@@ -55,7 +55,12 @@ export class ThingsBoardClient {
 
   private call(method: number, feature: string, body: string | undefined, expected: number, done: Done<CoapMessage>): void {
     const name = (method === POST ? "POST " : "GET ") + "/api/v1/" + (this.token ? "{token}/" : "") + feature;
-    this.ep.request({ method: method, path: this.path(feature), payload: body, name: name }, (err, res) => {
+    this.exchange(method, this.path(feature), name, body, expected, done);
+  }
+
+  /** One request; a response other than `expected` becomes the error, with the response alongside. */
+  private exchange(method: number, path: string, name: string, body: string | undefined, expected: number, done: Done<CoapMessage>): void {
+    this.ep.request({ method: method, path: path, payload: body, name: name }, (err, res) => {
       if (err) return done(err);
       const e = responseError(res!, name, expected);
       if (e) return done(e, res);
@@ -167,12 +172,7 @@ export class ThingsBoardClient {
   /** One chunk of the assigned firmware: bytes [size*chunk, size*chunk+size). */
   firmwareChunk(title: string, version: string, size: number, chunk: number, done: Done<Uint8Array>): void {
     const q = "?title=" + encodeURIComponent(title) + "&version=" + encodeURIComponent(version) + "&size=" + size + "&chunk=" + chunk;
-    const name = "GET /fw/{token} chunk " + chunk;
-    this.ep.request({ path: "/fw/" + this.token + q, name: name }, (err, res) => {
-      if (err) return done(err);
-      const e = responseError(res!, name, CONTENT);
-      if (e) return done(e);
-      done(null, res!.payload);
-    });
+    this.exchange(1, "/fw/" + this.token + q, "GET /fw/{token} chunk " + chunk, undefined, CONTENT, (err, res) =>
+      err ? done(err) : done(null, res!.payload));
   }
 }
