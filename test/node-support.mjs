@@ -5,16 +5,9 @@ import os from "node:os";
 import path from "node:path";
 import { startHilServer } from "../host/hil/server.mjs";
 import { createCa, issueCert } from "../host/dtls/pki.mjs";
-import { startNode } from "./sim-support.mjs";
+import { startNode, until } from "./sim-support.mjs";
 
-/** Resolves when `predicate()` (sync or async) holds, polling every 20 ms for at most `ms` real milliseconds. */
-export async function until(predicate, ms = 20000, what = "condition") {
-  const end = Date.now() + ms;
-  while (!(await predicate())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until };
 
 /**
  * The local server (in memory, quiet) and a small client for its HTTP API (host/hil/server.mjs); stopped after the

@@ -39,10 +39,10 @@ export async function udpPeer(t, onMessage) {
   return { sock, port: sock.address().port, received };
 }
 
-/** Resolves when `predicate()` holds, polling every 10 ms for at most `ms` real milliseconds. */
+/** Resolves when `predicate()` (sync or async) holds, polling every 10 ms for at most `ms` real milliseconds. */
 export async function until(predicate, ms = 10000, what = "condition") {
   const end = Date.now() + ms;
-  while (!predicate()) {
+  while (!(await predicate())) {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
