@@ -39,18 +39,13 @@ function telemetryExchangeBytes(seen) {
   const isTelemetry = (m) => m.code === coap.Code.POST && coap.getOptions(m, coap.Opt.URI_PATH).map(coap.readString).pop() === "telemetry";
   const post = msgs.find((x) => x.dir === "up" && isTelemetry(x.m));
   if (!post) throw new Error("no telemetry POST seen");
-  const tok = Buffer.from(post.m.token).toString("hex");
-  const mids = new Set([post.m.messageId]);
-  const part = [];
-  for (const x of msgs) {
-    const sameToken = x.m.token.length && Buffer.from(x.m.token).toString("hex") === tok;
-    if (sameToken) mids.add(x.m.messageId);
-  }
-  for (const x of msgs) {
-    const sameToken = x.m.token.length && Buffer.from(x.m.token).toString("hex") === tok;
-    if (sameToken || (x.m.code === 0 && mids.has(x.m.messageId))) part.push(x);
-  }
-  if (process.env.BENCH_DEBUG) for (const x of part) console.log("   ", x.dir, ["CON", "NON", "ACK", "RST"][x.m.type], coap.codeString(x.m.code), "mid", x.m.messageId, "tok", Buffer.from(x.m.token).toString("hex"), x.bytes.length, "B");
+  const tokenOf = (x) => Buffer.from(x.m.token).toString("hex");
+  const tok = tokenOf(post);
+  const sameToken = msgs.filter((x) => x.m.token.length && tokenOf(x) === tok);
+  // Empty ACKs carry no token: they belong to the exchange by the message ID they acknowledge.
+  const mids = new Set(sameToken.map((x) => x.m.messageId));
+  const part = msgs.filter((x) => sameToken.includes(x) || (x.m.code === 0 && mids.has(x.m.messageId)));
+  if (process.env.BENCH_DEBUG) for (const x of part) console.log("   ", x.dir, ["CON", "NON", "ACK", "RST"][x.m.type], coap.codeString(x.m.code), "mid", x.m.messageId, "tok", tokenOf(x), x.bytes.length, "B");
   return { bytes: part.reduce((n, x) => n + x.bytes.length, 0), datagrams: part.length, payload: Buffer.from(post.m.payload).toString("latin1") };
 }
 
