@@ -1,7 +1,8 @@
 // One Espruino bundle per board (dist/<board>/firmware.js) from src/main.ts, plus ES5 library bundles
 // (dist/lib/<name>.cjs) from src/lib/*.ts that the host tools and tests load, so they exercise the very code that
 // is flashed. Both go through the same pipeline: TypeScript to ES5 with our own helpers, terser with hoisted
-// functions and ASCII-only output, then array holes rewritten (see ../shared/docs/espruino.md, section 1.4).
+// functions and variables and ASCII-only output, then the rewrites of scripts/espruino-rewrites.mjs (docs/espruino.md
+// says why each is needed: every one was seen to fail on the real interpreter).
 import fs from "node:fs";
 import path from "node:path";
 import typescript from "@rollup/plugin-typescript";
@@ -9,7 +10,7 @@ import terser from "@rollup/plugin-terser";
 import * as acorn from "acorn";
 import * as walk from "acorn-walk";
 import { loadBoards, boardModuleSource } from "./scripts/board.mjs";
-import { fillArrayHoles } from "./scripts/holes.mjs";
+import { espruinoRewrites } from "./scripts/espruino-rewrites.mjs";
 import { markPrivateMembers } from "./scripts/private-members.mjs";
 
 const HELPERS = path.resolve("src/platform/tslib.js");
@@ -33,13 +34,15 @@ function noBoardInLibraries() {
 }
 
 function espruinoFinish() {
-  return { name: "espruino-finish", renderChunk: (code) => ({ code: fillArrayHoles(code), map: null }) };
+  return { name: "espruino-finish", renderChunk: (code) => ({ code: espruinoRewrites(code), map: null }) };
 }
 
 const terserOptions = {
   ecma: 5,
   toplevel: true,
   // `unsafe` only assumes built-ins are not redefined (true on Espruino); arrows stay off: Espruino's are limited.
+  // Espruino hoists neither functions nor variables: a `var` exists once its statement has run, so an assignment the
+  // minifier moved before it (or into a loop ahead of it) would overwrite the enclosing scope's variable.
   compress: { hoist_funs: true, passes: 3, keep_fargs: false, unsafe: true, unsafe_arrows: false, arrows: false, pure_getters: false },
   mangle: { toplevel: true },
   format: { ascii_only: true, comments: false },
@@ -60,6 +63,9 @@ export const FIRMWARE_PROPERTIES = [
   "blockSzx", "maxBodySize", "observeSilence",
   "wire", "ackOnly", "acked", "tries", "onNotify", "onEnd",
 ];
+
+/** A last pass that only moves every `var` to the top of its function, once constants have been inlined. */
+const hoistVarsOptions = { ...terserOptions, compress: { defaults: false, hoist_vars: true, hoist_funs: true, join_vars: true }, mangle: false };
 
 export const firmwareTerserOptions = {
   ...terserOptions,
@@ -154,7 +160,7 @@ export function firmwareConfig(board) {
       strict: false,
       generatedCode: "es5",
       globals: Object.fromEntries(BUILTIN.map((m) => [m, `require(${JSON.stringify(m)})`])),
-      plugins: [mangledNamesNotSpelt(), prototypeAlias(), terser(firmwareTerserOptions), espruinoFinish()],
+      plugins: [mangledNamesNotSpelt(), prototypeAlias(), terser(firmwareTerserOptions), terser(hoistVarsOptions), espruinoFinish()],
     },
   };
 }
@@ -172,7 +178,7 @@ export function libraryConfig(entry) {
       exports: "named",
       strict: false,
       generatedCode: "es5",
-      plugins: [terser({ ...terserOptions, toplevel: false, mangle: { toplevel: false } }), espruinoFinish()],
+      plugins: [terser({ ...terserOptions, toplevel: false, mangle: { toplevel: false } }), terser({ ...hoistVarsOptions, toplevel: false }), espruinoFinish()],
     },
   };
 }

@@ -52,7 +52,7 @@ need_file /usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs picolibc-riscv64-
 # --- staleness: firmware/ sources plus the mbedTLS version in the cache --------------------------------------------
 cached_version() { [ -f "$CACHE/mbedtls.version" ] && cat "$CACHE/mbedtls.version" || true; }
 fingerprint() {
-  { cached_version; (cd firmware && find . -type f ! -name '*~' | LC_ALL=C sort | xargs sha256sum); } | sha256sum | cut -d' ' -f1
+  { cached_version; (cd firmware && find . -path ./espruino -prune -o -type f ! -name '*~' -print | LC_ALL=C sort | xargs sha256sum); } | sha256sum | cut -d' ' -f1
 }
 outputs_present() { [ -f "$OUT/dtls.wasm" ] && [ -x "$OUT/dtls-selftest" ] && [ -f "$OUT/libdtls-rv32imc.a" ]; }
 if [ $if_stale -eq 1 ] && [ -n "$(cached_version)" ] && [ -d "$CACHE/$(cached_version)/library" ] && outputs_present &&

@@ -6,6 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as acorn from "acorn";
 import * as walk from "acorn-walk";
+import { leadingStringsAfterBlocks } from "./espruino-rewrites.mjs";
 
 // Globals Espruino does not have at all: `typeof X` is "undefined" there.
 const MISSING_GLOBALS = new Set(["Symbol", "Map", "Set", "WeakMap", "WeakSet", "WeakRef", "FinalizationRegistry",
@@ -37,36 +38,77 @@ const BUILTIN_CONSTRUCTORS = new Set(["Array", "String", "Function", "Promise", 
   "ArrayBuffer", "DataView", "Error", "TypeError", ...TYPED_ARRAYS]);
 const OBJECT_PROTOTYPE_OK = new Set(["hasOwnProperty", "toString", "valueOf"]);
 
-/** Regular-expression features Espruino's engine does not support (it fails silently on most of them). */
+/**
+ * What Espruino's regular-expression engine (src/jswrap_regexp.c, a small backtracking matcher) does differently
+ * from JavaScript. It knows characters, `.`, classes `[...]`, the escapes \d \D \s \S \w \W \f \n \r \t \v \0
+ * \xHH and escaped punctuation, `*` and `+` after one of those, `^`, `$`, capture groups and `|`. Anything else is
+ * either matched as literal characters or misread, silently: `?` is a literal question mark, `{2}` literal braces, a
+ * quantifier after `)` applies to a literal `)`, `\b` is a backspace, and `|` ends the whole alternative wherever it
+ * stands, so inside a group it restarts matching with the text after it. Each finding names the feature.
+ */
 export function regexProblems(pattern, flags) {
   const out = [];
   for (const f of flags) if (f !== "g" && f !== "i") out.push(`regular-expression flag "${f}"`);
+  const ESCAPES = "dDsSwWfnrtv0";
   let inClass = false;
+  let depth = 0;
+  const atom = [];
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
+    const prev = atom.length ? atom[atom.length - 1] : "start";
     if (c === "\\") {
-      const n = pattern[i + 1];
-      if (!inClass && (n === "b" || n === "B")) out.push(`regular-expression word boundary \\${n}`);
-      if (!inClass && /[1-9]/.test(n || "")) out.push("regular-expression backreference");
-      if (n === "k" && pattern[i + 2] === "<") out.push("regular-expression named backreference");
-      if (n === "p" || n === "P") out.push("regular-expression Unicode property escape");
+      const n = pattern[i + 1] || "";
+      if (n === "b" || n === "B") out.push(inClass ? "regular-expression \\b in a class" : `regular-expression word boundary \\${n} (Espruino reads \\b as a backspace)`);
+      else if (/[1-9]/.test(n)) out.push("regular-expression backreference");
+      else if (n === "k") out.push("regular-expression named backreference");
+      else if (n === "p" || n === "P") out.push("regular-expression Unicode property escape");
+      else if (n === "x") {
+        if (!/^[0-9a-fA-F]{2}$/.test(pattern.slice(i + 2, i + 4))) out.push("regular-expression \\x escape without two hex digits");
+        i += 2;
+      } else if (/[A-Za-z]/.test(n) && !ESCAPES.includes(n)) out.push(`regular-expression escape \\${n}`);
       i++;
+      if (!inClass) atom.push("char");
       continue;
     }
     if (inClass) {
-      if (c === "]") inClass = false;
+      if (c === "]") { inClass = false; atom.push("char"); }
       continue;
     }
     if (c === "[") inClass = true;
-    else if (c === "(" && pattern[i + 1] === "?") {
-      const k = pattern[i + 2];
-      if (k === ":") out.push("regular-expression non-capturing group (?:");
-      else if (k === "=" || k === "!") out.push(`regular-expression lookahead (?${k}`);
-      else if (k === "<" && (pattern[i + 3] === "=" || pattern[i + 3] === "!")) out.push("regular-expression lookbehind");
-      else if (k === "<") out.push("regular-expression named group");
-    } else if (c === "{" && /^\{\d*(,\d*)?\}/.test(pattern.slice(i))) out.push("regular-expression counted quantifier {n,m}");
-    else if (c === "?" && /[*+?}]/.test(pattern[i - 1] || "") && pattern[i - 2] !== "\\" && pattern[i - 2] !== "(")
-      out.push("regular-expression lazy quantifier");
+    else if (c === "(") {
+      if (pattern[i + 1] === "?") {
+        const k = pattern[i + 2];
+        if (k === ":") out.push("regular-expression non-capturing group (?:");
+        else if (k === "=" || k === "!") out.push(`regular-expression lookahead (?${k}`);
+        else if (k === "<" && (pattern[i + 3] === "=" || pattern[i + 3] === "!")) out.push("regular-expression lookbehind");
+        else out.push("regular-expression named group");
+        i++;
+      }
+      depth++;
+      atom.push("open");
+    } else if (c === ")") {
+      depth = Math.max(0, depth - 1);
+      atom.push("close");
+    } else if (c === "|") {
+      if (depth > 0) out.push("regular-expression | inside a group (Espruino alternates the whole pattern)");
+      atom.push("start");
+    } else if (c === "*" || c === "+" || c === "?") {
+      if (c === "?") out.push(prev === "quant" ? "regular-expression lazy quantifier" : "regular-expression optional quantifier ? (Espruino matches a literal ?)");
+      else if (prev === "close") out.push(`regular-expression quantifier ${c} on a group`);
+      else if (prev === "quant") out.push(`regular-expression quantifier ${c} after a quantifier`);
+      else if (prev !== "char") out.push(`regular-expression quantifier ${c} with nothing to repeat`);
+      atom.push("quant");
+    } else if (c === "{") {
+      out.push("regular-expression counted quantifier {n,m} (Espruino matches literal braces)");
+      atom.push("char");
+    } else if (c === "^") {
+      if (prev !== "start" && !(prev === "open" && atom.slice(0, -1).every((a) => a === "open" || a === "start"))) out.push("regular-expression ^ inside the pattern");
+      atom.push("start");
+    } else if (c === "$") {
+      const rest = pattern.slice(i + 1);
+      if (rest && !/^\)*(\||$)/.test(rest)) out.push("regular-expression $ inside the pattern");
+      atom.push("char");
+    } else atom.push("char");
   }
   return [...new Set(out)];
 }
@@ -112,6 +154,75 @@ function isReference(node, parent) {
   }
 }
 
+const FUNCTIONS = new Set(["FunctionDeclaration", "FunctionExpression", "ArrowFunctionExpression"]);
+
+/** The statement lists of a node (a block's body, a switch case's consequent). */
+const statementList = (n) => (n.type === "BlockStatement" || n.type === "Program" ? n.body : n.type === "SwitchCase" ? n.consequent : null);
+
+const declaresVar = (st, name) => {
+  const d = st && (st.type === "VariableDeclaration" ? st : (st.type === "ForStatement" ? st.init : st.type === "ForInStatement" || st.type === "ForOfStatement" ? st.left : null));
+  return !!(d && d.type === "VariableDeclaration" && d.kind === "var" && d.declarations.some((x) => x.id.type === "Identifier" && x.id.name === name));
+};
+
+/**
+ * References to a function's `var` that can run before the `var` statement has: Espruino creates a variable only
+ * when its statement runs, so until then the name is the enclosing scope's (a minified bundle has a function of the
+ * same one-letter name there, which the assignment overwrites). A reference is safe when a declaring statement
+ * comes before it in a statement list that contains it (or is the `for` whose head declares it); references from
+ * nested functions run when those are called and are not judged.
+ */
+function varsBeforeDeclaration(fn, report) {
+  const names = new Set();
+  const params = new Set();
+  const addParams = (p) => { if (p.type === "Identifier") params.add(p.name); };
+  (fn.params || []).forEach(addParams);
+  walk.recursive(fn.type === "Program" ? fn : fn.body, null, {
+    Function(n) { if (n.type === "FunctionDeclaration") params.add(n.id.name); },
+    VariableDeclaration(n, st, c) {
+      if (n.kind === "var") for (const d of n.declarations) if (d.id.type === "Identifier") names.add(d.id.name);
+      for (const d of n.declarations) if (d.init) c(d.init, st);
+    },
+  });
+  for (const p of params) names.delete(p);
+  if (!names.size) return;
+  walk.ancestor(fn.type === "Program" ? fn : fn.body, {
+    Identifier(n, _st, up) {
+      if (!names.has(n.name) || !isReference(n, up[up.length - 2])) return;
+      // Inside a nested function, or a catch clause's own parameter: not this function's variable at this point.
+      for (let i = up.length - 2; i >= 0; i--) {
+        const a = up[i];
+        if (a === fn) break;
+        if (FUNCTIONS.has(a.type)) return;
+        if (a.type === "CatchClause" && a.param && a.param.type === "Identifier" && a.param.name === n.name) return;
+      }
+      const parent = up[up.length - 2];
+      if (parent && parent.type === "VariableDeclarator" && parent.id === n) {
+        // The declaration itself; `var x = x` reads before it.
+        return;
+      }
+      for (let i = up.length - 2; i >= 0; i--) {
+        const a = up[i];
+        if (declaresVar(a, n.name) && a.type !== "VariableDeclaration") return; // for (var x ...; x ...)
+        if (a.type === "VariableDeclaration" && declaresVar(a, n.name)) {
+          // `var a = 1, b = a`: an earlier declarator of the same statement.
+          const decl = up[i + 1];
+          if (a.declarations.some((x) => x.id.name === n.name && x.end <= decl.start)) return;
+        }
+        const list = statementList(a);
+        if (list) {
+          const child = up[i + 1];
+          for (const st of list) {
+            if (st === child) break;
+            if (declaresVar(st, n.name)) return;
+          }
+        }
+        if (a === fn || a === fn.body) break;
+      }
+      report(n.loc.start, `"${n.name}" used before its var statement runs (Espruino creates a var only then)`);
+    },
+  });
+}
+
 /**
  * Checks one source text. Returns findings `{file, line, column, construct, excerpt}`, empty when the code is fine.
  */
@@ -143,6 +254,11 @@ export function checkSource(code, file = "<input>") {
   }
   const declared = declaredNames(ast);
   const at = (n) => n.loc.start;
+  for (const n of leadingStringsAfterBlocks(code, ast)) {
+    report(n.loc.start, "statement starting with a string literal right after a block (Espruino loses the string when it skipped the block)");
+  }
+  varsBeforeDeclaration(ast, report);
+  walk.full(ast, (n) => { if (FUNCTIONS.has(n.type)) varsBeforeDeclaration(n, report); });
 
   const checkFunction = (n) => {
     if (n.async) report(at(n), "async function");

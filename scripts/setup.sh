@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent set-up for a Debian machine: Debian packages, npm packages, the mbedTLS WebAssembly build (once
-# firmware/ has it) and the bundles. `npm test`, `npm run sim` and `npm run bench` run it first; each step is
+# Idempotent set-up for a Debian machine: Debian packages, npm packages, the mbedTLS WebAssembly build, the real
+# Espruino interpreter built from source (scripts/espruino.sh) and the bundles. `npm test`, `npm run sim` and `npm run bench` run it first; each step is
 # skipped when its result is already current, so a second run takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
 # --- Debian packages -------------------------------------------------------------------------------------------
 # command -> package: libcoap's peers for interoperability tests, openssl for certificates and s_server, the
 # clang/wasi toolchain and binaryen for the mbedTLS WebAssembly build, the RISC-V cross compiler for the device
-# size check, dpkg-dev for `apt-get source`.
+# size check, dpkg-dev for `apt-get source`, python3 for Espruino's build scripts.
 PACKAGES=(
   "coap-client-notls:libcoap3-bin"
   "openssl:openssl"
@@ -27,6 +27,7 @@ PACKAGES=(
   "dpkg-source:dpkg-dev"
   "gcc:gcc"
   "make:make"
+  "python3:python3"
 )
 FILES=(
   "/usr/include/wasm32-wasi/stdio.h:wasi-libc"
@@ -61,6 +62,9 @@ fi
 if [ -x firmware/build.sh ]; then
   firmware/build.sh --if-stale || die "the DTLS WebAssembly build failed (see above)"
 fi
+
+# --- the real Espruino interpreter (cached; rebuilt when its source or firmware/espruino/ changes) ------------------
+bash scripts/espruino.sh --if-stale || die "building the Espruino interpreter failed (see above)"
 
 # --- the bundles -----------------------------------------------------------------------------------------------
 node scripts/build.mjs --quiet || die "the firmware build failed (see above)"

@@ -11,7 +11,7 @@ import { rollup } from "rollup";
 import { validateBoard, loadBoard, boardModuleSource } from "../scripts/board.mjs";
 import { firmwareConfig } from "../rollup.config.js";
 import { checkSource } from "../scripts/gate.mjs";
-import { fillArrayHoles } from "../scripts/holes.mjs";
+import { fillArrayHoles } from "../scripts/espruino-rewrites.mjs";
 
 const good = () => JSON.parse(fs.readFileSync("boards/esp32.json", "utf8"));
 

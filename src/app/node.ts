@@ -15,6 +15,7 @@ import { packReadings } from "../node/telemetry";
 import { bootConfirm, clearBootFailure, readBootState } from "../node/boot";
 import { FirmwareUpdater, isNewFirmware } from "./ota";
 import { readSensors, setStatusLed } from "./hardware";
+import { clearTimer } from "../platform/timer";
 
 /** Largest telemetry payload in one request: a DTLS datagram must stay within about 1 KB for ThingsBoard. */
 const MAX_PAYLOAD = 900;
@@ -27,9 +28,9 @@ const SLOW_RETRY_MS = 600000;
 /** When the server last refused our credentials or we refused its certificate (seconds, getTime()). */
 const REFUSED_FILE = "refused.at";
 /** Link errors that are not the server refusing us: retried at the normal pace. */
-const REFUSALS = /^(CERT_|UNKNOWN_CA|HOSTNAME_MISMATCH|CLIENT_CERT_REQUIRED|HANDSHAKE_FAILURE|UNKNOWN_PSK|NO_CA)/;
+const REFUSALS = /^CERT_|^UNKNOWN_CA|^HOSTNAME_MISMATCH|^CLIENT_CERT_REQUIRED|^HANDSHAKE_FAILURE|^UNKNOWN_PSK|^NO_CA/;
 /** Link errors after which the link still works. */
-const NOT_FATAL = /^(TOO_LARGE|QUEUE_FULL)$/;
+const NOT_FATAL = /^TOO_LARGE$|^QUEUE_FULL$/;
 
 export type RpcHandler = (params: any, reply: (result: { [key: string]: any }) => void) => void;
 
@@ -54,7 +55,8 @@ export class SensorNode {
   private down = false;
   /** The refusal last reported, so a repeated one is not reported again. */
   private refusal = "";
-  private timer: any;
+  private timer?: number;
+  /** The RPC (0) and shared-attribute (1) observations. */
   private subs: Observation[] = [];
   private uri!: CoapUri;
   /** The board's DTLS module, for a coaps:// server. */
@@ -287,17 +289,22 @@ export class SensorNode {
   }
 
   private subscribe(): void {
-    const again = (what: string, e: CoapError) => {
+    this.observe(0);
+    this.observe(1);
+  }
+
+  /** (Re-)registers one observation; when it ends, only that one is registered again. */
+  private observe(i: number): void {
+    const again = (e: CoapError) => {
       if (e.code === "closed") return;
-      log(what + " subscription ended (" + e.code + "); registering again");
+      log((i ? "attribute" : "RPC") + " subscription ended (" + e.code + "); registering again");
       // The initial response of the new registration carries every shared attribute, so no change is missed.
-      setTimeout(() => this.subscribe(), e.code === "unauthorized" ? SLOW_RETRY_MS : 1000);
+      setTimeout(() => this.observe(i), e.code === "unauthorized" ? SLOW_RETRY_MS : 1000);
     };
-    for (let i = 0; i < this.subs.length; i++) this.subs[i].cancel(false);
-    this.subs = [
-      this.tb.subscribeRpc((r) => this.handleRpc(r), (e) => again("RPC", e)),
-      this.tb.subscribeAttributes((v, deleted, initial) => this.onShared(v, deleted, initial), (e) => again("attribute", e)),
-    ];
+    if (this.subs[i]) this.subs[i].cancel(false);
+    this.subs[i] = i
+      ? this.tb.subscribeAttributes((v, deleted, initial) => this.onShared(v, deleted, initial), again)
+      : this.tb.subscribeRpc((r) => this.handleRpc(r), again);
   }
 
   private handleRpc(r: RpcRequest): void {
@@ -346,9 +353,12 @@ export class SensorNode {
   }
 
   private tick(): void {
-    clearTimeout(this.timer);
+    clearTimer(this.timer);
     this.sample();
-    this.timer = setTimeout(() => this.tick(), this.cfg.intervalS * 1000);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.tick();
+    }, this.cfg.intervalS * 1000);
   }
 
   /**

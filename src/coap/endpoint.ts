@@ -7,6 +7,7 @@ import { downloadBlock, uploadBlock } from "./blockwise";
 import { isFresher } from "./observe";
 import { pathOptions } from "./uri";
 import { Transport } from "../transport/types";
+import { clearTimer } from "../platform/timer";
 
 // Numbers from message.ts as module constants, which the minifier inlines (the tables would cost bytes).
 const CON = 0;
@@ -111,14 +112,6 @@ interface Relation {
   onEnd: (e: CoapError) => void;
 }
 
-/**
- * Espruino reports an error for the id of a timer that already ran and, given undefined, clears every timer of the
- * program (older builds) or throws: so a handle is dropped when its timer runs, and only live handles are cleared.
- */
-function stop(timer?: number) {
-  if (timer !== undefined) clearTimeout(timer);
-}
-
 function fail(code: string, message: string): CoapError {
   return new CoapError(code, message);
 }
@@ -159,7 +152,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   }
 
   function arm(x: Exchange, ms: number) {
-    stop(x.timer);
+    clearTimer(x.timer);
     x.timer = setTimeout(() => {
       x.timer = undefined;
       if (live.indexOf(x) < 0) return;
@@ -188,7 +181,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   function finish(x: Exchange, err: CoapError | null, res?: CoapMessage) {
     const i = live.indexOf(x);
     if (i < 0) return;
-    stop(x.timer);
+    clearTimer(x.timer);
     live.splice(i, 1);
     // The queue moves on first: a callback that throws must not leave it stalled.
     pump();
@@ -304,7 +297,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     const i = relations.indexOf(rel);
     if (i >= 0) {
       relations.splice(i, 1);
-      stop(rel.timer);
+      clearTimer(rel.timer);
     }
     return i >= 0;
   }
@@ -325,7 +318,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     if (relations.indexOf(rel) < 0 || (v && rel.seq >= 0 && !isFresher(rel.seq, rel.at, n, now))) return;
     rel.seq = n;
     rel.at = now;
-    stop(rel.timer);
+    clearTimer(rel.timer);
     const age = getOption(r, MAX_AGE);
     rel.timer = setTimeout(() => {
       rel.timer = undefined;
@@ -396,7 +389,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   function failAll(err: CoapError) {
     const all = live.splice(0).concat(queue.splice(0));
     for (let k = 0; k < all.length; k++) {
-      stop(all[k].timer);
+      clearTimer(all[k].timer);
       all[k].done(err);
     }
     const rels = relations.slice();

@@ -41,7 +41,35 @@ export interface ConfigResult {
   errors: string[];
 }
 
-const URI = /^coaps?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:[0-9]+)?(\/.*)?$/;
+/**
+ * Why `server` is not coap[s]://host[:port][/path] (host a name, an IPv4 address or a bracketed IPv6 one), or "".
+ * Written out rather than as one pattern: Espruino's regular expressions have no `?` and no `|` inside a group.
+ */
+function serverProblem(server: string): string {
+  const start = server.indexOf("coaps://") === 0 ? 8 : server.indexOf("coap://") === 0 ? 7 : 0;
+  if (!start) return "scheme";
+  let authority = server.slice(start);
+  const slash = authority.indexOf("/");
+  if (slash >= 0) authority = authority.slice(0, slash);
+  let host = authority;
+  let port = "";
+  if (authority.charAt(0) === "[") {
+    const close = authority.indexOf("]");
+    host = close < 0 ? "" : authority.slice(1, close);
+    port = close < 0 ? "" : authority.slice(close + 1);
+    if (!/^[0-9a-fA-F:.]+$/.test(host)) return "host";
+  } else {
+    const colon = authority.indexOf(":");
+    if (colon >= 0) {
+      host = authority.slice(0, colon);
+      port = authority.slice(colon);
+    }
+    if (!/^[A-Za-z0-9.-]+$/.test(host)) return "host";
+  }
+  if (port && !/^:[0-9]+$/.test(port)) return "host";
+  if (port && (+port.slice(1) < 1 || +port.slice(1) > 65535)) return "port";
+  return "";
+}
 
 function isString(v: any): boolean {
   return typeof v === "string" && v.length > 0;
@@ -73,12 +101,11 @@ export function validateConfig(raw: any): ConfigResult {
     if (known.indexOf(k) < 0) errors.push('"' + k + '" is not a configuration field');
   }
   const server = raw.server;
-  if (!isString(server) || !URI.test(server)) {
+  const problem = isString(server) ? serverProblem(server) : "type";
+  if (problem === "port") errors.push('"server" has a port outside 1-65535');
+  else if (problem) {
     errors.push('"server" must be a coap:// or coaps:// URI such as coaps://thingsboard.example.com (got ' +
       (isString(server) ? JSON.stringify(server) : kind(server)) + ")");
-  } else {
-    const m = URI.exec(server)!;
-    if (m[2] && (+m[2].slice(1) < 1 || +m[2].slice(1) > 65535)) errors.push('"server" has a port outside 1-65535');
   }
   const secure = isString(server) && server.indexOf("coaps://") === 0;
   if (raw.token !== undefined && !isTokenText(raw.token)) {

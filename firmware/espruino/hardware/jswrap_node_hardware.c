@@ -1,0 +1,25 @@
+/*
+ * The sensor node's hardware layer for Espruino's Linux build: what an ESP32 has and a Linux process does not.
+ * At every interpreter start (power-on, reset(), load()), before the boot code in Storage runs, it evaluates the
+ * compiled-in script "node-hardware" (hardware.js beside this file), which puts a simulated ADC behind
+ * analogRead(). `require("Wifi")` and `require("ESP32")` are compiled-in modules (wifi.js, esp32.js). All three
+ * read the node's hardware from hardware.json in the working folder, which the host writes.
+ *
+ * The script is evaluated from the C string in place, as Espruino runs code saved in Storage: its function bodies
+ * stay out of RAM, so the stand-ins cost a board's memory figures only the few variables they hold.
+ */
+#include "jsinteractive.h"
+#include "jsparse.h"
+#include "jswrapper.h"
+#include "jswrap_node_hardware.h"
+
+/*JSON{
+  "type" : "init",
+  "generate" : "jswrap_node_hardware_init"
+}*/
+void jswrap_node_hardware_init() {
+  const char *code = jswGetBuiltInJSLibrary("node-hardware");
+  if (!code) return;
+  jsvUnLock(jspEvaluate(code, true));
+  jsiCheckErrors(false);
+}
