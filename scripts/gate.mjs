@@ -185,8 +185,7 @@ function varsBeforeDeclaration(fn, report) {
   });
   for (const p of params) names.delete(p);
   if (!names.size) return;
-  walk.ancestor(fn.type === "Program" ? fn : fn.body, {
-    Identifier(n, _st, up) {
+  const visit = (n, _st, up) => {
       if (!names.has(n.name) || !isReference(n, up[up.length - 2])) return;
       // Inside a nested function, or a catch clause's own parameter: not this function's variable at this point.
       for (let i = up.length - 2; i >= 0; i--) {
@@ -219,8 +218,9 @@ function varsBeforeDeclaration(fn, report) {
         if (a === fn || a === fn.body) break;
       }
       report(n.loc.start, `"${n.name}" used before its var statement runs (Espruino creates a var only then)`);
-    },
-  });
+  };
+  // Assignment targets are visited as VariablePattern, reads as Identifier.
+  walk.ancestor(fn.type === "Program" ? fn : fn.body, { Identifier: visit, VariablePattern: visit });
 }
 
 /**

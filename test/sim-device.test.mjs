@@ -144,24 +144,23 @@ test("Storage and the RTC survive a deep sleep; RAM, timers and sockets do not",
   assert.deepEqual(node.traces.filter((e) => e.type === "boot").map((e) => e.cause), ["poweron", "load", "deepsleep"]);
 });
 
-test("E: toString, toUint8Array, CRC32, hwRand, getSizeOf, on('init'); process.memory; Date follows the clock", async (t) => {
+test("E: toString, toUint8Array, CRC32, hwRand, on('init'); process.memory without invented figures; clearTimeout(undefined) refused; Date follows the clock", async (t) => {
   const node = await startNode(t, { bundle: null });
   const x = (code) => node.device.exec(code);
   assert.equal(await x(`E.toString(new Uint8Array([104, 105]), [33])`), "hi!");
   assert.equal(await x(`var u = E.toUint8Array("\\u00ff\\u0001"); (u instanceof Uint8Array) + " " + u.join()`), "true 255,1");
   assert.equal(await x(`E.CRC32("123456789")`), 0xcbf43926);
   assert.equal(await x(`typeof E.hwRand() === "number" && E.hwRand() !== E.hwRand()`), true);
-  assert.ok((await x(`E.getSizeOf({ a: "x".repeat(100), b: [1, 2, 3] })`)) > 10);
   await x(`E.setBootCode('E.on("init", function () { print("init event"); }); print("boot code");')`);
   const l = node.device.lineCount;
   await x(`load()`);
   await node.device.waitForOutput("init event", { fromLine: l });
   assert.deepEqual(node.device.lines.slice(l), ["boot code", "init event"]);
-  const m0 = await x(`var m = process.memory(); [m.total, m.free + m.usage, m.blocksize].join()`);
-  assert.equal(m0, `${BOARD.jsVarBudget},${BOARD.jsVarBudget},14`);
-  const before = await x(`process.memory().usage`);
-  const after = await x(`global.big = []; for (var i = 0; i < 500; i++) big.push("item" + i); process.memory().usage`);
-  assert.ok(after - before >= 1000, `${before} -> ${after}`);
+  // The emulator gives no usage figures it cannot know (the real interpreter's are in test/interpreter-node.test.mjs).
+  const m0 = await x(`var m = process.memory(); [m.total, typeof m.free, typeof m.usage, m.blocksize].join()`);
+  assert.equal(m0, `${BOARD.jsVarBudget},undefined,undefined,14`);
+  assert.equal(await x(`try { clearTimeout(undefined); "no error" } catch (e) { e.message }`), "clearTimeout(undefined) not allowed. Use clearTimeout() instead");
+  assert.equal(await x(`try { clearInterval(undefined); "no error" } catch (e) { e.message }`), "clearInterval(undefined) not allowed. Use clearInterval() instead");
   assert.equal(await x(`setTime(86400); new Date().getUTCDate() + " " + Math.floor(Date.now() / 1000)`), "2 86400");
 });
 

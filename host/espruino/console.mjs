@@ -134,7 +134,6 @@ class ConsoleSession {
         if (echo) this.prompt();
         return;
       }
-      dev.ramCodeBytes += code.length;
       const r = dev.runCode(code, "REPL");
       if (echo && !("error" in r)) this.write("=" + formatResult(r.value).replace(/\n/g, "\r\n") + "\r\n");
       if (echo) this.prompt();

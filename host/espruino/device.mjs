@@ -14,7 +14,6 @@ import { createSensorBank } from "./sensors.mjs";
 import { StorageFolder, createStorageModule } from "./storage.mjs";
 import { createCryptoModule } from "./crypto.mjs";
 import { DEFAULT_WIFI, createWifiModule } from "./wifi.mjs";
-import { jsVarsOf, estimateUsage } from "./memory.mjs";
 import { checkSource, formatFinding } from "../../scripts/gate.mjs";
 
 export const VERSION = "2v29";
@@ -384,14 +383,12 @@ export class Device extends EventEmitter {
     this.required = new Map();
     this.cachedModules = new Map();
     this.pinState = new Map();
-    this.ramCodeBytes = 0;
     this.E = this.createE(queue);
     this.dgram = null;
     const globals = { ...this.apiGlobals(queue), ...vm.runInContext(`(${pinsInContext})`, context)(this.pinNames(), this.pinApi()) };
     for (const [name, value] of Object.entries(globals)) {
       Object.defineProperty(context, name, { value, writable: true, configurable: true, enumerable: false });
     }
-    this.builtinGlobals = new Set(Object.getOwnPropertyNames(context));
   }
 
   toRealm(value) {
@@ -465,12 +462,14 @@ export class Device extends EventEmitter {
     return id;
   }
 
-  clearTimer(args) {
+  clearTimer(name, args) {
     if (args.length === 0) {
       // Espruino: clearTimeout()/clearInterval() with no argument stops every timer.
       this.scheduler.removeTimers("board");
       return;
     }
+    // As the real interpreter (src/jswrap_interactive.c): an explicit undefined is refused, not taken as "all".
+    if (args[0] === undefined) throw new this.realm.Error(`${name}(undefined) not allowed. Use ${name}() instead`);
     this.scheduler.removeTimer(Number(args[0]));
   }
 
@@ -479,10 +478,11 @@ export class Device extends EventEmitter {
     const out = (...args) => {
       if (!dev.halted) dev.print(formatArgs(args));
     };
+    // The emulator cannot know how many variables the interpreter would use (an estimate was 3 to 7 times too low
+    // against the real one), so `free` and `usage` are left out: measure on the real interpreter (--engine espruino).
     const memory = () => {
       const total = dev.board.jsVarBudget;
-      const usage = Math.min(total, estimateUsage(dev.context, dev.builtinGlobals, dev.ramCodeBytes));
-      return dev.toRealm({ free: total - usage, usage, total, history: 0, gc: 0, gctime: 0, blocksize: BYTES_PER_JSVAR[total] || 14 });
+      return dev.toRealm({ total, history: 0, gc: 0, gctime: 0, blocksize: BYTES_PER_JSVAR[total] || 14 });
     };
     return {
       print: out,
@@ -508,8 +508,8 @@ export class Device extends EventEmitter {
       }),
       setTimeout: (fn, ms, ...args) => dev.addTimer(fn, ms, args, false),
       setInterval: (fn, ms, ...args) => dev.addTimer(fn, ms, args, true),
-      clearTimeout: (...args) => dev.clearTimer(args),
-      clearInterval: (...args) => dev.clearTimer(args),
+      clearTimeout: (...args) => dev.clearTimer("clearTimeout", args),
+      clearInterval: (...args) => dev.clearTimer("clearInterval", args),
       changeInterval: (id, ms) => {
         dev.scheduler.changeInterval(Number(id), ms);
       },
@@ -572,7 +572,6 @@ export class Device extends EventEmitter {
         dev.storage.erase(".bootrst");
         if (code) dev.storage.write(alwaysExec ? ".bootrst" : ".bootcde", String(code));
       },
-      getSizeOf: (v, depth) => jsVarsOf(v, depth),
       toArrayBuffer: (s) => E.toUint8Array(s).buffer,
       reboot: () => dev.reboot(),
       setTimeZone: () => {},

@@ -30,6 +30,22 @@ export function requireInterpreter(variant = "esp32") {
   return bin;
 }
 
+/**
+ * Runs `code` as a script on the interpreter in folder `dir` (its Storage is dir/espruino.flash) and returns what it
+ * printed: the interpreter exits once the script and its timers are done (or after `timeoutMs`).
+ */
+export function runScript(code, { dir, variant = "esp32", timeoutMs = 30000 } = {}) {
+  const bin = requireInterpreter(variant);
+  const file = path.join(dir, `script-${process.pid}-${Date.now()}.js`);
+  fs.writeFileSync(file, code);
+  try {
+    const r = spawnSync(bin, [path.basename(file)], { cwd: dir, encoding: "latin1", timeout: timeoutMs, input: "" });
+    return { stdout: r.stdout || "", stderr: r.stderr || "", status: r.status };
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
 /** The hardware description the stand-ins read: the board file's simulated ADC signals and the access point. */
 export function hardwareFor(board, wifi = {}) {
   const adc = {};
@@ -110,15 +126,13 @@ export class InterpreterNode extends EventEmitter {
       lines.push(`if(!require("Storage").write(${literal(name)},require("fs").readFileSync(${literal(file)})))throw new Error("Storage full writing "+${literal(name)});`);
     });
     lines.push('print("<storage-written>");');
-    const script = path.join(this.dir, "upload.js");
-    fs.writeFileSync(script, lines.join("\n") + "\n");
     try {
-      const r = spawnSync(this.bin, ["upload.js"], { cwd: this.dir, encoding: "latin1", timeout: 30000, input: "" });
-      if (!/<storage-written>/.test(r.stdout || "")) {
+      const r = runScript(lines.join("\n") + "\n", { dir: this.dir, variant: this.variant });
+      if (!/<storage-written>/.test(r.stdout)) {
         throw new Error(`writing Storage on the interpreter failed: ${(r.stdout + r.stderr).split(/\r?\n/).filter((l) => /Error|error/.test(l)).join("; ") || `exit ${r.status}`}`);
       }
     } finally {
-      for (const f of [...staged, "upload.js"]) fs.rmSync(path.join(this.dir, f), { force: true });
+      for (const f of staged) fs.rmSync(path.join(this.dir, f), { force: true });
     }
   }
 

@@ -164,7 +164,6 @@ declare var E: {
   hwRand(): number;
   CRC32(data: string | Uint8Array): number;
   setBootCode(code: string, alwaysExec?: boolean): void;
-  getSizeOf(value: any, depth?: number): number;
   reboot(): void;
   on(event: "init" | "kill", listener: () => void): void;
 };
