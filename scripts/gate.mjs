@@ -345,6 +345,8 @@ export function checkSource(code, file = "<input>") {
           if (!isWrite && !declared.has(ctor) && (BUILTIN_CONSTRUCTORS.has(ctor) || (ctor === "Object" && !OBJECT_PROTOTYPE_OK.has(name))))
             report(at(n), `${ctor}.prototype.${name} (Espruino has no built-in methods on prototypes)`);
         }
+        if (name === "random" && n.object.type === "Identifier" && n.object.name === "Math" && !declared.has("Math"))
+          report(at(n), "Math.random (Espruino never seeds it: the same numbers after every boot; use E.hwRand())");
         if (MISSING_METHODS.has(name) && parent && parent.type === "CallExpression" && parent.callee === n) report(at(n), `.${name}()`);
         break;
       }

@@ -82,6 +82,15 @@ test("the build's rewrites give Node's result on the real interpreter: array hol
   }
 });
 
+test("Math.random gives the same numbers after every start of the real interpreter; E.hwRand does not; the gate refuses Math.random", (t) => {
+  const dir = tempDir(t, "rules-");
+  const code = "result = [Math.random(), E.hwRand()];";
+  const [a, b] = [onEspruino(dir, code), onEspruino(dir, code)];
+  assert.equal(a[0], b[0], "Math.random repeats");
+  assert.notEqual(a[1], b[1], "E.hwRand does not");
+  assert.ok(checkSource(code, "r.js").some((f) => f.construct.startsWith("Math.random (Espruino never seeds it")));
+});
+
 test("what the gate cannot see, the real interpreter and the emulator refuse alike: clearTimeout(undefined)", (t) => {
   const dir = tempDir(t, "rules-");
   const code = 'try { clearTimeout(undefined); result = "cleared"; } catch (e) { result = e.message; }';

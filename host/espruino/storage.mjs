@@ -4,6 +4,22 @@
 import fs from "node:fs";
 import path from "node:path";
 
+/**
+ * Storage.writeJSON as Espruino writes it (src/jswrap_storage.c, JSON_DROP_QUOTES): names that are identifiers lose
+ * their quotes (`{intervalS:7}`), which Storage.readJSON reads back and JSON.parse refuses, on the board as here.
+ */
+export function espruinoJson(value) {
+  const strict = JSON.stringify(value);
+  return strict === undefined ? strict : strict.replace(/"((?:[^"\\]|\\.)*)"(:?)/g, (m, name, colon) =>
+    colon && /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name + ":" : m);
+}
+
+/** What Storage.readJSON accepts: JSON, or names without quotes as writeJSON leaves them. */
+function parseEspruinoJson(realm, text) {
+  const quoted = text.replace(/"(?:[^"\\]|\\.)*"|([A-Za-z_$][A-Za-z0-9_$]*)(\s*:)/g, (m, name, colon) => (name ? `"${name}"${colon}` : m));
+  return realm.JSON.parse(quoted);
+}
+
 export const MAX_NAME_LENGTH = 28;
 /** The ESP32 storage partition (../shared/docs/espruino.md, section 2.6). */
 export const DEFAULT_CAPACITY = 896 * 1024;
@@ -178,14 +194,14 @@ export function createStorageModule(folder, realm) {
       const b = folder.read(name);
       if (b === undefined) return undefined;
       try {
-        return realm.JSON.parse(b.toString("latin1"));
+        return parseEspruinoJson(realm, b.toString("latin1"));
       } catch (e) {
         if (noExceptions) return undefined;
         throw new StorageError(`Storage.readJSON: "${name}" is not valid JSON`);
       }
     }),
     write: guard((name, data, offset, size) => folder.write(name, data, offset, size)),
-    writeJSON: guard((name, data) => folder.write(name, realm.JSON.stringify(data))),
+    writeJSON: guard((name, data) => folder.write(name, espruinoJson(data))),
     erase: guard((name) => folder.erase(name)),
     eraseAll: guard(() => folder.eraseAll()),
     list: guard((pattern) => {

@@ -136,6 +136,16 @@ export class InterpreterNode extends EventEmitter {
     }
   }
 
+  /** A Storage file's content as 8-bit text (undefined when there is none), read while the node is off. */
+  readStorage(name) {
+    if (this.proc) throw new Error("readStorage() needs the node off (stop() it first)");
+    const r = runScript(`var f = require("Storage").read(${literal(name)});\nprint(f === undefined ? "<none>" : "<file>" + btoa(f) + "</file>");\n`, { dir: this.dir, variant: this.variant });
+    const m = /<file>([A-Za-z0-9+/=]*)<\/file>/.exec(r.stdout);
+    if (m) return Buffer.from(m[1], "base64").toString("latin1");
+    if (r.stdout.includes("<none>")) return undefined;
+    throw new Error(`reading Storage file ${name} on the interpreter failed: ${r.stdout.trim().split(/\r?\n/).pop()}`);
+  }
+
   /** Flashes `code` as the boot code (.bootcde), as `npm run flash` does through EspruinoTools. */
   flash(code) {
     this.writeStorage({ ".bootcde": code });

@@ -330,7 +330,9 @@ export class SensorNode {
   private saveConfig(change: (stored: any) => void): void {
     const stored = this.storage.readJSON(CONFIG_FILE);
     change(stored);
-    this.storage.writeJSON(CONFIG_FILE, stored);
+    // JSON.stringify, not writeJSON: Espruino's writeJSON leaves names unquoted, which loadConfig's JSON.parse (and
+    // every tool reading node.cfg) refuses.
+    this.storage.write(CONFIG_FILE, JSON.stringify(stored));
   }
 
   private setIntervalS(s: number): void {

@@ -123,7 +123,10 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   const maxRetransmit = o.maxRetransmit === undefined ? 4 : o.maxRetransmit;
   const responseTimeout = o.responseTimeout || ackTimeout * ((2 << maxRetransmit) - 1) * factor;
   const maxBody = o.maxBodySize || 65536;
-  let mid = Math.floor(Math.random() * 65536);
+  // E.hwRand(), not Math.random(): Espruino never seeds Math.random, so it gives the same numbers after every boot
+  // (the same first Message ID, which a server still deduplicating the previous boot's exchange ignores, and the same
+  // retransmission jitter on every node of a fleet).
+  let mid = E.hwRand() & 65535;
   const queue: Exchange[] = [];
   const live: Exchange[] = [];
   const relations: Relation[] = [];
@@ -198,7 +201,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     } catch (e) {
       return done(e as CoapError);
     }
-    queue.push({ m: m, wire: wire, name: name, done: done, ackOnly: !!ackOnly, acked: false, tries: 0, wait: ackTimeout * (1 + Math.random() * (factor - 1)) });
+    queue.push({ m: m, wire: wire, name: name, done: done, ackOnly: !!ackOnly, acked: false, tries: 0, wait: ackTimeout * (1 + ((E.hwRand() & 65535) / 65536) * (factor - 1)) });
     pump();
   }
 

@@ -15,6 +15,7 @@ info = {
      'DEFINES+=-DESPR_UNICODE_SUPPORT=1',
      'DEFINES+=-DSPIFLASH_BASE=0 -DSPIFLASH_LENGTH=FLASH_SAVED_CODE_LENGTH',
      'LINUX=1',
+     'LDFLAGS+=-Wl,--wrap=jshGetRandomNumber', # E.hwRand from the host's random source (hardware/jswrap_node_hardware.c)
    ]
  }
 };

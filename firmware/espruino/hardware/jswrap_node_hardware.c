@@ -12,6 +12,7 @@
 #include "jsparse.h"
 #include "jswrapper.h"
 #include "jswrap_node_hardware.h"
+#include "jshardware.h"
 
 /*JSON{
   "type" : "init",
@@ -22,4 +23,18 @@ void jswrap_node_hardware_init() {
   if (!code) return;
   jsvUnLock(jspEvaluate(code, true));
   jsiCheckErrors(false);
+}
+
+/*
+ * The ESP32's hardware random number generator behind E.hwRand() (Espruino's Linux port answers it with the same
+ * unseeded generator as Math.random, so it would repeat after every start). The board files link every call to
+ * jshGetRandomNumber here (-Wl,--wrap). Math.random() keeps Espruino's unseeded generator, as on a board.
+ */
+#include <stdio.h>
+unsigned int __wrap_jshGetRandomNumber() {
+  static FILE *f;
+  unsigned int r = 0;
+  if (!f) f = fopen("/dev/urandom", "rb");
+  if (!f || fread(&r, sizeof(r), 1, f) != 1) r = (unsigned int)jshGetSystemTime();
+  return r;
 }
