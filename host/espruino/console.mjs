@@ -1,5 +1,5 @@
 // The board's console over TCP (what Espruino's TelnetServer offers), speaking enough of the REPL protocol that the
-// real EspruinoTools CLI uploads to it as to a board (../shared/docs/espruino.md, sections 3.2 and 3.3):
+// real EspruinoTools CLI uploads to it as to a board:
 // - raw bytes, no telnet negotiation; every byte is one 8-bit character;
 // - a line starting with \x10 (DLE) runs with echo off: no echo, no "=result";
 // - \x1b[<n>d (line number) is dropped and \x1b\n is a newline inside the input line (Alt-Enter);

@@ -1,6 +1,6 @@
 // Espruino's `dgram` module on Node, with Espruino's shapes: messages arrive as 8-bit strings, `send` accepts only
 // strings, `rinfo` is {address, port, size}, and datagrams over 528 bytes are cut to 528 unless the socket was
-// created with a larger `recvBufferSize` (../shared/docs/espruino.md, section 2.3).
+// created with a larger `recvBufferSize`.
 import nodeDgram from "node:dgram";
 import { EspruinoEmitter, queueEvent } from "./events.mjs";
 

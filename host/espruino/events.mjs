@@ -1,5 +1,5 @@
 // Espruino's event model on Node: every object has on/emit/removeListener, and emit() queues the listeners as a
-// later event instead of calling them synchronously (../shared/docs/espruino.md, section 1.3).
+// later event instead of calling them synchronously.
 import { AsyncLocalStorage } from "node:async_hooks";
 
 /**

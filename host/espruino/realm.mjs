@@ -1,4 +1,4 @@
-// Turns a fresh `vm` context into Espruino's JavaScript (../shared/docs/espruino.md, sections 1.2, 1.3 and 6):
+// Turns a fresh `vm` context into Espruino's JavaScript:
 // built-ins Espruino lacks are removed, Promise callbacks and emit() become queued events, JSON and Error behave as
 // on the board, and Date follows the device's clock.
 //

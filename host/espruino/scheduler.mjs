@@ -1,5 +1,5 @@
 // One simulated board's main loop: its clock, its timers and its event queue, run in Espruino's order (due timers
-// first, then queued events: ../shared/docs/espruino.md, section 1.3).
+// first, then queued events: docs/espruino.md).
 //
 // The clock is virtual or real. A virtual clock jumps to the next timer whenever the board is idle, so a day of a node
 // that wakes every minute takes seconds; but while the board may still get a real datagram it waits for (io-watch.mjs:

@@ -21,7 +21,7 @@ function parseEspruinoJson(realm, text) {
 }
 
 export const MAX_NAME_LENGTH = 28;
-/** The ESP32 storage partition (../shared/docs/espruino.md, section 2.6). */
+/** The ESP32 storage partition. */
 export const DEFAULT_CAPACITY = 896 * 1024;
 /** Each Storage file costs a header in flash (name and length) and is stored in 4-byte units. */
 const FILE_HEADER_BYTES = 32;

@@ -1,5 +1,5 @@
 // Saves a board's bundle to its Storage as .bootcde through the real EspruinoTools CLI (npm espruino 0.1.67), with
-// the flags that work offline and around its known bugs (../shared/docs/espruino.md, section 3):
+// the flags that work offline and around its known bugs:
 // --no-ble (no D-Bus here), --board dist/<id>/board.json (no download, no process.env query), no -m (its minifier
 // breaks classes; rollup already minified), SERIAL_THROTTLE_SEND=2 with XON/XOFF and Storage-write delays left on,
 // and never an upload of 512 bytes or less (0.1.67 then never finishes). Before the upload the board is asked

@@ -8,6 +8,10 @@ import { createSimNode } from "./node.mjs";
 import { startDefaultServer } from "./server.mjs";
 import { describeDatagram } from "./coap-trace.mjs";
 import { linkConditions } from "./link.mjs";
+import { writeNodeConfig, CA_FILE, CONFIG_FILE, bundleFile, boardFile } from "./node.mjs";
+import { InterpreterNode, hardwareFor, VARIANTS } from "../interpreter/interpreter.mjs";
+import { startRelay } from "../interpreter/relay.mjs";
+import { loadBoard } from "../../scripts/board.mjs";
 
 // Espruino's local time is UTC until the firmware calls E.setTimeZone (which the simulator ignores): so is Date's here.
 process.env.TZ = "UTC";
@@ -38,10 +42,15 @@ const HELP = `usage: npm run sim -- [options]
   --no-flash            boot what is in Storage instead of flashing the bundle (with --storage)
   --wifi-fail N         the first N Wi-Fi connects fail
   --verbose             also print sensor reads, pin changes and every link decision
+  --engine emulator|espruino
+                        emulator (default): the bundle on Node in an emulated Espruino; espruino: on the real
+                        interpreter built from Espruino's source, in real time (--outage, --storage, --console,
+                        --nodes, --duration, --interval, --sleep, --wifi-fail apply; times in real seconds)
+  --variant esp32|linux with --engine espruino: the ESP32-like build (16,383 variables, default) or stock Linux
 `;
 
 function parseArgs(argv) {
-  const o = { board: "sim", clock: "virtual", seed: 1, nodes: 1, flash: true, network: {}, verbose: false, wifiFail: 0 };
+  const o = { engine: "emulator", variant: "esp32", board: "sim", clock: "virtual", seed: 1, nodes: 1, flash: true, network: {}, verbose: false, wifiFail: 0 };
   const num = (flag, v) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n)) throw new Error(`${flag} needs a number`);
@@ -88,6 +97,8 @@ function parseArgs(argv) {
       case "--no-flash": o.flash = false; break;
       case "--wifi-fail": o.wifiFail = num(a, v()); break;
       case "--verbose": o.verbose = true; break;
+      case "--engine": o.engine = v(); break;
+      case "--variant": o.variant = v(); break;
       default:
         throw new Error(`unknown option ${a} (see --help)`);
     }
@@ -100,6 +111,14 @@ function parseArgs(argv) {
   if (!["virtual", "real"].includes(o.clock)) throw new Error(`--clock must be virtual or real, not ${o.clock}`);
   if (o.speed !== undefined && !(o.speed > 0)) throw new Error("--speed must be a positive number");
   if (!(Number.isInteger(o.wifiFail) && o.wifiFail >= 0)) throw new Error("--wifi-fail must be a whole number");
+  if (!["emulator", "espruino"].includes(o.engine)) throw new Error(`--engine must be emulator or espruino, not ${o.engine}`);
+  if (!VARIANTS.includes(o.variant)) throw new Error(`--variant must be one of ${VARIANTS.join(", ")}, not ${o.variant}`);
+  if (o.engine === "espruino") {
+    const emulatorOnly = Object.keys(o.network).filter((k) => k !== "outage");
+    if (emulatorOnly.length || o.clock !== "virtual" || o.speed !== undefined) {
+      throw new Error("--engine espruino runs in real time on the real interpreter: --clock, --speed, --loss, --dup, --reorder, --delay and --nat-rebind need the emulator");
+    }
+  }
   linkConditions(o.network);
   return o;
 }
@@ -180,6 +199,7 @@ async function main() {
     serverUri = `coap://127.0.0.1:${server.port}`;
     process.stdout.write(`sim: local server (${server.kind}) on ${serverUri}\n`);
   }
+  if (o.engine === "espruino") return runOnInterpreter(o, { server, serverUri, caPem });
   // Watchable by default: an open-ended run on the virtual clock goes a simulated minute per real second; with
   // --duration it runs as fast as it can.
   const speed = o.speed ?? (o.clock === "virtual" && o.duration === undefined ? 60 : undefined);
@@ -244,6 +264,68 @@ async function main() {
   } finally {
     await cleanup();
   }
+}
+
+/**
+ * --engine espruino: each node is the real interpreter (host/interpreter) with the flashed bundle and node.cfg in its
+ * Storage, behind a UDP relay that shows its CoAP traffic and cuts the link for --outage; real time throughout.
+ */
+async function runOnInterpreter(o, { server, serverUri, caPem }) {
+  const board = loadBoard(boardFile(o.board));
+  const code = fs.readFileSync(bundleFile(board.id));
+  const storageRoot = o.storage ? path.resolve(o.storage) : fs.mkdtempSync(path.join(os.tmpdir(), "espruino-sim-"));
+  const m = /^coaps?:\/\/(\[[^\]]+\]|[^/:]+):?(\d*)/.exec(serverUri);
+  const secure = serverUri.startsWith("coaps:");
+  const started = Date.now();
+  const nodes = [];
+  const closers = [];
+  for (let i = 1; i <= o.nodes; i++) {
+    const name = `node${i}`;
+    const token = o.token ? (o.nodes > 1 ? `${o.token}${i}` : o.token) : `sim-node-${i}`;
+    const say = (text) => process.stdout.write(`[${name} ${clockText(Date.now() - started)}] ${text}\n`);
+    const relay = await startRelay({
+      serverHost: m[1].replace(/^\[|\]$/g, ""),
+      serverPort: +m[2] || (secure ? 5684 : 5683),
+      onDatagram: (dir, bytes) => say(`* ${dir === "out" ? "->" : "<-"} ${describeDatagram(bytes, { secrets: [token] })}`),
+    });
+    closers.push(() => relay.close());
+    if (o.network.outage) {
+      const { startMs, lenMs } = o.network.outage;
+      const t = setTimeout(() => { say(`* outage for ${lenMs / 1000} s`); relay.outage(lenMs); }, startMs);
+      closers.push(() => clearTimeout(t));
+    }
+    const node = new InterpreterNode({ dir: path.join(storageRoot, name), variant: o.variant, name, hardware: hardwareFor(board, { failConnects: o.wifiFail }) });
+    const config = { server: `${secure ? "coaps" : "coap"}://127.0.0.1:${relay.port}`, token, wifi: { ssid: "sim" } };
+    if (o.intervalS !== undefined) config.intervalS = o.intervalS;
+    if (o.sleep) config.sleep = true;
+    if (o.insecure) config.insecure = true;
+    if (o.flash) {
+      const files = { ".bootcde": code };
+      // The same validation and files as the emulator's node.cfg.
+      writeNodeConfig({ write: (n, text) => { files[n] = text; } }, config, { caPem });
+      node.writeStorage(files);
+    }
+    if (server && server.registerDevice) await server.registerDevice(name, token);
+    node.on("output", (line) => say(line));
+    node.on("reset", () => say("* reset: the interpreter restarts from Storage"));
+    node.on("sleep", (us) => say(`* deep sleep for ${(us / 1e6).toFixed(3)} s`));
+    const consoleServer = o.console === undefined ? null : await node.serveConsole(o.console + i - 1);
+    if (consoleServer) closers.push(consoleServer.close);
+    process.stdout.write(`sim: ${name} (${board.name}) on the real Espruino interpreter (${o.variant} build), Storage ${node.dir}` +
+      `${consoleServer ? `, console tcp://127.0.0.1:${consoleServer.port}` : ""}\n`);
+    nodes.push(node);
+  }
+  process.stdout.write(`sim: real time${o.duration === undefined ? ", Ctrl-C stops" : `, for ${o.duration} s`}\n`);
+  await new Promise((resolve) => {
+    process.on("SIGINT", resolve);
+    process.on("SIGTERM", resolve);
+    if (o.duration !== undefined) setTimeout(resolve, o.duration * 1000);
+    for (const n of nodes) n.start();
+  });
+  await Promise.all(nodes.map((n) => n.stop()));
+  for (const c of closers) await c();
+  if (server) await server.close();
+  if (!o.storage) fs.rmSync(storageRoot, { recursive: true, force: true });
 }
 
 main().catch((e) => {

@@ -1,4 +1,4 @@
-// The ThingsBoard device API over CoAP (../shared/docs/thingsboard-coap.md): telemetry, client and shared
+// The ThingsBoard device API over CoAP: telemetry, client and shared
 // attributes, RPC both ways, claiming, provisioning and firmware chunks. Request names in errors never carry the
 // access token, which sits in the URI path.
 import { CoapError, CoapMessage, codeString } from "../coap/message";
