@@ -4,11 +4,10 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createSimNode } from "./node.mjs";
+import { createSimNode, writeNodeConfig, bundleFile, boardFile } from "./node.mjs";
 import { startDefaultServer } from "./server.mjs";
 import { describeDatagram } from "./coap-trace.mjs";
 import { linkConditions } from "./link.mjs";
-import { writeNodeConfig, CA_FILE, CONFIG_FILE, bundleFile, boardFile } from "./node.mjs";
 import { InterpreterNode, hardwareFor, VARIANTS } from "../interpreter/interpreter.mjs";
 import { startRelay } from "../interpreter/relay.mjs";
 import { loadBoard } from "../../scripts/board.mjs";
