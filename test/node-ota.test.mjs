@@ -3,6 +3,7 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { startTb, startSensorNode, until, output, buildFirmwareVersion, assignFirmware } from "./node-support.mjs";
+import { parseEspruinoJson } from "../host/espruino/storage.mjs";
 
 const TITLE = "espruino-coap-node";
 
@@ -32,7 +33,7 @@ test("an assigned firmware is downloaded, verified, installed and boots; a reboo
   assert.deepEqual(last, ["DOWNLOADING", "DOWNLOADED", "VERIFIED", "UPDATING", "UPDATED"]);
   assert.equal(await tb.latest(id, "current_fw_version"), "9.9.9");
   await until(async () => (await tb.attributes(id, "CLIENT_SCOPE")).fw_version === "9.9.9", 10000, "the new firmware's attributes");
-  const boot = JSON.parse(node.device.storage.read("boot.json").toString());
+  const boot = parseEspruinoJson(node.device.storage.read("boot.json").toString("latin1"));
   assert.equal(boot.version, "9.9.9");
   assert.equal(boot.pending, false, "confirmed after it reached the server");
   assert.equal(node.device.storage.read(boot.active).toString("latin1"), update, "the slot holds the exact bundle");

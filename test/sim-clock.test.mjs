@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startNode, udpPeer, COAP_GET_SOURCE } from "./sim-support.mjs";
 import { createIoWatch } from "../host/espruino/io-watch.mjs";
+import { parseEspruinoJson } from "../host/espruino/storage.mjs";
 
 const DAY_MS = 86400 * 1000;
 
@@ -28,7 +29,7 @@ test("a day of a node waking every minute (deep sleep, Storage, a real UDP excha
     send();`;
   const node = await startNode(t, { bundle: boot, untilMs: DAY_MS + 500 });
   await node.done;
-  const st = JSON.parse(node.device.storage.read("day.json").toString("latin1"));
+  const st = parseEspruinoJson(node.device.storage.read("day.json").toString("latin1"));
   assert.equal(st.n, 1441, "boots at 0, 60, ..., 86400 s");
   assert.equal(st.gaps, 0, "every wake exactly 60 s after the previous one");
   assert.ok(Math.abs(st.last - 86400) < 0.5, `last wake at ${st.last}`);

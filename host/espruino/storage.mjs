@@ -10,13 +10,20 @@ import path from "node:path";
  */
 export function espruinoJson(value) {
   const strict = JSON.stringify(value);
-  return strict === undefined ? strict : strict.replace(/"((?:[^"\\]|\\.)*)"(:?)/g, (m, name, colon) =>
+  if (strict === undefined) return strict;
+  // Bytes outside ASCII as \xHH, as Espruino writes them.
+  const bytes = strict.replace(/[\u007f-\u00ff]/g, (c) => "\\x" + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0"));
+  return bytes.replace(/"((?:[^"\\]|\\.)*)"(:?)/g, (m, name, colon) =>
     colon && /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name) ? name + ":" : m);
 }
 
-/** What Storage.readJSON accepts: JSON, or names without quotes as writeJSON leaves them. */
-function parseEspruinoJson(realm, text) {
-  const quoted = text.replace(/"(?:[^"\\]|\\.)*"|([A-Za-z_$][A-Za-z0-9_$]*)(\s*:)/g, (m, name, colon) => (name ? `"${name}"${colon}` : m));
+/**
+ * What Storage.readJSON accepts: JSON, or names without quotes as writeJSON leaves them. Host code reading a Storage
+ * file the firmware wrote with writeJSON (boot.json, tq.meta) reads it with this, as the board reads it.
+ */
+export function parseEspruinoJson(text, realm = globalThis) {
+  const quoted = text.replace(/"(?:[^"\\]|\\.)*"|([A-Za-z_$][A-Za-z0-9_$]*)(\s*:)/g, (m, name, colon) =>
+    name ? `"${name}"${colon}` : m.replace(/\\x([0-9a-fA-F]{2})/g, "\\u00$1"));
   return realm.JSON.parse(quoted);
 }
 
@@ -194,7 +201,7 @@ export function createStorageModule(folder, realm) {
       const b = folder.read(name);
       if (b === undefined) return undefined;
       try {
-        return parseEspruinoJson(realm, b.toString("latin1"));
+        return parseEspruinoJson(b.toString("latin1"), realm);
       } catch (e) {
         if (noExceptions) return undefined;
         throw new StorageError(`Storage.readJSON: "${name}" is not valid JSON`);
