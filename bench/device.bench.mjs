@@ -31,7 +31,7 @@ export async function run() {
   const windowS = +(process.env.BENCH_DEVICE_WINDOW_S || 300);
   const tb = await startHilServer();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-device-"));
-  const node = new InterpreterNode({ dir, hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/sim.json"))) });
+  const node = new InterpreterNode({ dir, hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/esp32.json"))) });
   try {
     const id = await tb.createDevice("bench-device", "bench-device-token");
     node.writeStorage({

@@ -25,18 +25,18 @@ function reports(dir) {
   };
 }
 
-function assertAllPassed(r, dir, names) {
+function assertAllPassed(r, dir, names, { kind = "sim", board = "sim", suite = "hil simulated sim" } = {}) {
   assert.equal(r.code, 0, `hil failed:\n${r.stdout.split("\n").filter((l) => /FAIL|failed/.test(l)).join("\n")}\n${r.stderr}`);
   const { json, junit } = reports(dir);
-  assert.equal(json.target.kind, "sim");
+  assert.equal(json.target.kind, kind);
   assert.deepEqual(json.scenarios.map((s) => [s.name, s.status]), names.map((n) => [n, "passed"]));
   for (const s of json.scenarios) {
     assert.ok(s.steps.length >= 3 && s.steps.every((st) => st.status === "passed"), s.name);
     assert.equal(s.steps[0].name, "flash the firmware with EspruinoTools");
-    assert.ok(s.console.some((l) => /^node: .+ \(sim\) up, readings /.test(l)), `${s.name}: the boot banner is in the report`);
+    assert.ok(s.console.some((l) => new RegExp(`^node: .+ \\(${board}\\) up, readings `).test(l)), `${s.name}: the boot banner is in the report`);
   }
-  assert.match(junit, new RegExp(`<testsuite name="hil simulated sim" tests="${names.length}" failures="0" errors="0" skipped="0"`));
-  for (const n of names) assert.match(junit, new RegExp(`<testcase classname="hil\\.sim" name="${n}" time="\\d+\\.\\d{3}">`));
+  assert.match(junit, new RegExp(`<testsuite name="${suite}" tests="${names.length}" failures="0" errors="0" skipped="0"`));
+  for (const n of names) assert.match(junit, new RegExp(`<testcase classname="hil\\.${kind}" name="${n}" time="\\d+\\.\\d{3}">`));
   return json;
 }
 
@@ -99,7 +99,7 @@ test("the board path on a console port: observed over the console, EspruinoTools
 test("hil usage errors: no target or two, an unknown scenario; --list shows the shipped ones", async () => {
   const both = await hil(["--sim", "--port", "/dev/ttyUSB0"]);
   assert.equal(both.code, 2);
-  assert.match(both.stderr, /give either --port PORT \(a board\) or --sim \(the simulator\)/);
+  assert.match(both.stderr, /give one of --port PORT \(a board\), --sim \(the simulator\) or --engine espruino \(the real interpreter\)/);
   const unknown = await hil(["--sim", "nope"]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /no scenario "nope" \(scenarios: deep-sleep, first-boot, ota, rpc, shared-attributes, store-forward\)/);
@@ -107,4 +107,13 @@ test("hil usage errors: no target or two, an unknown scenario; --list shows the 
   assert.equal(list.code, 0);
   assert.equal(list.stdout.trim().split("\n").length, 6);
   assert.match(list.stdout, /store-forward\s+\(simulator only\) server outage with store and forward/);
+});
+
+test("shipped scenarios on the real Espruino interpreter (--engine espruino): first boot, RPC round trip, shared attribute change", async (t) => {
+  const dir = tempDir(t, "hil-reports-");
+  const names = ["first-boot", "rpc", "shared-attributes"];
+  const r = await hil(["--engine", "espruino", "--no-build", "--reports", dir, ...names]);
+  const json = assertAllPassed(r, dir, names, { kind: "interpreter", board: "esp32", suite: "hil esp32 on the real Espruino interpreter" });
+  assert.match(r.stdout, /the board runs Espruino 2v29\.277 for NODE_ESP32/);
+  assert.match(json.scenarios.find((s) => s.name === "rpc").steps.find((s) => s.name.startsWith("RPC getStatus")).detail, /"board":"esp32"/);
 });

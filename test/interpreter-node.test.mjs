@@ -39,7 +39,7 @@ test("real interpreter: boot, telemetry, both observations once, every built-in 
     if (r) registrations.push({ what: r, at: Date.now() });
   } });
   t.after(() => relay.close());
-  const node = new InterpreterNode({ dir: tempDir(t, "interp-node-"), hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/sim.json"))) });
+  const node = new InterpreterNode({ dir: tempDir(t, "interp-node-"), hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/esp32.json"))) });
   t.after(() => node.stop());
   node.writeStorage({
     ".bootcde": fs.readFileSync(path.join(ROOT, "dist/esp32/firmware.js")),

@@ -10,17 +10,19 @@ import { parsePort, PortError } from "./port.mjs";
 import { boardById, FlashError } from "./flash.mjs";
 import { readSecret, ConfigError } from "./configure.mjs";
 import { startHilServer } from "./server.mjs";
-import { BoardTarget, SimTarget, lanAddress } from "./target.mjs";
+import { BoardTarget, SimTarget, InterpreterTarget, lanAddress } from "./target.mjs";
 import { runScenarios } from "./runner.mjs";
 import { writeReports } from "./report.mjs";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
 const SCENARIO_DIR = path.join(ROOT, "host", "hil", "scenarios");
 
-const HELP = `usage: npm run hil -- (--port PORT | --sim) [options] [scenario...]
+const HELP = `usage: npm run hil -- (--port PORT | --sim | --engine espruino) [options] [scenario...]
 
   --port P               the board: serial device (/dev/ttyUSB0) or tcp://HOST:PORT (TelnetServer, simulator console)
   --sim                  a simulated node per scenario (its console on a free port), with the EspruinoTools path
+  --engine espruino      a real Espruino interpreter per scenario (the ESP32-like Linux build), console on a free
+                         port, link through a relay for outages; real time throughout
   --board ID             board file boards/ID.json (default: sim with --sim, esp32 otherwise)
   --baud N               serial speed (default 115200)
   --server-host H        address the local server's CoAP port binds to (default 127.0.0.1; 0.0.0.0 for boards on the LAN)
@@ -37,7 +39,7 @@ const HELP = `usage: npm run hil -- (--port PORT | --sim) [options] [scenario...
 const SPEC = {
   "--help": "flag", "--port": "string", "--sim": "flag", "--board": "string", "--baud": "number", "--server-host": "string",
   "--server-port": "number", "--server-address": "string", "--wifi": "string", "--wifi-password-file": "string",
-  "--wifi-password-env": "string", "--reports": "string", "--no-build": "flag", "--list": "flag",
+  "--wifi-password-env": "string", "--reports": "string", "--no-build": "flag", "--list": "flag", "--engine": "string",
 };
 
 function shippedScenarios() {
@@ -65,6 +67,8 @@ async function loadScenarios(names) {
   return list;
 }
 
+let serverUriOf = () => null;
+
 async function main() {
   const o = parseArgs(process.argv.slice(2), SPEC);
   if (o.help) return void process.stdout.write(HELP);
@@ -73,16 +77,21 @@ async function main() {
     for (const s of scenarios) process.stdout.write(`${s.name.padEnd(20)} ${s.simOnly ? "(simulator only) " : ""}${s.description}\n`);
     return;
   }
-  if (!!o.sim === (o.port !== undefined)) throw new UsageError("give either --port PORT (a board) or --sim (the simulator)");
+  if (o.engine !== undefined && o.engine !== "espruino") throw new UsageError(`--engine must be espruino (the emulator is --sim), not ${o.engine}`);
+  const local = o.sim || o.engine === "espruino";
+  if ((o.sim && o.engine) || local === (o.port !== undefined)) {
+    throw new UsageError("give one of --port PORT (a board), --sim (the simulator) or --engine espruino (the real interpreter)");
+  }
   if (o.port !== undefined) parsePort(o.port);
   const board = boardById(o.board ?? (o.sim ? "sim" : "esp32"));
+  const localTarget = (sc) => (o.sim ? new SimTarget({ board, serverUri: serverUriOf(), pace: sc && sc.pace }) : new InterpreterTarget({ board, serverUri: serverUriOf() }));
   const warn = (w) => process.stderr.write(`hil: warning: ${w}\n`);
   const wifiPassword = readSecret("wifi-password", { file: o.wifiPasswordFile, envVar: o.wifiPasswordEnv }, { warn });
   if (wifiPassword !== undefined && o.wifi === undefined) throw new UsageError("a Wi-Fi password needs --wifi SSID");
   const serverHost = o.serverHost ?? "127.0.0.1";
   const serverAddress = o.serverAddress ?? (serverHost === "0.0.0.0" ? lanAddress() : serverHost);
   if (!serverAddress) throw new UsageError("cannot tell which address the board reaches this machine at: give --server-address");
-  if (!o.sim && !o.port.startsWith("tcp://127.") && serverAddress.startsWith("127.")) {
+  if (!local && !o.port.startsWith("tcp://127.") && serverAddress.startsWith("127.")) {
     warn(`the board is told to use ${serverAddress}, which is itself: use --server-host 0.0.0.0 (and --wifi) for a board on the LAN`);
   }
 
@@ -92,6 +101,7 @@ async function main() {
   }
   const tb = await startHilServer({ host: serverHost, port: o.serverPort ?? 0 });
   const serverUri = `coap://${serverAddress}:${tb.port}`;
+  serverUriOf = () => serverUri;
   const log = (t) => process.stdout.write(`hil: ${t}\n`);
   log(`local server on udp ${serverHost}:${tb.port} (the node uses ${serverUri}), HTTP API ${tb.server.httpUrl}`);
   const wifi = o.wifi === undefined ? undefined : { ssid: o.wifi, password: wifiPassword };
@@ -103,13 +113,14 @@ async function main() {
       scenarios,
       tb,
       log,
-      targetFor: async (sc) => boardTarget ?? new SimTarget({ board, serverUri, pace: sc.pace }),
+      targetFor: async (sc) => boardTarget ?? localTarget(sc),
     });
   } finally {
     await tb.close();
   }
-  const target = boardTarget ?? new SimTarget({ board, serverUri });
-  const run = { started, target: { kind: target.kind, board: board.id, description: boardTarget ? target.describe() : `simulated ${board.id}` }, server: serverUri, scenarios: results };
+  const target = boardTarget ?? localTarget();
+  const description = boardTarget ? target.describe() : o.sim ? `simulated ${board.id}` : `${board.id} on the real Espruino interpreter`;
+  const run = { started, target: { kind: target.kind, board: board.id, description }, server: serverUri, scenarios: results };
   const files = writeReports(path.resolve(o.reports ?? path.join(ROOT, "reports")), run);
   const failed = results.filter((r) => r.status === "failed");
   const skipped = results.filter((r) => r.status === "skipped");

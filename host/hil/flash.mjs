@@ -36,13 +36,17 @@ export function parseVersion(v) {
   return m ? [Number(m[1]), Number(m[2])] : null;
 }
 
+/** process.env.BOARD of the real interpreter's Linux variants (firmware/espruino/boards/). */
+export const HOST_INTERPRETERS = ["NODE_ESP32", "NODE_LINUX"];
+
 /**
  * Checks what the board says it runs against what the firmware was built for. Returns null or the problem in words.
  * `info` is {VERSION, BOARD} from process.env; `board` the board file; `needed` the interpreter version ("2v29").
  */
 export function firmwareMismatch(info, board, needed) {
   if (!info || typeof info !== "object") return "the board did not say what it runs (process.env)";
-  if (info.BOARD !== board.espruinoBoard) {
+  // The project's own Linux builds of the interpreter (scripts/espruino.sh) run every board's bundle.
+  if (info.BOARD !== board.espruinoBoard && !HOST_INTERPRETERS.includes(info.BOARD)) {
     return `board mismatch: the board runs Espruino for ${info.BOARD}, but boards/${board.id}.json is for ${board.espruinoBoard} ` +
       `(pick the matching --board, or write the ${board.espruinoBoard} interpreter with --firmware)`;
   }

@@ -1,11 +1,15 @@
 // What a HIL scenario runs against. Either a board on a port (serial, or tcp:// for a TelnetServer or a simulator
 // console someone else started), observed through its console, with time as the wall clock; or, with --sim, a fresh
 // simulated node per scenario (host/sim) whose console the same EspruinoTools and REPL paths use, observed in
-// process so that its virtual clock can run idle time fast, and whose link can be given network conditions.
+// process so that its virtual clock can run idle time fast, and whose link can be given network conditions; or, with
+// --engine espruino, a fresh real interpreter per scenario (host/interpreter), its console on a free TCP port and its
+// link through a relay that can cut it, in real time.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createSimNode } from "../sim/node.mjs";
+import { InterpreterNode, hardwareFor } from "../interpreter/interpreter.mjs";
+import { startRelay } from "../interpreter/relay.mjs";
 import { Repl } from "./repl.mjs";
 import { parsePort } from "./port.mjs";
 
@@ -180,6 +184,76 @@ export class SimTarget {
     if (!this.node) return;
     this.releaseHold();
     await this.node.stop();
+    this.node = null;
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A fresh real Espruino interpreter per scenario (the ESP32-like Linux build), blank Storage, its console on a free
+ * TCP port for EspruinoTools and the REPL, its traffic through a relay to the server (so an outage can be given), and
+ * time the wall clock.
+ */
+export class InterpreterTarget {
+  constructor({ board, serverUri, variant = "esp32", name = "hil1" }) {
+    this.kind = "interpreter";
+    this.board = board;
+    this.serverTarget = serverUri;
+    this.variant = variant;
+    this.wifi = { ssid: "sim" };
+    this.networkConditions = true;
+    this.name = name;
+    this.out = new Observer();
+    this.node = null;
+  }
+
+  describe() {
+    return `${this.board.id} on the real Espruino interpreter (${this.variant} build)${this.node ? ` (console ${this.port})` : ""}`;
+  }
+
+  now() {
+    return Date.now();
+  }
+
+  async begin() {
+    const m = /^coaps?:\/\/([^/:]+):(\d+)/.exec(this.serverTarget);
+    this.relay = await startRelay({ serverHost: m[1], serverPort: +m[2] });
+    this.serverUri = `coap://127.0.0.1:${this.relay.port}`;
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "hil-interpreter-"));
+    this.node = new InterpreterNode({ dir: this.dir, variant: this.variant, name: this.name, hardware: hardwareFor(this.board, this.wifi) });
+    this.console = await this.node.serveConsole(0);
+    this.port = `tcp://127.0.0.1:${this.console.port}`;
+    this.node.on("output", (l) => this.out.push(l));
+    this.node.start();
+  }
+
+  fastForward(fn) {
+    return fn();
+  }
+
+  async attach() {}
+
+  async release() {}
+
+  async withRepl(fn) {
+    const repl = await Repl.open(this.port, { name: this.port });
+    try {
+      return await fn(repl);
+    } finally {
+      await repl.close();
+    }
+  }
+
+  /** An outage of `outageS` seconds from now: the relay drops every datagram both ways. */
+  setNetwork({ outageS }) {
+    this.relay.outage(outageS * 1000);
+  }
+
+  async end() {
+    if (!this.node) return;
+    await this.node.stop();
+    await this.console.close();
+    await this.relay.close();
     this.node = null;
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
