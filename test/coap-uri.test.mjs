@@ -20,6 +20,14 @@ test("parseUri: host, default and explicit ports, path and query, percent-decodi
   assert.deepEqual(opts(coap.parseUri("coap://h?q").options), [[15, "q"]]);
 });
 
+test("parseUri takes every valid host form: names, IPv4, IPv6 with :: and an embedded IPv4", () => {
+  for (const [uri, host] of [["coap://tb-1.example.com", "tb-1.example.com"], ["coap://localhost", "localhost"], ["coap://255.255.255.255", "255.255.255.255"],
+    ["coap://[::]", "::"], ["coap://[fe80::1:2]", "fe80::1:2"], ["coap://[1:2:3:4:5:6:7:8]", "1:2:3:4:5:6:7:8"], ["coap://[::ffff:192.0.2.1]", "::ffff:192.0.2.1"],
+    [`coap://${"a".repeat(63)}.io`, `${"a".repeat(63)}.io`]]) {
+    assert.equal(coap.parseUri(uri).host, host, uri);
+  }
+});
+
 test("uriOptions adds Uri-Host for names and Uri-Port for non-default ports only", () => {
   assert.deepEqual(opts(coap.uriOptions("coap://127.0.0.1/x")), [[11, "x"]]);
   const withPort = coap.uriOptions("coap://tb.local:5700/x");
@@ -30,7 +38,11 @@ test("uriOptions adds Uri-Host for names and Uri-Port for non-default ports only
 
 test("bad URIs give CoapError bad-uri naming the problem", () => {
   for (const [uri, why] of [["http://h/x", "scheme"], ["coap://h/x#f", "fragment"], ["coap:///x", "no host"],
-    ["coap://h:99999/", "bad port"], ["coap://h:8x/", "bad port"], ["coap://h/%zz", "percent-escape"], ["coap://[::1/x", "unclosed"]]) {
+    ["coap://h:99999/", "bad port"], ["coap://h:8x/", "bad port"], ["coap://h:0/", "bad port"], ["coap://h/%zz", "percent-escape"],
+    ["coap://[::1/x", "unclosed"], ["coap://./", "bad host"], ["coap://-/", "bad host"], ["coap://a..b/", "bad host"],
+    ["coap://-a.b/", "bad host"], ["coap://999.999.999.999/", "bad host"], ["coap://1.2.3/", "bad host"], ["coap://[:::::]/", "bad host"],
+    ["coap://[1::2::3]/", "bad host"], ["coap://[12345::1]/", "bad host"], ["coap://[1:2:3:4:5:6:7:8:9]/", "bad host"],
+    ["coap://h_x/", "bad host"], [`coap://${"a".repeat(64)}.com/`, "bad host"]]) {
     assert.throws(() => coap.parseUri(uri), (e) => e instanceof coap.CoapError && e.code === "bad-uri" && e.message.includes(why) && e.message.includes(uri));
   }
 });

@@ -13,6 +13,19 @@ export const CA_FILE = "node.ca";
 
 export class ConfigError extends Error {}
 
+/** The option that sets each node.cfg field, so an error names what the user typed as well. */
+const FLAG_OF = {
+  server: "--server", token: "--token-file/--token-env", "provision.key": "--provision-key",
+  "provision.secret": "--provision-secret-file/--provision-secret-env", "provision.deviceName": "--device-name",
+  ca: "--ca", insecure: "--insecure", wifi: "--wifi", "wifi.ssid": "--wifi", "wifi.password": "--wifi-password-file/--wifi-password-env",
+  intervalS: "--interval", sleep: "--sleep", queueMax: "--queue-max", otaMaxTrials: "--ota-max-trials", clientTs: "--no-client-ts",
+};
+
+function withFlag(error) {
+  const m = /^"([^"]+)"/.exec(error);
+  return m && FLAG_OF[m[1]] ? `${FLAG_OF[m[1]]}: ${error}` : error;
+}
+
 /** The firmware's validator, from the library bundle built from src/node/config.ts. */
 export function firmwareValidator() {
   const lib = path.join(ROOT, "dist", "lib", "node.cjs");
@@ -108,7 +121,7 @@ export function buildConfig(o, { env = process.env, warn = () => {}, validate = 
   // Validated as the board will read it: Espruino's strings are bytes, so text outside ASCII (an SSID such as
   // "Café") arrives as its UTF-8 bytes, and the 32-character SSID limit counts those bytes.
   const { errors } = validate(JSON.parse(Buffer.from(JSON.stringify(cfg), "utf8").toString("latin1")));
-  if (errors.length) throw new ConfigError(`the configuration is not valid:\n  ${errors.join("\n  ")}`);
+  if (errors.length) throw new ConfigError(`the configuration is not valid:\n  ${errors.map(withFlag).join("\n  ")}`);
   const secrets = [token, wifiPassword, provisionSecret].filter((s) => s !== undefined);
   return { config: cfg, caPem, secrets };
 }

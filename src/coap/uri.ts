@@ -52,6 +52,42 @@ export function pathOptions(ref: string, uri?: string): CoapOption[] {
   return out;
 }
 
+function isIpv4(h: string): boolean {
+  const parts = h.split(".");
+  if (parts.length != 4) return false;
+  for (let i = 0; i < 4; i++) if (!/^[0-9]+$/.test(parts[i]) || parts[i].length > 3 || +parts[i] > 255) return false;
+  return true;
+}
+
+/** Eight groups of 1-4 hex digits, one "::" standing for the missing ones, an IPv4 address as the last two. */
+function isIpv6(h: string): boolean {
+  const halves = h.split("::");
+  if (halves.length > 2) return false;
+  let groups = 0;
+  for (let k = 0; k < halves.length; k++) {
+    if (!halves[k]) continue;
+    const parts = halves[k].split(":");
+    for (let i = 0; i < parts.length; i++) {
+      const last = k == halves.length - 1 && i == parts.length - 1;
+      if (last && isIpv4(parts[i])) groups += 2;
+      else if (/^[0-9a-fA-F]+$/.test(parts[i]) && parts[i].length <= 4) groups++;
+      else return false;
+    }
+  }
+  return halves.length == 2 ? groups < 8 : groups == 8;
+}
+
+/** A DNS name: dot-separated labels of 1-63 letters, digits and inner hyphens, 253 characters at most. */
+function isHostName(h: string): boolean {
+  if (h.length > 253 || /^[0-9.]+$/.test(h)) return false;
+  const labels = h.split(".");
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    if (!/^[A-Za-z0-9-]+$/.test(l) || l.length > 63 || l.charAt(0) == "-" || l.charAt(l.length - 1) == "-") return false;
+  }
+  return true;
+}
+
 /** Splits a coap:// or coaps:// URI; throws CoapError "bad-uri" for anything else (fragments included). */
 export function parseUri(uri: string): CoapUri {
   const lower = uri.toLowerCase();
@@ -67,14 +103,16 @@ export function parseUri(uri: string): CoapUri {
   const hasPort = colon > close && (close >= 0 || authority.indexOf(":") == colon);
   let host = hasPort ? authority.slice(0, colon) : authority;
   const portText = hasPort ? authority.slice(colon + 1) : "";
-  if (host.charAt(0) == "[") {
+  const bracketed = host.charAt(0) == "[";
+  if (bracketed) {
     if (close != host.length - 1) badUri(uri, "unclosed [");
     host = host.slice(1, -1);
   }
   host = unescape(host, uri).toLowerCase();
   const port = portText ? parseInt(portText, 10) : secure ? 5684 : 5683;
   if (!host) badUri(uri, "no host");
-  if (!/^[0-9]*$/.test(portText) || port > 65535) badUri(uri, "bad port");
+  if (bracketed ? !isIpv6(host) : !isIpv4(host) && !isHostName(host)) badUri(uri, "bad host");
+  if (!/^[0-9]*$/.test(portText) || port < 1 || port > 65535) badUri(uri, "bad port");
   return { secure: secure, host: host, port: port, options: pathOptions(rest.slice(end), uri) };
 }
 

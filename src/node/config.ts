@@ -2,6 +2,9 @@
 // never in the bundle. It is validated at boot; a problem is reported naming the field, and secret values
 // (token, provisioning secret, Wi-Fi password) are never echoed.
 
+import { parseUri, CoapUri } from "../coap/uri";
+import { CoapError } from "../coap/message";
+
 export const CONFIG_FILE = "node.cfg";
 
 export interface ProvisionConfig {
@@ -41,36 +44,6 @@ export interface ConfigResult {
   errors: string[];
 }
 
-/**
- * Why `server` is not coap[s]://host[:port][/path] (host a name, an IPv4 address or a bracketed IPv6 one), or "".
- * Written out rather than as one pattern: Espruino's regular expressions have no `?` and no `|` inside a group.
- */
-function serverProblem(server: string): string {
-  const start = server.indexOf("coaps://") === 0 ? 8 : server.indexOf("coap://") === 0 ? 7 : 0;
-  if (!start) return "scheme";
-  let authority = server.slice(start);
-  const slash = authority.indexOf("/");
-  if (slash >= 0) authority = authority.slice(0, slash);
-  let host = authority;
-  let port = "";
-  if (authority.charAt(0) === "[") {
-    const close = authority.indexOf("]");
-    host = close < 0 ? "" : authority.slice(1, close);
-    port = close < 0 ? "" : authority.slice(close + 1);
-    if (!/^[0-9a-fA-F:.]+$/.test(host)) return "host";
-  } else {
-    const colon = authority.indexOf(":");
-    if (colon >= 0) {
-      host = authority.slice(0, colon);
-      port = authority.slice(colon);
-    }
-    if (!/^[A-Za-z0-9.-]+$/.test(host)) return "host";
-  }
-  if (port && !/^:[0-9]+$/.test(port)) return "host";
-  if (port && (+port.slice(1) < 1 || +port.slice(1) > 65535)) return "port";
-  return "";
-}
-
 function isString(v: any): boolean {
   return typeof v === "string" && v.length > 0;
 }
@@ -101,11 +74,20 @@ export function validateConfig(raw: any): ConfigResult {
     if (known.indexOf(k) < 0) errors.push('"' + k + '" is not a configuration field');
   }
   const server = raw.server;
-  const problem = isString(server) ? serverProblem(server) : "type";
-  if (problem === "port") errors.push('"server" has a port outside 1-65535');
-  else if (problem) {
+  // The parser the node connects with checks the URI too, so what passes here is what the node can use.
+  let uri: CoapUri | undefined;
+  let why = "";
+  try {
+    if (isString(server)) uri = parseUri(server);
+  } catch (e) {
+    why = (e as CoapError).message;
+  }
+  if (/bad port$/.test(why)) errors.push('"server" has a port outside 1-65535');
+  else if (!uri) {
     errors.push('"server" must be a coap:// or coaps:// URI such as coaps://thingsboard.example.com (got ' +
-      (isString(server) ? JSON.stringify(server) : kind(server)) + ")");
+      (isString(server) ? JSON.stringify(server) + (/bad host$/.test(why) ? ", not a host name or IP address" : "") : kind(server)) + ")");
+  } else if (uri.options.length) {
+    errors.push('"server" must be just coap[s]://host[:port]: ThingsBoard\'s paths are fixed (got a path or query in ' + JSON.stringify(server) + ")");
   }
   const secure = isString(server) && server.indexOf("coaps://") === 0;
   if (raw.token !== undefined && !isTokenText(raw.token)) {
@@ -140,9 +122,14 @@ export function validateConfig(raw: any): ConfigResult {
       '(or set "insecure": true to skip verification, which is unsafe)');
   }
   const w = raw.wifi;
-  if (w !== undefined && (w === null || typeof w !== "object" || !isString(w.ssid) || w.ssid.length > 32 ||
-      (w.password !== undefined && typeof w.password !== "string"))) {
-    errors.push('"wifi" must be {"ssid": "1-32 characters", "password": "..."}');
+  if (w !== undefined && (w === null || typeof w !== "object" || Array.isArray(w))) {
+    errors.push('"wifi" must be {"ssid": "1-32 characters", "password": "8-63 characters, or none for an open network"}');
+  } else if (w !== undefined) {
+    if (!isString(w.ssid) || w.ssid.length > 32) errors.push('"wifi.ssid" must be 1-32 characters (bytes of UTF-8)');
+    const pw = w.password;
+    if (pw !== undefined && (typeof pw !== "string" || (pw.length > 0 && (pw.length < 8 || pw.length > 63)))) {
+      errors.push('"wifi.password" must be 8-63 characters (WPA2), or empty or left out for an open network (value not shown)');
+    }
   }
   const numbers: [string, number, number, number][] = [["intervalS", 5, 86400, 60], ["queueMax", 1, 5000, 200],
     ["otaMaxTrials", 1, 10, 3]];
