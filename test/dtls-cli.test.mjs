@@ -25,14 +25,15 @@ after(async () => {
 function cli(...args) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
+    const out = [];
     let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
+    child.stdout.on("data", (d) => out.push(d));
     child.stderr.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), 20000);
     child.on("exit", (status) => {
       clearTimeout(timer);
-      resolve({ status, stdout, stderr });
+      const bytes = Buffer.concat(out);
+      resolve({ status, stdout: bytes.toString("utf8"), bytes, stderr });
     });
   });
 }
@@ -109,4 +110,35 @@ test("bad usage exits 2 with the reason", async () => {
   const r = await cli("-m", "brew", "coap://127.0.0.1/x");
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^coap: -m: unknown method brew/);
+});
+
+test("payload bytes come out exactly: UTF-8 text on standard output, binary with -o FILE", async () => {
+  const text = "h\u00e9llo \u00b0C";
+  assert.equal((await cli("-m", "PUT", "-t", "text", "-e", text, "-R", ca.cert, `coaps://127.0.0.1:${peer.port}/utf8`)).status, 0);
+  const got = await cli("-R", ca.cert, `coaps://127.0.0.1:${peer.port}/utf8`);
+  assert.deepEqual(got.bytes, Buffer.from(text + "\n", "utf8"), "the bytes the server holds, not their latin1 re-encoded");
+  const binary = Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 151 + 7) & 255));
+  const file = path.join(dir, "binary.in");
+  fs.writeFileSync(file, binary);
+  assert.equal((await cli("-m", "PUT", "-t", "octet", "-f", file, "-R", ca.cert, `coaps://127.0.0.1:${peer.port}/binary`)).status, 0);
+  const outFile = path.join(dir, "binary.out");
+  const r = await cli("-o", outFile, "-R", ca.cert, `coaps://127.0.0.1:${peer.port}/binary`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.bytes.length, 0, "nothing on standard output with -o");
+  assert.deepEqual(fs.readFileSync(outFile), binary);
+});
+
+test("no access token in any output: three-segment /api/v1 paths, /fw paths, bad URIs", async () => {
+  const token = "PL4NT3D-T0KEN";
+  const runs = [
+    await cli("-v", "-m", "post", "-e", "{}", "-R", ca.cert, `coaps://127.0.0.1:${peer.port}/api/v1/${token}`),
+    await cli("-v", "-R", ca.cert, `coaps://127.0.0.1:${peer.port}/fw/${token}?title=a&version=1&size=10&chunk=0`),
+    await cli("-v", `coap://127.0.0.1:${peer.plainPort}/api/v1/${token}/%zz`),
+    await cli("-v", `coap://127.0.0.1:${peer.plainPort}/api/v1/${token}/telemetry`, `coap://x/api/v1/${token}`),
+  ];
+  assert.match(runs[0].stderr, /-> CON POST mid=\d+ token=[0-9a-f]+ \/api\/v1\/<token> payload=2 bytes/);
+  assert.match(runs[1].stderr, /-> CON GET mid=\d+ token=[0-9a-f]+ \/fw\/<token>/);
+  assert.match(runs[2].stderr, /bad CoAP URI "coap:\/\/127\.0\.0\.1:\d+\/api\/v1\/<token>\/%zz": bad percent-escape/);
+  assert.match(runs[3].stderr, /only one URI/);
+  for (const r of runs) assert.ok(!(r.stderr + r.stdout).includes(token), r.stderr);
 });

@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { createDgramModule } from "../espruino/dgram.mjs";
 import { installE } from "../espruino/E.mjs";
 import { createDtlsModule } from "../dtls/module.mjs";
+import { maskPath } from "../server/log.mjs";
 
 const USAGE = `usage: npm run coap -- [options] URI
 
@@ -21,6 +22,7 @@ const USAGE = `usage: npm run coap -- [options] URI
   -k KEY        pre-shared key (text)
   -u IDENTITY   pre-shared key identity
   -s SECONDS    observe the resource for this long
+  -o FILE       write the response payload to FILE (exact bytes) instead of standard output
   -B SECONDS    give up when no answer came within this time (default 90)
   -N            send a non-confirmable request
   -C            ask for a DTLS Connection ID
@@ -35,9 +37,14 @@ const METHODS = { get: 1, post: 2, put: 3, delete: 4, fetch: 5, patch: 6, ipatch
 
 class UsageError extends Error {}
 
+/** A URI as text with its access token (the /api/v1 or /fw segment) hidden, for messages. */
+function maskUri(text) {
+  return String(text).replace(/(\/api\/v1\/)(?!provision(?:[/?#]|$))[^/?#]+|(\/[fs]w\/)[^/?#]+/g, (m, api, fw) => `${api || fw}<token>`);
+}
+
 function parseArgs(argv) {
   const o = { verbose: false, insecure: false, confirmable: true, connectionId: false };
-  const takes = new Set(["-m", "-t", "-A", "-e", "-f", "-R", "-c", "-j", "-k", "-u", "-s", "-B"]);
+  const takes = new Set(["-m", "-t", "-A", "-e", "-f", "-R", "-c", "-j", "-k", "-u", "-s", "-B", "-o"]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (takes.has(a)) {
@@ -49,7 +56,7 @@ function parseArgs(argv) {
     else if (a === "--insecure") o.insecure = true;
     else if (a === "-h" || a === "--help") o.help = true;
     else if (a.startsWith("-") && a !== "-") throw new UsageError(`unknown option ${a}`);
-    else if (o.uri) throw new UsageError(`only one URI, got ${o.uri} and ${a}`);
+    else if (o.uri) throw new UsageError(`only one URI, got ${maskUri(o.uri)} and ${maskUri(a)}`);
     else o.uri = a;
   }
   return o;
@@ -87,18 +94,15 @@ function dtlsTransport(dtls, options, onConnect) {
   };
 }
 
-/** ThingsBoard puts the device's access token in the path (/api/v1/TOKEN/...): it never goes to a log. */
-function maskToken(segments) {
-  return segments.length >= 4 && segments[0] === "api" && segments[1] === "v1" ? [segments[0], segments[1], "<token>", ...segments.slice(3)] : segments;
-}
-
 /** Prints each CoAP message both ways when verbose. */
 function traced(transport, coap, log) {
   const show = (dir, bytes) => {
     try {
       const m = coap.decodeMessage(bytes);
       const type = ["CON", "NON", "ACK", "RST"][m.type];
-      const path = maskToken(coap.getOptions(m, coap.Opt.URI_PATH).map(coap.readString)).join("/");
+      // ThingsBoard puts the device's access token in the path: it never goes to a log.
+      const segments = coap.getOptions(m, coap.Opt.URI_PATH).map(coap.readString);
+      const path = segments.length ? maskPath(segments, () => "<token>").slice(1) : "";
       const code = m.code >= 1 && m.code <= 7 ? Object.keys(METHODS)[m.code - 1].toUpperCase() : coap.codeString(m.code);
       log(`${dir} ${type} ${code} mid=${m.messageId} token=${Buffer.from(m.token).toString("hex") || "-"}${path ? " /" + path : ""}` +
         `${m.payload.length ? ` payload=${m.payload.length} bytes` : ""}`);
@@ -145,7 +149,7 @@ async function main(argv) {
   try {
     uri = coap.parseUri(o.uri);
   } catch (e) {
-    throw new UsageError(e.message);
+    throw new UsageError(e.message.split(o.uri).join(maskUri(o.uri)));
   }
   const log = (line) => process.stderr.write(line + "\n");
 
@@ -186,10 +190,13 @@ async function main(argv) {
     contentFormat: format(o["-t"], "-t"),
     accept: format(o["-A"], "-A"),
     confirmable: o.confirmable,
-    name: `${methodName.toUpperCase()} /${maskToken(uri.options.filter((x) => x.number === coap.Opt.URI_PATH).map((x) => coap.readString(x.value))).join("/")}`,
+    name: `${methodName.toUpperCase()} ${maskPath(uri.options.filter((x) => x.number === coap.Opt.URI_PATH).map((x) => coap.readString(x.value)), () => "<token>")}`,
   };
+  // The payload's exact bytes: to -o FILE (each notification replaces the last), or to standard output followed by
+  // a newline, as coap-client does.
   const print = (m) => {
-    if (m.payload.length) process.stdout.write(Buffer.from(m.payload).toString("latin1") + "\n");
+    if (o["-o"] !== undefined) fs.writeFileSync(o["-o"], Buffer.from(m.payload));
+    else if (m.payload.length) process.stdout.write(Buffer.concat([Buffer.from(m.payload), Buffer.from("\n")]));
   };
   const success = (m) => m.code >> 5 === 2;
 

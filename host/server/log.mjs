@@ -9,11 +9,21 @@ export function mask(secret) {
   return s.slice(0, Math.min(2, Math.floor(s.length / 4))) + "…(" + s.length + ")";
 }
 
-/** Masks the token segment of /api/v1/{token}/... and /fw|sw/{token}. */
-export function maskPath(segments) {
+/**
+ * Where a device path carries an access token: /api/v1/{token}[/...] (every /api/v1 path but /api/v1/provision) and
+ * /fw|sw/{token}. -1 when it has none.
+ */
+export function tokenIndex(segments) {
+  if (segments[0] === "api" && segments[1] === "v1" && segments.length >= 3 && segments[2] !== "provision") return 2;
+  if ((segments[0] === "fw" || segments[0] === "sw") && segments.length >= 2) return 1;
+  return -1;
+}
+
+/** The path with its token replaced by `hide(token)` (masked by default). */
+export function maskPath(segments, hide = mask) {
   const p = segments.slice();
-  if (p[0] === "api" && p[1] === "v1" && p.length > 3) p[2] = mask(p[2]);
-  if ((p[0] === "fw" || p[0] === "sw") && p.length >= 2) p[1] = mask(p[1]);
+  const i = tokenIndex(p);
+  if (i >= 0) p[i] = hide(p[i]);
   return "/" + p.join("/");
 }
 
