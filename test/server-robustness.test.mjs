@@ -61,3 +61,39 @@ test("a flood from one client: others are served and every acknowledged value is
   const q = await http(s, "GET", `/api/plugins/telemetry/DEVICE/${quiet.id}/values/timeseries?keys=q&startTs=0&limit=1000&useStrictDataTypes=true`);
   assert.equal(q.body.q.length, 15);
 });
+
+test("a flood of malformed datagrams cannot flood the log: 10 warning lines per 10 s window", async (t) => {
+  const s = await testServer(t, { logLevel: "warn" });
+  const bad = await rawClient(t, s);
+  // Malformed CoAP (version 1, a token length of 15): each one would be a warning line.
+  await paced(2000, (i) => bad.sendRaw(Buffer.from([0x4f, 0x01, i >> 8, i & 255])));
+  await sleep(500);
+  const lines = s.logs.filter((l) => /malformed message/.test(l));
+  assert.equal(lines.length, 10, `warning lines: ${lines.length}`);
+  assert.ok(bad.queue.filter((m) => m.type === Type.RST).length > 1500, "every malformed CON is still rejected with RST");
+});
+
+test("no access token in the server's log at debug level, whatever the path", async (t) => {
+  const s = await testServer(t, { logLevel: "debug" });
+  const d = await createDevice(s);
+  const c = await rawClient(t, s);
+  for (const p of [`api/v1/${d.token}`, `api/v1/${d.token}/telemetry`, `api/v1/${d.token}/rpc/7`, `fw/${d.token}`, `sw/${d.token}`, `api/v1/NOT${d.token}/attributes`]) {
+    c.request(Code.POST, p, { type: Type.CON, payload: "{}" });
+    await c.next();
+  }
+  assert.ok(s.logs.length > 6, "the requests were logged");
+  for (const l of s.logs) assert.ok(!l.includes(d.token), l);
+});
+
+test("limited log lines: a burst, then one line counting what the window suppressed", async () => {
+  const { createLogger } = await import("../host/server/log.mjs");
+  const lines = [];
+  const log = createLogger("warn", (l) => lines.push(l));
+  const warn = log.limited("warn", "malformed datagram", { burst: 3, windowMs: 200 });
+  for (let i = 0; i < 50; i++) warn("coap", `bad ${i}`);
+  assert.deepEqual(lines.map((l) => l.replace(/^\S+ /, "")), ["warn  [coap] bad 0", "warn  [coap] bad 1", "warn  [coap] bad 2"]);
+  await sleep(300);
+  assert.match(lines[3], /warn  \[coap\] 47 more malformed datagram line\(s\) suppressed in the last 0\.2 s$/);
+  warn("coap", "bad again");
+  assert.match(lines[4], /bad again$/, "a new window starts");
+});

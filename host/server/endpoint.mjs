@@ -47,6 +47,7 @@ function describeRequest(msg) {
 }
 
 export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 * 1024, onRequest }) {
+  const warnMalformed = log.limited ? log.limited("warn", "malformed datagram") : log.warn;
   const timing = { ...DEFAULT_TIMING, ...t };
   const exchanges = new Map(); // peer.id#mid -> {at, exchange}
   const outgoing = new Map(); // peer.id#mid -> pending CON
@@ -316,7 +317,7 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
     } catch (e) {
       const type = (data[0] >> 4) & 3;
       const mid = (data[2] << 8) | data[3];
-      log.warn("coap", `${peer.address}:${peer.port} malformed message (${e.reason ?? "error"}: ${e.message})${type === T.CON ? ", rejected with RST" : ", ignored"}`);
+      warnMalformed("coap", `${peer.address}:${peer.port} malformed message (${e.reason ?? "error"}: ${e.message})${type === T.CON ? ", rejected with RST" : ", ignored"}`);
       // RFC 7252 4.2 and Californium: reject a malformed confirmable message, ignore anything else.
       if (type === T.CON) transmit(peer, { type: T.RST, code: 0, messageId: mid, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
       return;

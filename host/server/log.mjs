@@ -30,8 +30,27 @@ export function maskPath(segments, hide = mask) {
 export function createLogger(level = "info", sink = (line) => process.stderr.write(line + "\n")) {
   if (!(level in LEVELS)) throw new Error(`unknown log level "${level}" (use one of ${Object.keys(LEVELS).join(", ")})`);
   const max = LEVELS[level];
+  const write = (name, area, text) => sink(`${new Date().toISOString()} ${name.padEnd(5)} [${area}] ${text}`);
   const at = (name) => (area, text) => {
-    if (LEVELS[name] <= max) sink(`${new Date().toISOString()} ${name.padEnd(5)} [${area}] ${text}`);
+    if (LEVELS[name] <= max) write(name, area, text);
   };
-  return { level, error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug"), enabled: (name) => LEVELS[name] <= max };
+  // Lines any peer can cause (a malformed datagram each) are limited per kind: `burst` in a window, then one line
+  // counting what was suppressed, so a flood cannot fill the log.
+  const windows = new Map();
+  const limited = (name, kind, { burst = 10, windowMs = 10000 } = {}) => (area, text) => {
+    if (LEVELS[name] > max) return;
+    let w = windows.get(kind);
+    if (!w) {
+      w = { count: 0, suppressed: 0 };
+      windows.set(kind, w);
+      const timer = setTimeout(() => {
+        windows.delete(kind);
+        if (w.suppressed) write(name, area, `${w.suppressed} more ${kind} line(s) suppressed in the last ${windowMs / 1000} s`);
+      }, windowMs);
+      if (timer.unref) timer.unref();
+    }
+    if (w.count++ < burst) write(name, area, text);
+    else w.suppressed++;
+  };
+  return { level, error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug"), limited, enabled: (name) => LEVELS[name] <= max };
 }

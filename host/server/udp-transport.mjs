@@ -6,6 +6,7 @@ import dgram from "node:dgram";
 export const MAX_DATAGRAM = 2048;
 
 export function createUdpTransport({ host, port, log, onDatagram }) {
+  const warnOversized = log.limited ? log.limited("warn", "oversized datagram") : log.warn;
   const socket = dgram.createSocket({ type: host.includes(":") ? "udp6" : "udp4" });
   const peers = new Map();
   const peerOf = (rinfo) => {
@@ -20,7 +21,7 @@ export function createUdpTransport({ host, port, log, onDatagram }) {
   };
   socket.on("message", (msg, rinfo) => {
     if (msg.length > MAX_DATAGRAM) {
-      log.warn("udp", `${rinfo.address}:${rinfo.port} sent a ${msg.length}-byte datagram (over ${MAX_DATAGRAM}); dropped`);
+      warnOversized("udp", `${rinfo.address}:${rinfo.port} sent a ${msg.length}-byte datagram (over ${MAX_DATAGRAM}); dropped`);
       return;
     }
     onDatagram(peerOf(rinfo), new Uint8Array(msg.buffer, msg.byteOffset, msg.length));
