@@ -198,6 +198,10 @@ test("option helpers: uint, string, block values and ordered insertion", () => {
   assert.deepEqual([...coap.uintValue(0x1000000)], [1, 0, 0, 0]);
   assert.deepEqual([...coap.uintValue(0xffffffff)], [255, 255, 255, 255]);
   for (const v of [0, 1, 255, 256, 65535, 65536, 0xffffff, 0x1000000, 0xffffffff]) assert.equal(coap.readUint(coap.uintValue(v)), v);
+  for (const bad of [2 ** 32, -1, 1.5, NaN]) {
+    assert.throws(() => coap.uintValue(bad), (e) => e instanceof coap.CoapError && e.code === "bad-value" &&
+      e.message === `option value ${bad} is not a whole number from 0 to 2^32-1`, String(bad));
+  }
   assert.deepEqual([...coap.stringValue("a\u00e9")], [0x61, 0xe9]);
   assert.equal(coap.readString(Uint8Array.of(0x61, 0xe9)), "a\u00e9");
   assert.deepEqual([...coap.blockValue({ num: 0, more: true, szx: 6 })], [0x0e]);

@@ -147,7 +147,19 @@ test("a peer whose datagrams exceed our record buffer: the timeout says so", asy
 test("bad configuration is refused in words", () => {
   const dtls = createDtlsModule({ log: () => {} });
   assert.throws(() => dtls.connect({ host: "127.0.0.1", port: 5684, ca: "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n" }),
-    /^Error: DTLS: cannot use the CA certificate\(s\) \(option ca\): mbedTLS error -0x[0-9a-f]{4}$/);
+    /^Error: DTLS: cannot use the CA certificate\(s\) \(option ca\): a certificate in it is damaged \(mbedTLS error -0x[0-9a-f]{4}\)$/);
+  const refused = (caText) => {
+    try {
+      dtls.connect({ host: "127.0.0.1", port: 5684, ca: caText });
+    } catch (e) {
+      return e.message;
+    }
+    return "accepted";
+  };
+  assert.equal(refused("hello, I am not a certificate\n"),
+    "DTLS: cannot use the CA certificate(s) (option ca): it is not a certificate: neither PEM text (-----BEGIN CERTIFICATE-----) nor DER");
+  assert.equal(refused(good.keyPem), `DTLS: cannot use the CA certificate(s) (option ca): it holds a PEM ${/-----BEGIN ([A-Z ]+)-----/.exec(good.keyPem)[1].toLowerCase()}, not a certificate`);
+  assert.equal(refused(ca.pem.slice(0, 200)), "DTLS: cannot use the CA certificate(s) (option ca): a certificate's PEM block is cut short (no -----END CERTIFICATE-----)");
   assert.throws(() => dtls.connect({ host: "127.0.0.1", port: 5684, ca: ca.pem, cert: good.pem }), /cert and key must be given together/);
   assert.throws(() => dtls.connect({ host: "127.0.0.1", port: 0, ca: ca.pem }), /bad port 0/);
 });

@@ -22,6 +22,16 @@ const hex = (n) => "-0x" + (-n).toString(16).padStart(4, "0");
  * pskIdentity; verify "none" | "optional" | "required"; suites (names like "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256");
  * connectionId; mtu; retransmitMinMs, retransmitMaxMs. Throws an Error naming the bad option.
  */
+/** What is wrong with certificate text or bytes mbedTLS refused, in words. */
+export function certificateProblem(bytes, ret) {
+  const text = Buffer.from(bytes).toString("latin1");
+  const begin = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text);
+  if (!begin && bytes[0] !== 0x30) return "it is not a certificate: neither PEM text (-----BEGIN CERTIFICATE-----) nor DER";
+  if (begin && !/-----BEGIN CERTIFICATE-----/.test(text)) return `it holds a PEM ${begin[1].toLowerCase()}, not a certificate`;
+  if (begin && !/-----END CERTIFICATE-----/.test(text)) return "a certificate's PEM block is cut short (no -----END CERTIFICATE-----)";
+  return `a certificate in it is damaged (mbedTLS error ${hex(ret)})`;
+}
+
 export class DtlsConfig {
   constructor(options, wasm = getDtlsWasm()) {
     const o = options || {};
@@ -30,7 +40,11 @@ export class DtlsConfig {
     this.ptr = wasm.call("dtls_config_new", this.role === "server" ? 1 : 0);
     if (!this.ptr) throw new Error("DTLS: out of memory creating the configuration");
     try {
-      if (o.ca) this.check(wasm.withBytes(toBytes(o.ca), (p, n) => wasm.call("dtls_config_ca", this.ptr, p, n)), "ca", "the CA certificate(s)");
+      if (o.ca) {
+        const ca = toBytes(o.ca);
+        const ret = wasm.withBytes(ca, (p, n) => wasm.call("dtls_config_ca", this.ptr, p, n));
+        if (ret !== 0) throw new Error(`DTLS: cannot use the CA certificate(s) (option ca): ${certificateProblem(ca, ret)}`);
+      }
       if (o.cert || o.key) {
         if (!o.cert || !o.key) throw new Error("DTLS: cert and key must be given together");
         const cert = toBytes(o.cert);

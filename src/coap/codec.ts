@@ -113,6 +113,7 @@ export type OptionValue = Uint8Array | string | number;
 
 /** The shortest big-endian form of an unsigned integer (0 is the empty value), as RFC 7252 section 3.2 wants. */
 export function uintValue(n: number): Uint8Array {
+  if (!(n >= 0 && n <= 0xffffffff && n === Math.floor(n))) throw new CoapError("bad-value", "option value " + n + " is not a whole number from 0 to 2^32-1");
   const b = new Uint8Array(n > 0xffffff ? 4 : n > 0xffff ? 3 : n > 0xff ? 2 : n > 0 ? 1 : 0);
   for (let i = b.length; i--; n = Math.floor(n / 256)) b[i] = n;
   return b;
