@@ -513,3 +513,79 @@ test("the UDP server ignores garbage from unknown peers and keeps serving", asyn
     await server.close();
   }
 });
+
+/** A client that sends its ClientHello, answers the cookie, and then falls silent: a half-open handshake. */
+async function halfOpen(serverPort, config) {
+  const socket = dgram.createSocket("udp4");
+  await new Promise((r) => socket.bind(0, "127.0.0.1", r));
+  const conn = new DtlsConnection(config, { hostname: "localhost" });
+  const cookieSent = new Promise((resolve) => {
+    socket.once("message", (m) => {
+      conn.feed(m);
+      conn.process();
+      for (const d of conn.takeOutgoing()) socket.send(d, serverPort, "127.0.0.1");
+      resolve();
+    });
+  });
+  conn.process();
+  for (const d of conn.takeOutgoing()) socket.send(d, serverPort, "127.0.0.1");
+  await cookieSent;
+  return { socket, conn };
+}
+
+test("half-open handshakes are bounded apart from sessions, the oldest give way, and they time out", async () => {
+  const { server, port } = await echoServer({ maxSessions: 5, maxHandshakes: 20, handshakeTimeoutMs: 1500 });
+  const config = new DtlsConfig({ ca: ca.pem });
+  const silent = [];
+  try {
+    for (let i = 0; i < 60; i++) silent.push(await halfOpen(port, config));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(server.halfOpen.size <= 20, `half-open handshakes held: ${server.halfOpen.size}`);
+    assert.equal(server.sessionCount, 0);
+    // A real client is still served at once.
+    const c = await open(recordingModule().dtls, { host: "127.0.0.1", port, ca: ca.pem });
+    c.socket.send("served");
+    assert.equal(await c.next(), "echo:served");
+    await new Promise((r) => setTimeout(r, 1800));
+    assert.equal(server.halfOpen.size, 0, "unfinished handshakes are dropped after handshakeTimeoutMs");
+    assert.equal(server.sessionCount, 1);
+    await closeSocket(c.socket);
+  } finally {
+    for (const h of silent) {
+      h.conn.free();
+      h.socket.close();
+    }
+    config.free();
+    await server.close();
+  }
+});
+
+test("at maxSessions a ClientHello without a cookie displaces nobody: it gets a HelloVerifyRequest and no state", async () => {
+  const { server, port, sessions } = await echoServer({ maxSessions: 1 });
+  const config = new DtlsConfig({ ca: ca.pem });
+  const socket = dgram.createSocket("udp4");
+  await new Promise((r) => socket.bind(0, "127.0.0.1", r));
+  try {
+    const a = await open(recordingModule().dtls, { host: "127.0.0.1", port, ca: ca.pem });
+    let closed = false;
+    sessions[0].on("close", () => (closed = true));
+    const conn = new DtlsConnection(config, { hostname: "localhost" });
+    const answer = new Promise((r) => socket.once("message", r));
+    conn.process();
+    for (const d of conn.takeOutgoing()) socket.send(d, port, "127.0.0.1");
+    const hvr = await answer;
+    assert.equal(hvr[0], 22, "a handshake record");
+    assert.equal(hvr[13], 3, "HelloVerifyRequest");
+    conn.free();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(closed, false, "the established session stays");
+    assert.equal(server.byAddress.size, 1, "no state for the cookieless peer");
+    a.socket.send("still mine");
+    assert.equal(await a.next(), "echo:still mine");
+    await closeSocket(a.socket);
+  } finally {
+    socket.close();
+    config.free();
+    await server.close();
+  }
+});

@@ -52,8 +52,11 @@ export class DtlsServerSession extends EventEmitter {
 /**
  * Options: cert, key (PEM), ca (PEM; client certificates are checked against it), clientCert "none" | "optional"
  * (ThingsBoard's mode: requested, not required) | "required", psk + pskIdentity, connectionId (default true),
- * mtu (1024), maxSessions (1000; then the session idle longest is closed for a newcomer), retransmitMinMs / retransmitMaxMs, suites; send(bytes, port, address) for a
- * host that owns the socket and calls receive() itself instead of listen().
+ * mtu (1024), maxSessions (1000 established; a newcomer whose handshake completes then closes the session idle
+ * longest), maxHandshakes (100 unfinished handshakes of peers that returned a valid cookie; the oldest gives way),
+ * handshakeTimeoutMs (10000: an unfinished handshake is dropped then), retransmitMinMs / retransmitMaxMs, suites;
+ * send(bytes, port, address) for a host that owns the socket and calls receive() itself instead of listen().
+ * A ClientHello without a valid cookie costs no state and never displaces anyone: it gets a HelloVerifyRequest.
  * Events: "session" (DtlsServerSession, after its handshake), "handshakeError" ({ peer, code, message }),
  * "error" (Error: socket failure or engine crash; every session is then closed).
  */
@@ -61,8 +64,10 @@ export class DtlsServer extends EventEmitter {
   constructor(options = {}) {
     super();
     if (!options.psk && !(options.cert && options.key)) throw new Error("DTLS server: cert and key (or psk) required");
-    this.options = { connectionId: true, maxSessions: 1000, clientCert: options.ca ? "optional" : "none", ...options };
+    this.options = { connectionId: true, maxSessions: 1000, maxHandshakes: 100, handshakeTimeoutMs: 10000, clientCert: options.ca ? "optional" : "none", ...options };
     this.byAddress = new Map();
+    /** Unfinished handshakes of peers that proved their address with a cookie, oldest first. */
+    this.halfOpen = new Set();
     this.byCid = new Map();
     this.socket = null;
     this._start();
@@ -115,8 +120,9 @@ export class DtlsServer extends EventEmitter {
     if (!this.wasm.dead) this.config.free();
   }
 
+  /** Established sessions. */
   get sessionCount() {
-    return this.byAddress.size;
+    return this.byAddress.size - this.halfOpen.size;
   }
 
   /** Processes one received datagram (the socket does this; a host with its own socket may call it). */
@@ -129,8 +135,9 @@ export class DtlsServer extends EventEmitter {
     }
     if (!entry) entry = this.byAddress.get(key) || null;
     if (!entry) {
-      // Only a ClientHello may open a connection; the shim answers it with a stateless cookie first.
-      if (msg[0] !== CONTENT_HANDSHAKE || !this._makeRoom()) return;
+      // Only a ClientHello may open a connection. It is tried on a connection nobody knows of yet: without a valid
+      // cookie the shim answers with a HelloVerifyRequest and the connection is gone again (_after).
+      if (msg[0] !== CONTENT_HANDSHAKE) return;
       entry = this._open(rinfo, key);
       if (!entry) return;
     }
@@ -145,17 +152,29 @@ export class DtlsServer extends EventEmitter {
     });
   }
 
-  /** At maxSessions, the established session idle longest gives way (devices that slept and came back from a new
-   * port leave old sessions behind); unfinished handshakes are never evicted, so when only they remain, refuse. */
-  _makeRoom() {
-    if (this.byAddress.size < this.options.maxSessions) return true;
-    let oldest = null;
-    for (const entry of this.byAddress.values()) {
-      if (entry.established && (!oldest || entry.lastActive < oldest.lastActive)) oldest = entry;
+  /** A peer returned a valid cookie: its handshake is kept, bounded apart from the sessions, for a short time. */
+  _admit(entry) {
+    if (this.halfOpen.size >= this.options.maxHandshakes) {
+      const oldest = this.halfOpen.values().next().value;
+      this._close(oldest, false);
     }
-    if (!oldest) return false;
-    this._close(oldest, true);
-    return true;
+    this.byAddress.set(entry.key, entry);
+    this.halfOpen.add(entry);
+    entry.deadline = setTimeout(() => this._close(entry, false), this.options.handshakeTimeoutMs);
+    if (entry.deadline.unref) entry.deadline.unref();
+  }
+
+  /** A handshake completed: at maxSessions, the established session idle longest gives way (devices that slept and
+   * came back from a new port leave old sessions behind). */
+  _established(entry) {
+    this.halfOpen.delete(entry);
+    clearTimeout(entry.deadline);
+    if (this.sessionCount <= this.options.maxSessions) return;
+    let oldest = null;
+    for (const e of this.byAddress.values()) {
+      if (e !== entry && e.established && (!oldest || e.lastActive < oldest.lastActive)) oldest = e;
+    }
+    if (oldest) this._close(oldest, true);
   }
 
   _open(rinfo, key) {
@@ -166,9 +185,7 @@ export class DtlsServer extends EventEmitter {
       this.emit("handshakeError", { peer: { address: rinfo.address, port: rinfo.port }, code: "OUT_OF_MEMORY", message: e.message });
       return null;
     }
-    const entry = { conn, key, address: rinfo.address, port: rinfo.port, timer: null, established: false, session: null, cid: null, lastActive: Date.now() };
-    this.byAddress.set(key, entry);
-    return entry;
+    return { conn, key, address: rinfo.address, port: rinfo.port, timer: null, deadline: null, established: false, session: null, cid: null, lastActive: Date.now() };
   }
 
   _move(entry, rinfo, key) {
@@ -189,6 +206,7 @@ export class DtlsServer extends EventEmitter {
       this._drop(entry);
       return;
     }
+    if (state === "handshaking" && !this.byAddress.has(entry.key)) this._admit(entry);
     if (state === "failed") {
       const { code, message } = entry.conn.error;
       this._drop(entry);
@@ -203,6 +221,8 @@ export class DtlsServer extends EventEmitter {
       entry.established = false;
       entry.session = null;
       entry.cid = null;
+      this.byAddress.delete(entry.key);
+      this._admit(entry);
       old.emit("close");
     }
     if (state === "established" && !entry.established) {
@@ -213,6 +233,7 @@ export class DtlsServer extends EventEmitter {
       const peerCert = entry.conn.peerCertificate;
       entry.clientCertificate = peerCert ? { der: peerCert.der, verified: peerCert.verifyFlags === 0 } : null;
       if (entry.cid) this.byCid.set(entry.cid, entry);
+      this._established(entry);
       entry.session = new DtlsServerSession(this, entry);
       this.emit("session", entry.session);
     }
@@ -265,6 +286,8 @@ export class DtlsServer extends EventEmitter {
   _drop(entry) {
     if (entry.timer) clearTimeout(entry.timer);
     entry.timer = null;
+    clearTimeout(entry.deadline);
+    this.halfOpen.delete(entry);
     if (this.byAddress.get(entry.key) === entry) this.byAddress.delete(entry.key);
     if (entry.cid && this.byCid.get(entry.cid) === entry) this.byCid.delete(entry.cid);
     if (!this.wasm.dead) entry.conn.free();
@@ -286,6 +309,7 @@ export class DtlsServer extends EventEmitter {
       const entries = [...new Set(this.byAddress.values())];
       this.byAddress.clear();
       this.byCid.clear();
+      this.halfOpen.clear();
       for (const entry of entries) {
         if (entry.timer) clearTimeout(entry.timer);
         if (entry.session) entry.session.emit("close");
