@@ -142,3 +142,19 @@ test("no access token in any output: three-segment /api/v1 paths, /fw paths, bad
   assert.match(runs[3].stderr, /only one URI/);
   for (const r of runs) assert.ok(!(r.stderr + r.stdout).includes(token), r.stderr);
 });
+
+test("requests larger than one DTLS record go block-wise, the blocks sized to the record's room", async () => {
+  for (const size of [900, 1000, 3000]) {
+    const body = Buffer.from(Array.from({ length: size }, (_, i) => 0x41 + (i % 26)));
+    const file = path.join(dir, `body${size}.txt`);
+    fs.writeFileSync(file, body);
+    const put = await cli("-v", "-m", "put", "-t", "text", "-f", file, "-R", ca.cert, `coaps://127.0.0.1:${peer.port}/big${size}`);
+    assert.equal(put.status, 0, `${size}: ${put.stderr}`);
+    assert.doesNotMatch(put.stderr, /does not fit one record/);
+    const sent = [...put.stderr.matchAll(/-> CON PUT mid=\d+ token=[0-9a-f]+ \/big\d+ payload=(\d+) bytes/g)].map((m) => +m[1]);
+    assert.ok(sent.every((n) => n <= 512 || n === size), `${size}: block payloads ${sent}`);
+    const got = await cli("-R", ca.cert, `coaps://127.0.0.1:${peer.port}/big${size}`);
+    assert.equal(got.status, 0, got.stderr);
+    assert.deepEqual(got.bytes, Buffer.concat([body, Buffer.from("\n")]), `${size}: the server has the whole body`);
+  }
+});

@@ -91,6 +91,7 @@ function dtlsTransport(dtls, options, onConnect) {
     onMessage: (h) => (onData = h),
     onError: (h) => (onError = h),
     close: () => socket.close(),
+    room: () => socket.maxDatagram(),
   };
 }
 
@@ -121,6 +122,7 @@ function traced(transport, coap, log) {
     }),
     onError: (h) => transport.onError(h),
     close: () => transport.close(),
+    room: transport.room && (() => transport.room()),
   };
 }
 

@@ -6,6 +6,10 @@ import { EspruinoEmitter, queueEvent } from "../espruino/events.mjs";
 import { DtlsConfig, DtlsConnection } from "./endpoint.mjs";
 import { DtlsWasm, getDtlsWasm } from "./wasm.mjs";
 
+/** The shim's MTU when none is given (firmware/dtls_shim.c). */
+const DEFAULT_MTU = 1024;
+/** Record header 13, Connection ID 9, then the worst of the suites: CBC's IV 16, SHA-256 MAC 32 and padding 16. */
+const MAX_RECORD_EXPANSION = 86;
 const MAX_QUEUED_SENDS = 16;
 // Twice the engine's record buffer, so that a datagram too large for it reaches the engine whole enough to be named
 // in the error rather than silently cut by dgram.
@@ -56,6 +60,7 @@ class DtlsClientSocket extends EspruinoEmitter {
     hidden("_connected", false);
     hidden("_session", undefined);
     hidden("_step", "");
+    hidden("_mtu", options.mtu || DEFAULT_MTU);
     // A clock other than the host's (the simulator's virtual time) needs its own engine instance.
     const wasm = unixTime ? new DtlsWasm({ unixTime }) : getDtlsWasm();
     hidden("_config", new DtlsConfig({
@@ -96,6 +101,18 @@ class DtlsClientSocket extends EspruinoEmitter {
     });
     this._udp.on("error", (e) => this._fail({ code: "SOCKET", message: `UDP socket error: ${e.message}` }));
     queueEvent(() => this._run(() => {}));
+  }
+
+  /**
+   * The largest datagram one record carries: exact once connected; before, what the MTU leaves after the largest
+   * record expansion of the offered suites (so a request queued before the handshake fits afterwards).
+   */
+  maxDatagram() {
+    if (this._connected && !this._done) {
+      const max = this._conn.maxPayload;
+      if (max > 0) return max;
+    }
+    return this._mtu - MAX_RECORD_EXPANSION;
   }
 
   /** Application data, one datagram, 8-bit string. Sends queue until the handshake is done. */

@@ -246,8 +246,16 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   function transfer(m: CoapMessage, body: Uint8Array, name: string, done: ResponseCallback) {
     // One token for all blocks of an upload: some servers (node-coap) reassemble Block1 by token.
     const tok = m.token.length ? m.token : token();
+    // What one datagram carries (over DTLS a record's room): the message without payload, a Block1 and a Size1
+    // option and the payload marker leave the rest for the block.
+    const room = transport.room ? transport.room() : 0;
+    const head = room ? encodeMessage(createMessage(m.type, m.code, tok, m.options, EMPTY)).length + 12 : 0;
+    const fit = (szx: number) => {
+      while (room && szx > 0 && (1 << (szx + 4)) + head > room) szx--;
+      return szx;
+    };
     const upload = (num: number, szx: number) => {
-      const whole = body.length <= 1 << (szx + 4) && !num;
+      const whole = !num && (room ? body.length + head <= room : body.length <= 1 << (szx + 4));
       const part = whole ? createMessage(m.type, m.code, tok, m.options, body) : uploadBlock(m, body, num, szx);
       part.token = tok;
       exchange(part, name, (err, res) => {
@@ -264,7 +272,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
         download(part, r, name, done);
       });
     };
-    upload(0, o.blockSzx === undefined ? 6 : o.blockSzx);
+    upload(0, fit(o.blockSzx === undefined ? 6 : o.blockSzx));
   }
 
   function build(req: CoapRequest): CoapMessage {

@@ -29,6 +29,7 @@ export function createDtlsTransport(dtls: DtlsModule, options: DtlsConnectOption
       onConnect = h;
     },
     exportSession: () => socket.exportSession(),
+    room: () => socket.maxDatagram(),
     close: () => socket.close(),
   };
 }

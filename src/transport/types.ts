@@ -13,4 +13,6 @@ export interface Transport {
   /** Sets the receiver of failures that end the link (socket errors, DTLS alerts). */
   onError?(handler: (error: TransportError) => void): void;
   close(): void;
+  /** The largest datagram the link carries now; absent where it has no limit of its own (plain UDP). */
+  room?(): number;
 }

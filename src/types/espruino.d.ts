@@ -121,6 +121,8 @@ interface DtlsSocket extends EspruinoEventEmitter {
   send(message: string): void;
   /** The session (holds its master secret: keep it in private storage), once connected. */
   exportSession(): string | undefined;
+  /** The largest datagram one record carries: exact once connected, a safe bound from the MTU before. */
+  maxDatagram(): number;
   /** Sends close_notify, then emits "close". */
   close(): void;
   on(event: "connect", listener: (info: { resumed: boolean; cipher: string }) => void): void;
