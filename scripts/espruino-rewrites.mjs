@@ -49,17 +49,18 @@ export function leadingNode(e) {
 }
 
 /**
- * Expression statements that start with a string (or template) literal right after a block's closing brace, such as
- * `}"number"==typeof x&&...`: where Espruino skipped that block, the string's value is lost ("" instead of
- * "number"). The minifier writes comparisons with the literal first; each such statement gets a `;` before it.
+ * Expression statements that start with a string, template or regular-expression literal right after a block's
+ * closing brace, such as `}"number"==typeof x&&...` or `}catch(e){...}/bad port$/.test(s)?...`: where Espruino
+ * skipped that block, the literal's value is lost ("" instead of "number"; an empty pattern that matches anything).
+ * The minifier writes comparisons with the literal first; each such statement gets a `;` before it.
  */
-export function leadingStringsAfterBlocks(code, ast = parse(code)) {
+export function literalsAfterBlocks(code, ast = parse(code)) {
   const out = [];
   walk.full(ast, (n) => {
     if (n.type !== "ExpressionStatement" || n.directive) return;
     const first = leadingNode(n.expression);
     if (first.start !== n.start) return;
-    if (!((first.type === "Literal" && typeof first.value === "string") || first.type === "TemplateLiteral")) return;
+    if (!((first.type === "Literal" && (typeof first.value === "string" || first.regex)) || first.type === "TemplateLiteral")) return;
     let i = n.start - 1;
     while (i >= 0 && /\s/.test(code[i])) i--;
     if (code[i] === "}") out.push(n);
@@ -67,12 +68,12 @@ export function leadingStringsAfterBlocks(code, ast = parse(code)) {
   return out;
 }
 
-export function separateLeadingStrings(code) {
-  const found = leadingStringsAfterBlocks(code);
+export function separateLeadingLiterals(code) {
+  const found = literalsAfterBlocks(code);
   return found.length ? applyInserts(code, found.map((n) => ({ at: n.start, text: ";" }))) : code;
 }
 
 /** Every rewrite, in order: what the firmware and library bundles go through last. */
 export function espruinoRewrites(code) {
-  return separateLeadingStrings(fillArrayHoles(code));
+  return separateLeadingLiterals(fillArrayHoles(code));
 }

@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as acorn from "acorn";
 import * as walk from "acorn-walk";
-import { leadingStringsAfterBlocks } from "./espruino-rewrites.mjs";
+import { literalsAfterBlocks } from "./espruino-rewrites.mjs";
 
 // Globals Espruino does not have at all: `typeof X` is "undefined" there.
 const MISSING_GLOBALS = new Set(["Symbol", "Map", "Set", "WeakMap", "WeakSet", "WeakRef", "FinalizationRegistry",
@@ -255,8 +255,8 @@ export function checkSource(code, file = "<input>") {
   }
   const declared = declaredNames(ast);
   const at = (n) => n.loc.start;
-  for (const n of leadingStringsAfterBlocks(code, ast)) {
-    report(n.loc.start, "statement starting with a string literal right after a block (Espruino loses the string when it skipped the block)");
+  for (const n of literalsAfterBlocks(code, ast)) {
+    report(n.loc.start, "statement starting with a string, template or regular-expression literal right after a block (Espruino loses the literal when it skipped the block)");
   }
   varsBeforeDeclaration(ast, report);
   walk.full(ast, (n) => { if (FUNCTIONS.has(n.type)) varsBeforeDeclaration(n, report); });

@@ -58,7 +58,7 @@ const FORBIDDEN = [
   ["var r = /^a(bc)*d$/;", "regular-expression quantifier * on a group"],
   ["var r = /^a(b|c)d$/;", "regular-expression | inside a group (Espruino alternates the whole pattern)"],
   ["var r = /\\u0041/;", "regular-expression escape \\u"],
-  ["function f(x) { if (x) { x = 1 } \"number\" == typeof x && g(); }", "statement starting with a string literal right after a block (Espruino loses the string when it skipped the block)"],
+  ["function f(x) { if (x) { x = 1 } \"number\" == typeof x && g(); }", "statement starting with a string, template or regular-expression literal right after a block (Espruino loses the literal when it skipped the block)"],
   ["function f() { for (var i = 0; i < 2; i++) { if (i) m(); else m = 5; } var m; }", '"m" used before its var statement runs (Espruino creates a var only then)'],
   ["var r = /(?:ab)+/;", "regular-expression non-capturing group (?:"],
   ["var r = /a(?=b)/;", "regular-expression lookahead (?="],

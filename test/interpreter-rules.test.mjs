@@ -44,7 +44,10 @@ const RULES = [
     '"m" used before its var statement runs (Espruino creates a var only then)', "function", "number"],
   ["string after a skipped block",
     'function f(x) { try { x = JSON.parse(x); } catch (e) { return "bad"; }"number" == typeof x.id ? (result = "dispatched") : (result = "dropped"); }\nf(\'{"id":1}\');',
-    "statement starting with a string literal right after a block (Espruino loses the string when it skipped the block)", "dispatched", "dropped"],
+    "statement starting with a string, template or regular-expression literal right after a block (Espruino loses the literal when it skipped the block)", "dispatched", "dropped"],
+  ["regex after a skipped block",
+    'function f(s) { try { s = s + ""; } catch (e) { return; }/^bad port$/.test(s) ? (result = "port") : (result = "fine"); }\nf("coap://h:1");',
+    "statement starting with a string, template or regular-expression literal right after a block (Espruino loses the literal when it skipped the block)", "fine", "port"],
   ["function declared after statements",
     'result = (function () { try { return g(); } catch (e) { return "not hoisted"; } function g() { return "hoisted"; } })();',
     'function declaration "g" after other statements (Espruino does not hoist functions)', "hoisted", "not hoisted"],
@@ -74,7 +77,7 @@ for (const [rule, code, construct, nodeResult, espruinoResult] of RULES) {
 
 test("the build's rewrites give Node's result on the real interpreter: array holes, strings after blocks", (t) => {
   const dir = tempDir(t, "rules-");
-  for (const [rule, code] of RULES.filter(([r]) => r === "array hole in a skipped branch" || r === "string after a skipped block")) {
+  for (const [rule, code] of RULES.filter(([r]) => r === "array hole in a skipped branch" || r === "string after a skipped block" || r === "regex after a skipped block")) {
     const rewritten = espruinoRewrites(code);
     assert.notEqual(rewritten, code, rule);
     assert.deepEqual(onEspruino(dir, rewritten), onNode(code), rule);
