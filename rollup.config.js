@@ -139,8 +139,13 @@ function tsPlugin(transformers) {
 }
 
 function onwarn(warning, warn) {
-  // A circular import or an unresolved module is a real bug in firmware code, not noise.
+  // A circular import or an unresolved module is a real bug in firmware code, not noise; so is a type error, which
+  // the TypeScript plugin reports only as a warning (with a 1-based column).
   if (warning.code === "CIRCULAR_DEPENDENCY" || warning.code === "UNRESOLVED_IMPORT") throw new Error(warning.message);
+  if (warning.plugin === "typescript") {
+    const where = warning.loc ? `${path.relative(process.cwd(), warning.loc.file)}:${warning.loc.line}:${warning.loc.column}: ` : "";
+    throw new Error(`${where}${warning.pluginCode ? warning.pluginCode + ": " : ""}${warning.message.replace(/^[\s\S]*?TS\d+: /, "")}`);
+  }
   warn(warning);
 }
 

@@ -56,6 +56,23 @@ test("npm run build fails with the file and field of a bad board, and a broken J
   fs.rmSync(dir, { recursive: true });
 });
 
+test("a type error fails the build, named with its file, line and TypeScript code", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "type-error-"));
+  try {
+    for (const name of ["src", "boards", "scripts", "rollup.config.js", "tsconfig.json", "package.json"]) fs.cpSync(name, path.join(dir, name), { recursive: true });
+    fs.symlinkSync(path.resolve("node_modules"), path.join(dir, "node_modules"), "dir");
+    const file = path.join(dir, "src", "app", "hardware.ts");
+    const lines = fs.readFileSync(file, "utf8").split("\n").length;
+    fs.appendFileSync(file, 'export const wrong: number = "text";\n');
+    const r = spawnSync(process.execPath, ["scripts/build.mjs", "--board", "sim"], { cwd: dir, encoding: "utf8" });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.equal(r.stderr, `build failed: src/app/hardware.ts:${lines}:14: TS2322: Type 'string' is not assignable to type 'number'.\n`);
+    assert.ok(!fs.existsSync(path.join(dir, "dist", "sim", "firmware.js")), "no bundle is written");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("board constants are compiled in: the C3 bundle (no status LED) has no LED code", () => {
   const esp32 = fs.readFileSync("dist/esp32/firmware.js", "utf8");
   const c3 = fs.readFileSync("dist/esp32c3/firmware.js", "utf8");
