@@ -4,6 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
+import crypto from "node:crypto";
 import { rollup } from "rollup";
 import { BoardError, loadBoards, espruinoToolsBoardJson } from "./board.mjs";
 import { checkFiles, formatFinding } from "./gate.mjs";
@@ -12,13 +13,32 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..")
 process.chdir(root);
 
 function parseArgs(argv) {
-  const args = { boards: [], quiet: false };
+  const args = { boards: [], quiet: false, ifStale: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--board") args.boards.push(argv[++i]);
     else if (argv[i] === "--quiet") args.quiet = true;
-    else throw new Error(`unknown option ${argv[i]} (use --board <id> or --quiet)`);
+    else if (argv[i] === "--if-stale") args.ifStale = true;
+    else throw new Error(`unknown option ${argv[i]} (use --board <id>, --quiet or --if-stale)`);
   }
   return args;
+}
+
+/** Everything a full build reads: sources, board files, the build's own code and settings, the lock file. */
+const INPUTS = ["src", "boards", "rollup.config.js", "tsconfig.json", "package-lock.json", "scripts/build.mjs", "scripts/board.mjs",
+  "scripts/gate.mjs", "scripts/espruino-rewrites.mjs", "scripts/private-members.mjs", "src/platform/tslib.js"];
+const STAMP = "dist/.build-stamp";
+
+/** A hash of the build's inputs (contents, not times: checkouts touch files without changing them). */
+export function inputsFingerprint() {
+  const h = crypto.createHash("sha256");
+  const add = (p) => {
+    if (!fs.existsSync(p)) return;
+    if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p).sort()) add(path.join(p, e));
+    else h.update(p).update("\0").update(fs.readFileSync(p)).update("\0");
+  };
+  for (const i of INPUTS) add(i);
+  h.update(`${process.env.BOARDS_DIR || ""}\0${process.env.FW_VERSION || ""}\0${process.version}`);
+  return h.digest("hex");
 }
 
 export async function build({ boards: only = [], quiet = false } = {}) {
@@ -32,6 +52,9 @@ export async function build({ boards: only = [], quiet = false } = {}) {
   for (const id of only) {
     if (!boards.some((b) => b.id === id)) throw new Error(`no board "${id}" (boards: ${boards.map((b) => b.id).join(", ")})`);
   }
+  // Any build may change dist/: only a complete one leaves the stamp that says which inputs it was built from.
+  fs.rmSync(STAMP, { force: true });
+  const fingerprint = only.length ? null : inputsFingerprint();
   const { firmwareConfig, libraryConfig, libraryEntries } = await import("../rollup.config.js");
   const wanted = only.length ? boards.filter((b) => only.includes(b.id)) : boards;
   const configs = [...wanted.map(firmwareConfig), ...(only.length ? [] : libraryEntries().map(libraryConfig))];
@@ -49,6 +72,7 @@ export async function build({ boards: only = [], quiet = false } = {}) {
   if (findings.length) {
     throw new Error(`Espruino compatibility gate failed:\n${findings.map(formatFinding).join("\n")}`);
   }
+  if (fingerprint) fs.writeFileSync(STAMP, fingerprint);
   const sizes = files.map((f) => {
     const code = fs.readFileSync(f);
     return { file: f, bytes: code.length, gzip: zlib.gzipSync(code, { level: 9 }).length };
@@ -61,8 +85,17 @@ export async function build({ boards: only = [], quiet = false } = {}) {
   return sizes;
 }
 
+/** A full build unless dist/ was built from these very inputs (the stamp a full build leaves); says when it builds. */
+async function buildIfStale(args) {
+  const have = fs.existsSync(STAMP) ? fs.readFileSync(STAMP, "utf8") : "";
+  if (have && have === inputsFingerprint()) return;
+  process.stderr.write(`setup: building the bundles (${have ? "sources changed" : "no build of these sources yet"})\n`);
+  await build({ ...args, boards: [] });
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  build(parseArgs(process.argv.slice(2))).catch((e) => {
+  const args = parseArgs(process.argv.slice(2));
+  (args.ifStale ? buildIfStale(args) : build(args)).catch((e) => {
     console.error(`build failed: ${e.message}`);
     process.exit(1);
   });

@@ -67,4 +67,4 @@ fi
 bash scripts/espruino.sh --if-stale || die "building the Espruino interpreter failed (see above)"
 
 # --- the bundles -----------------------------------------------------------------------------------------------
-node scripts/build.mjs --quiet || die "the firmware build failed (see above)"
+node scripts/build.mjs --quiet --if-stale || die "the firmware build failed (see above)"

@@ -56,11 +56,43 @@ test("npm run build fails with the file and field of a bad board, and a broken J
   fs.rmSync(dir, { recursive: true });
 });
 
-test("a type error fails the build, named with its file, line and TypeScript code", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "type-error-"));
+/** A copy of the build's inputs in a temporary folder, to build there without touching dist/. */
+function buildTree(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  for (const name of ["src", "boards", "scripts", "rollup.config.js", "tsconfig.json", "package.json", "package-lock.json"]) {
+    fs.cpSync(name, path.join(dir, name), { recursive: true });
+  }
+  fs.symlinkSync(path.resolve("node_modules"), path.join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+test("set-up rebuilds the bundles only when an input changed, and says so", () => {
+  const dir = buildTree("if-stale-");
   try {
-    for (const name of ["src", "boards", "scripts", "rollup.config.js", "tsconfig.json", "package.json"]) fs.cpSync(name, path.join(dir, name), { recursive: true });
-    fs.symlinkSync(path.resolve("node_modules"), path.join(dir, "node_modules"), "dir");
+    const run = () => spawnSync(process.execPath, ["scripts/build.mjs", "--quiet", "--if-stale"], { cwd: dir, encoding: "utf8" });
+    let r = run();
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, "setup: building the bundles (no build of these sources yet)\n");
+    const bundle = path.join(dir, "dist", "sim", "firmware.js");
+    const built = fs.statSync(bundle).mtimeMs;
+    r = run();
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr + r.stdout, "", "nothing to do, nothing said");
+    assert.equal(fs.statSync(bundle).mtimeMs, built, "the bundle was not rewritten");
+    fs.utimesSync(path.join(dir, "src", "main.ts"), new Date(), new Date());
+    assert.equal(run().stderr, "", "a touched file with the same content changes nothing");
+    fs.appendFileSync(path.join(dir, "src", "main.ts"), "// a change\n");
+    r = run();
+    assert.equal(r.stderr, "setup: building the bundles (sources changed)\n");
+    assert.equal(run().stderr, "");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a type error fails the build, named with its file, line and TypeScript code", () => {
+  const dir = buildTree("type-error-");
+  try {
     const file = path.join(dir, "src", "app", "hardware.ts");
     const lines = fs.readFileSync(file, "utf8").split("\n").length;
     fs.appendFileSync(file, 'export const wrong: number = "text";\n');
