@@ -76,3 +76,13 @@ test("datagram summaries: CoAP with the token hidden, DTLS record types, anythin
   assert.equal(describeDatagram(Buffer.concat([hello, appData])), "DTLS ClientHello+application data (29 B)");
   assert.equal(describeDatagram(Buffer.from("hello")), "5 B");
 });
+
+test("a local server that cannot start is reported, not replaced by another server", async (t) => {
+  const { startDefaultServer } = await import("../host/sim/server.mjs");
+  const dgram = await import("node:dgram");
+  const busy = dgram.createSocket("udp4");
+  await new Promise((r) => busy.bind(0, "127.0.0.1", r));
+  t.after(() => busy.close());
+  await assert.rejects(startDefaultServer({ port: busy.address().port }), (e) =>
+    /^the local server \(host\/server\) did not start: .*EADDRINUSE/.test(e.message));
+});

@@ -1,8 +1,7 @@
 // The server a simulation talks to when none is given: the project's local ThingsBoard-compatible server
-// (host/server/index.mjs, exporting startServer) once it exists, otherwise libcoap's coap-server-notls.
+// (host/server/index.mjs). libcoap's coap-server-notls is here too, as a peer for the link tests.
 import { spawn } from "node:child_process";
 import dgram from "node:dgram";
-import fs from "node:fs";
 
 /** A free UDP port on 127.0.0.1 (bound, read, released). */
 export function freeUdpPort() {
@@ -78,25 +77,22 @@ async function waitForCoap(port, dead, stderr) {
  * Starts the default local server on a free port (or `port`). Resolves to { kind, port, close() } and, with the
  * project's server, `server` (what its startServer returned) and registerDevice(name, token).
  */
-export async function startDefaultServer({ port, onWarning = (line) => process.stderr.write(line + "\n") } = {}) {
-  const p = port || (await freeUdpPort());
-  const local = new URL("../server/index.mjs", import.meta.url);
-  if (fs.existsSync(local)) {
-    try {
-      const mod = await import(local.href);
-      const server = await mod.startServer({ port: p, host: "127.0.0.1" });
-      return {
-        kind: "host/server",
-        port: server.port,
-        server,
-        close: () => server.close(),
-        registerDevice: (name, token) => registerDevice(server.httpUrl, name, token),
-      };
-    } catch (e) {
-      onWarning(`sim: warning: the local server (host/server) did not start (${e.message.split("\n")[0]}); using coap-server-notls`);
-    }
+export async function startDefaultServer({ port } = {}) {
+  const { startServer } = await import("../server/index.mjs");
+  let server;
+  try {
+    server = await startServer({ port: port || (await freeUdpPort()), host: "127.0.0.1" });
+  } catch (e) {
+    // No quiet fallback to another server: the node would be reporting somewhere else than the user thinks.
+    throw new Error(`the local server (host/server) did not start: ${e.message.split("\n")[0]}`);
   }
-  return startLibcoapServer({ port: p });
+  return {
+    kind: "host/server",
+    port: server.port,
+    server,
+    close: () => server.close(),
+    registerDevice: (name, token) => registerDevice(server.httpUrl, name, token),
+  };
 }
 
 /** Creates a device with an access token on the local server through its ThingsBoard-style REST API. */
