@@ -3,7 +3,7 @@
 // timestamp, so at-least-once delivery with the node's own timestamps gives an exact result).
 import test from "node:test";
 import assert from "node:assert/strict";
-import { startTb, startSensorNode } from "./node-support.mjs";
+import { startTb, startSensorNode, until } from "./node-support.mjs";
 
 const MIN = 60000;
 
@@ -82,4 +82,27 @@ test("deep sleep between readings, through an outage: readings wait in flash acr
   const { queued } = await checkExactlyStored(tb, id, node, node.device.lines.filter((l) => l.startsWith("node: reading ")).length);
   assert.ok(queued <= 1, `${queued} still queued when the simulation stopped`);
   assert.ok(node.device.lines.some((l) => /^node: telemetry [3-9] reading\(s\) -> 2\.01$/.test(l)), "the backlog went out in one request after the outage");
+});
+
+test("deep sleep keeps the schedule: readings one interval apart, Wi-Fi join included", async (t) => {
+  const tb = await startTb(t);
+  const id = await tb.createDevice("node-r4", "TOKEN_R4");
+  const node = await startSensorNode(t, tb, { config: { token: "TOKEN_R4", intervalS: 60, sleep: true, wifi: { ssid: "sim" } }, untilMs: 6 * MIN });
+  await node.done;
+  const ts = (await tb.history(id, "temperature")).map((p) => p.ts);
+  assert.ok(ts.length >= 5, `${ts.length} readings`);
+  // Each wake joins Wi-Fi (1.2 s here) before it reads; the sleep is shortened by the whole time awake.
+  for (let i = 1; i < ts.length; i++) assert.ok(Math.abs(ts[i] - ts[i - 1] - 60000) <= 100, `reading ${i} came ${ts[i] - ts[i - 1]} ms after the one before`);
+});
+
+test("uptime stays the time awake when SNTP sets the clock from 1970 to today", async (t) => {
+  const tb = await startTb(t);
+  const id = await tb.createDevice("node-r5", "TOKEN_R5");
+  // rtcMs undefined: the RTC starts at 0, as on a fresh ESP32, until Wi-Fi's SNTP sets it.
+  const node = await startSensorNode(t, tb, { config: { token: "TOKEN_R5", intervalS: 30, wifi: { ssid: "sim" } }, rtcMs: undefined, clock: "virtual", speed: 60 });
+  await until(async () => (await tb.history(id, "temperature")).length >= 3, 20000, "three readings");
+  const status = await tb.api("POST", `/api/plugins/rpc/twoway/${id}`, { method: "getStatus", params: {}, timeout: 20000 });
+  const simulatedS = node.scheduler.now() / 1000;
+  assert.ok(status.uptimeS >= 0 && status.uptimeS <= simulatedS + 1, `uptimeS ${status.uptimeS} after ${simulatedS} s awake`);
+  assert.ok(status.uptimeS >= 30, `uptimeS ${status.uptimeS}: the readings' time counts`);
 });

@@ -47,7 +47,9 @@ export class SensorNode {
   transport!: Transport;
   ota!: FirmwareUpdater;
   handlers: { [method: string]: RpcHandler } = {};
-  private started = getTime();
+  /** Seconds awake since boot, and the clock when last looked at (awakeS()). */
+  private awake = 0;
+  private seen = getTime();
   private sending = false;
   private waiting: ((ok: boolean) => void)[] = [];
   private online = false;
@@ -356,6 +358,7 @@ export class SensorNode {
 
   private tick(): void {
     clearTimer(this.timer);
+    this.awakeS();
     this.sample();
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -399,8 +402,21 @@ export class SensorNode {
     next();
   }
 
+  /**
+   * Seconds awake since boot, from getTime() but blind to the clock being set (SNTP, setTime, which move an ESP32's
+   * RTC by years on the first join): between two looks, a step back or longer than the node ever waits between
+   * looks (its reading interval) is a setting of the clock, not time that passed.
+   */
+  private awakeS(): number {
+    const now = getTime();
+    const d = now - this.seen;
+    if (d >= 0 && d <= (this.cfg ? this.cfg.intervalS : 86400) + 60) this.awake += d;
+    this.seen = now;
+    return this.awake;
+  }
+
   status(): { [key: string]: any } {
-    return { fw_version: FW_VERSION, board: BOARD_ID, uptimeS: Math.round(getTime() - this.started), queued: this.queue.length,
+    return { fw_version: FW_VERSION, board: BOARD_ID, uptimeS: Math.round(this.awakeS()), queued: this.queue.length,
       dropped: this.queue.dropped, intervalS: this.cfg.intervalS, memFree: process.memory().free };
   }
 
@@ -417,7 +433,6 @@ export class SensorNode {
    * server is unreachable: the readings simply wait in flash for the next one.
    */
   private sleepCycle(): void {
-    const woke = getTime();
     this.sample();
     const sleep = () => {
       const t = this.transport as DtlsTransport;
@@ -425,7 +440,8 @@ export class SensorNode {
         const s = t.exportSession();
         if (s) this.storage.write(SESSION_FILE, s);
       }
-      const s = Math.max(5, this.cfg.intervalS - (getTime() - woke));
+      // Counted from boot, Wi-Fi join included, so readings keep their schedule.
+      const s = Math.max(5, this.cfg.intervalS - this.awakeS());
       log("sleeping " + Math.round(s) + " s");
       require("ESP32").deepSleep(Math.round(s * 1000000));
     };
