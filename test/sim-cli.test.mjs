@@ -86,3 +86,13 @@ test("a local server that cannot start is reported, not replaced by another serv
   await assert.rejects(startDefaultServer({ port: busy.address().port }), (e) =>
     /^the local server \(host\/server\) did not start: .*EADDRINUSE/.test(e.message));
 });
+
+test("with --server the clock is real by default, so timestamps never run ahead of the server; virtual is warned about", async () => {
+  const real = await sim(["--server", "coap://127.0.0.1:9", "--duration", "1"]);
+  assert.match(real.stdout, /^sim: real clock x1, for 1 simulated seconds$/m);
+  assert.doesNotMatch(real.stderr, /ahead of real time/);
+  const fast = await sim(["--server", "coap://127.0.0.1:9", "--clock", "virtual", "--duration", "1"]);
+  assert.match(fast.stderr, /^sim: warning: --clock virtual with --server: once SNTP sets the node's clock it runs faster than the server's, so readings carry timestamps ahead of real time$/m);
+  const local = await sim(["--duration", "1"]);
+  assert.match(local.stdout, /^sim: virtual clock, as fast as possible while idle, for 1 simulated seconds$/m);
+});

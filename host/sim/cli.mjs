@@ -24,7 +24,8 @@ const HELP = `usage: npm run sim -- [options]
   --insecure            coaps:// without verifying the server (unsafe; the node warns)
   --interval S          seconds between readings (node.cfg intervalS)
   --sleep               deep-sleep between readings (node.cfg sleep)
-  --clock virtual|real  virtual (default) runs idle time as fast as possible; real follows the wall clock
+  --clock virtual|real  virtual (default without --server) runs idle time fast; real (default with --server)
+                        follows the wall clock, so timestamps never run ahead of a real server
   --speed N             simulated seconds per real second while idle (virtual: 60, or unlimited with
                         --duration; real: 1)
   --loss P              drop each datagram with probability P, both ways (--loss-out P, --loss-in P for one way)
@@ -49,7 +50,7 @@ const HELP = `usage: npm run sim -- [options]
 `;
 
 function parseArgs(argv) {
-  const o = { engine: "emulator", variant: "esp32", board: "sim", clock: "virtual", seed: 1, nodes: 1, flash: true, network: {}, verbose: false, wifiFail: 0 };
+  const o = { engine: "emulator", variant: "esp32", board: "sim", seed: 1, nodes: 1, flash: true, network: {}, verbose: false, wifiFail: 0 };
   const num = (flag, v) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n)) throw new Error(`${flag} needs a number`);
@@ -107,6 +108,10 @@ function parseArgs(argv) {
   if (o.console !== undefined && !(o.console >= 1 && o.console + o.nodes - 1 <= 65535)) throw new Error("--console must be a TCP port");
   if (o.duration !== undefined && !(o.duration > 0)) throw new Error("--duration must be a positive number of seconds");
   if (!o.flash && !o.storage) throw new Error("--no-flash needs --storage DIR (a temporary Storage would be empty)");
+  // A server elsewhere keeps real time and stores the node's timestamps as they come: a node's clock must never run
+  // ahead of it, so with --server the clock is real unless asked otherwise (and then warned about, in main()).
+  o.clockGiven = o.clock !== undefined;
+  if (o.clock === undefined) o.clock = o.server !== undefined && o.engine === "emulator" ? "real" : "virtual";
   if (!["virtual", "real"].includes(o.clock)) throw new Error(`--clock must be virtual or real, not ${o.clock}`);
   if (o.speed !== undefined && !(o.speed > 0)) throw new Error("--speed must be a positive number");
   if (!(Number.isInteger(o.wifiFail) && o.wifiFail >= 0)) throw new Error("--wifi-fail must be a whole number");
@@ -114,7 +119,7 @@ function parseArgs(argv) {
   if (!VARIANTS.includes(o.variant)) throw new Error(`--variant must be one of ${VARIANTS.join(", ")}, not ${o.variant}`);
   if (o.engine === "espruino") {
     const emulatorOnly = Object.keys(o.network).filter((k) => k !== "outage");
-    if (emulatorOnly.length || o.clock !== "virtual" || o.speed !== undefined) {
+    if (emulatorOnly.length || o.clockGiven || o.speed !== undefined) {
       throw new Error("--engine espruino runs in real time on the real interpreter: --clock, --speed, --loss, --dup, --reorder, --delay and --nat-rebind need the emulator");
     }
   }
@@ -181,6 +186,9 @@ async function main() {
     return;
   }
   if (o.insecure) process.stderr.write("sim: warning: --insecure: the node will not verify the server's certificate\n");
+  if (o.server !== undefined && o.clock === "virtual" && o.engine === "emulator") {
+    process.stderr.write("sim: warning: --clock virtual with --server: once SNTP sets the node's clock it runs faster than the server's, so readings carry timestamps ahead of real time\n");
+  }
   let caPem;
   if (o.ca !== undefined) {
     try {
