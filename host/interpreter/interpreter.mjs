@@ -260,7 +260,6 @@ export class InterpreterNode extends EventEmitter {
       sock.on("error", () => {});
     });
     await new Promise((resolve, reject) => server.listen(port, "127.0.0.1", resolve).on("error", reject));
-    this.consoleServer = server;
     const close = () => new Promise((resolve) => {
       this.off("data", forward);
       for (const c of clients) c.destroy();
