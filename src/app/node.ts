@@ -49,8 +49,6 @@ export class SensorNode {
   handlers: { [method: string]: RpcHandler } = {};
   /** Seconds awake since boot, and the clock when last looked at (awakeS()). */
   private awake = 0;
-  /** The timestamp of the last report (report()). */
-  private reportTs = 0;
   private seen = getTime();
   private sending = false;
   private waiting: ((ok: boolean) => void)[] = [];
@@ -286,11 +284,7 @@ export class SensorNode {
   report(values: { [key: string]: any }, done: () => void): void {
     values.current_fw_title = FW_TITLE;
     values.current_fw_version = FW_VERSION;
-    // Each report its own millisecond: ThingsBoard keeps one value per key and timestamp, so two states reported
-    // within a millisecond (DOWNLOADED, then VERIFIED) would leave only the second. Server time when the clock is unset.
-    const now = Math.floor(getTime() * 1000);
-    const ts = this.cfg.clientTs && now > CLOCK_SET * 1000 ? (this.reportTs = Math.max(now, this.reportTs + 1)) : 0;
-    this.tb.telemetry(JSON.stringify(ts ? { ts: ts, values: values } : values), (err) => {
+    this.tb.telemetry(JSON.stringify(values), (err) => {
       if (err) log("report " + values.fw_state + ": " + err.message);
       done();
     });
