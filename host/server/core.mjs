@@ -64,6 +64,7 @@ export function createCore({ store, log, options }) {
       if (s.active && !s.observing && now - s.last > options.inactivityTimeoutMs) { s.active = false; serverAttr(deviceId, "active", "BOOLEAN", false); }
     }
   }
+  const lastServerTs = new Map();
   const reporter = setInterval(reportActivity, options.reportTimeoutMs);
   reporter.unref();
 
@@ -216,6 +217,15 @@ export function createCore({ store, log, options }) {
     setObserving,
     rateLimited,
     postTelemetry: (device, batches) => store.saveTelemetry(device.id, batches),
+    /**
+     * The server's timestamp for a post without its own: never the same millisecond twice for one device, so two
+     * posts within a millisecond (an OTA's DOWNLOADED, then VERIFIED) both stay. ThingsBoard would keep the second.
+     */
+    serverTs(deviceId) {
+      const ts = Math.max(Date.now(), (lastServerTs.get(deviceId) || 0) + 1);
+      lastServerTs.set(deviceId, ts);
+      return ts;
+    },
     setAttributes,
     deleteAttributes,
     submitRpc,

@@ -99,7 +99,7 @@ export function createDeviceApi({ core, observations, provisioning, log, options
     const created = () => ex.respond({ code: C.CREATED, type: req.type });
     switch (feature) {
       case "telemetry": {
-        const batches = telemetryOf(parse(req.payload), Date.now(), typing);
+        const batches = telemetryOf(parse(req.payload), core.serverTs(device.id), typing);
         core.postTelemetry(device, batches);
         log.debug("telemetry", `device ${device.id}: ${batches.reduce((n, b) => n + b.entries.length, 0)} values`);
         return created();
