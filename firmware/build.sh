@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the DTLS layer: mbedTLS 3.6 (Debian trixie's source package, fetched here and cached in .cache/, never
 # committed) with our shim in firmware/, for WebAssembly (build/dtls/dtls.wasm, what Node loads), natively
-# (build/dtls/dtls-selftest, the C test and speed reference) and for the ESP32-C3's RISC-V core
-# (build/dtls/libdtls-rv32imc.a, for the flash cost).
+# (build/dtls/dtls-selftest, the C test and speed reference; build/dtls/dtls-espruino.o, linked into the Espruino
+# interpreter by scripts/espruino.sh) and for the ESP32-C3's RISC-V core (build/dtls/libdtls-rv32imc.a, for the
+# flash cost).
 #
 #   firmware/build.sh              build what is out of date
 #   firmware/build.sh --if-stale   return at once when nothing in firmware/ or the mbedTLS version changed
@@ -54,7 +55,7 @@ cached_version() { [ -f "$CACHE/mbedtls.version" ] && cat "$CACHE/mbedtls.versio
 fingerprint() {
   { cached_version; (cd firmware && find . -path ./espruino -prune -o -type f ! -name '*~' -print | LC_ALL=C sort | xargs sha256sum); } | sha256sum | cut -d' ' -f1
 }
-outputs_present() { [ -f "$OUT/dtls.wasm" ] && [ -x "$OUT/dtls-selftest" ] && [ -f "$OUT/libdtls-rv32imc.a" ]; }
+outputs_present() { [ -f "$OUT/dtls.wasm" ] && [ -x "$OUT/dtls-selftest" ] && [ -f "$OUT/libdtls-rv32imc.a" ] && [ -f "$OUT/dtls-espruino.o" ]; }
 if [ $if_stale -eq 1 ] && [ -n "$(cached_version)" ] && [ -d "$CACHE/$(cached_version)/library" ] && outputs_present &&
    [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$(fingerprint)" ]; then
   exit 0
@@ -139,4 +140,4 @@ start=$(date +%s)
 make --no-print-directory -s -j2 -C firmware MBEDTLS="$CACHE/$version" OUT="$OUT" all ||
   die "compiling the DTLS shim with $version failed (see above)"
 fingerprint > "$OUT/.stamp"
-say "built build/dtls/dtls.wasm ($(stat -c %s "$OUT/dtls.wasm") bytes), dtls-selftest and libdtls-rv32imc.a with $version in $(( $(date +%s) - start ))s"
+say "built build/dtls/dtls.wasm ($(stat -c %s "$OUT/dtls.wasm") bytes), dtls-selftest, dtls-espruino.o and libdtls-rv32imc.a with $version in $(( $(date +%s) - start ))s"

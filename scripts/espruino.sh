@@ -2,7 +2,8 @@
 # Builds the real Espruino interpreter for Linux from Espruino's source at one pinned commit, in two variants of the
 # project's own (firmware/espruino/boards/): build/espruino/linux/espruino (the stock Linux settings) and
 # build/espruino/esp32/espruino (the ESP32's 16,383 fixed variables, 8-bit strings, 896 kB of Storage). Both carry
-# the project's hardware layer (firmware/espruino/hardware/: Wifi, ESP32 and the ADC as stand-ins).
+# the project's hardware layer (firmware/espruino/hardware/: Wifi, ESP32 and the ADC as stand-ins) and the `DTLS`
+# module (firmware/espruino/dtls/ over build/dtls/dtls-espruino.o, which firmware/build.sh makes).
 #
 #   scripts/espruino.sh              build what is out of date
 #   scripts/espruino.sh --if-stale   return at once when the source and firmware/espruino/ are unchanged
@@ -76,12 +77,15 @@ else
   SRC_KEY=$(sha256sum "$src" | cut -c1-16)
 fi
 TREE=$CACHE/$SRC_KEY
+# The DTLS module (firmware/espruino/dtls/) links the shim and mbedTLS that firmware/build.sh compiles.
+DTLS_OBJECT=$ROOT/build/dtls/dtls-espruino.o
 
 fingerprint() {
   {
     echo "$SRC_KEY"
     [ "$SRC_KIND" = dir ] && find "$src/src" "$src/libs" "$src/targets/linux" -type f -newer "$TREE/.unpacked" 2>/dev/null | head -n 1
     sha256sum "$0"
+    sha256sum "$DTLS_OBJECT" 2>/dev/null || echo "no DTLS object"
     (cd firmware/espruino && find . -type f ! -name '*~' | LC_ALL=C sort | xargs sha256sum)
   } | sha256sum | cut -d' ' -f1
 }
@@ -127,6 +131,7 @@ esac
 STUBEOF
 chmod +x "$STUB/git"
 
+[ -f "$DTLS_OBJECT" ] || die "$DTLS_OBJECT is missing: run firmware/build.sh first (scripts/setup.sh does)"
 HW=$ROOT/firmware/espruino/hardware
 start=$(date +%s)
 for v in "${VARIANTS[@]}"; do
@@ -134,10 +139,12 @@ for v in "${VARIANTS[@]}"; do
   say "building the $name interpreter ($board) from $VERSION"
   cp "$ROOT/firmware/espruino/boards/$board.py" "$TREE/boards/$board.py"
   mkdir -p "$TREE/gen-$board"
+  rm -f "$TREE/bin/espruino-node-$name" # make does not see a changed DTLS object: always link again
   log=$TREE/build-$board.log
   (cd "$TREE" && PATH="$STUB:$PATH" make -j2 BOARD="$board" PYTHON=python3 RELEASE=1 \
       GENDIR="gen-$board" OBJDIR="obj-$board" \
-      ESPRUINO_WRAPPERSOURCES="$HW/jswrap_node_hardware.c" \
+      ESPRUINO_WRAPPERSOURCES="$HW/jswrap_node_hardware.c $ROOT/firmware/espruino/dtls/jswrap_dtls.c" \
+      NODE_DTLS_OBJECT="$DTLS_OBJECT" \
       JSMODULESOURCES="node-hardware:$HW/hardware.js Wifi:$HW/wifi.js ESP32:$HW/esp32.js" >"$log" 2>&1) ||
     { tail -n 30 "$log" >&2; die "building the $name interpreter failed (whole log: $log)"; }
   bin=$(find "$TREE/bin" -maxdepth 1 -type f -name "espruino-node-$name" | head -n 1)
