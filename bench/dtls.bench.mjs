@@ -10,6 +10,7 @@ import { createDtlsModule } from "../host/dtls/module.mjs";
 import { createCa, issueCert } from "../host/dtls/pki.mjs";
 import { startCoapServer, coapGet } from "../host/dtls/peers.mjs";
 import { DtlsWasm, WASM_PATH } from "../host/dtls/wasm.mjs";
+import { ROOT, runScript } from "../host/interpreter/interpreter.mjs";
 
 const BUILD = path.join(path.dirname(WASM_PATH));
 const BATCHES = 5;
@@ -124,6 +125,56 @@ function coapClientGet(port, caFile) {
   });
 }
 
+/**
+ * The same coaps GET (handshake plus request until the 2.05) on the real interpreter through its native DTLS module,
+ * `runs` times in one interpreter process, timed inside the VM; and the JsVars the first connection holds once
+ * established (listeners defined beforehand, so only what the connection itself costs is counted).
+ */
+function interpreterGets(port, caPem, runs) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-bench-vm-"));
+  try {
+    fs.writeFileSync(path.join(dir, "ca.pem"), caPem);
+    const get = '"' + [...coapGet(["time"])].map((b) => "\\x" + b.toString(16).padStart(2, "0")).join("") + '"';
+    const script = `
+var D = require("DTLS"), CA = require("fs").readFileSync("ca.pem"), GET = ${get};
+var times = [], i = 0, s, t0, base, held;
+function onConnect() { if (i === 0) held = process.memory().usage - base; s.send(GET); }
+function onMessage(m) { if (m.charCodeAt(1) === 0x45) times.push((getTime() - t0) * 1000); s.close(); }
+function onError(e) { print("<error " + e.message + ">"); }
+function onClose() { if (++i < ${runs}) setTimeout(one, 5); else print("<times " + times.join(",") + "><held " + held + ">"); }
+function one() {
+  t0 = getTime();
+  if (i === 0) base = process.memory().usage;
+  s = D.connect({ host: "127.0.0.1", port: ${port}, ca: CA });
+  s.on("connect", onConnect); s.on("message", onMessage); s.on("error", onError); s.on("close", onClose);
+}
+one();
+`;
+    const out = runScript(script, { dir, timeoutMs: 60000 }).stdout;
+    const times = /<times ([0-9.,]+)>/.exec(out);
+    const held = /<held (\d+)>/.exec(out);
+    if (!times || !held || times[1].split(",").length !== runs) throw new Error(`the interpreter's coaps GETs failed: ${out.slice(-600)}`);
+    return { ms: median(times[1].split(",").map(Number)), jsVars: Number(held[1]) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** text+data of the interpreter's DTLS module: the shim with mbedTLS (one object) and the module's wrapper. */
+function nativeModuleBytes() {
+  const objects = [path.join(BUILD, "dtls-espruino.o")];
+  const cache = path.join(ROOT, ".cache", "espruino");
+  for (const tree of fs.existsSync(cache) ? fs.readdirSync(cache) : []) {
+    const obj = path.join(cache, tree, "obj-NODE_ESP32", ROOT, "firmware/espruino/dtls/jswrap_dtls.o");
+    if (fs.existsSync(obj)) objects.push(obj);
+  }
+  if (objects.length < 2) throw new Error("the interpreter's DTLS wrapper object is missing: run scripts/espruino.sh");
+  return objects.slice(0, 2).reduce((sum, o) => {
+    const [text, data] = execFileSync("size", [o]).toString().trim().split("\n")[1].trim().split(/\s+/).map(Number);
+    return sum + text + data;
+  }, 0);
+}
+
 function riscvTextBytes() {
   const out = execFileSync("riscv64-unknown-elf-size", ["-t", path.join(BUILD, "libdtls-rv32imc.a")]).toString().trim().split("\n");
   return Number(out[out.length - 1].trim().split(/\s+/)[0]);
@@ -137,7 +188,7 @@ export async function run() {
     const times = handshakeTimes(pki);
 
     const server = await startCoapServer({ cert: pki.server.cert, key: pki.server.key });
-    let ours, theirs;
+    let ours, theirs, vm;
     try {
       await moduleGet(server.port, ca.pem);
       await coapClientGet(server.port, ca.cert);
@@ -149,6 +200,7 @@ export async function run() {
       }
       ours = median(a);
       theirs = median(b);
+      vm = interpreterGets(server.port, ca.pem, 11);
     } finally {
       await server.stop();
     }
@@ -159,6 +211,9 @@ export async function run() {
       "dtls.bytes_per_connection": times.bytesPerConnection,
       "dtls.wasm_bytes": fs.statSync(WASM_PATH).size,
       "dtls.riscv_text_bytes": riscvTextBytes(),
+      "dtls.native_module_bytes": nativeModuleBytes(),
+      "dtls.handshake_native_vm_vs_wasm_sim": vm.ms / ours,
+      "dtls.connection_jsvars": vm.jsVars,
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { execFile, execFileSync } from "node:child_process";
 import { ROOT, startNode, tempDir } from "./sim-support.mjs";
+import { createCa } from "../host/dtls/pki.mjs";
 
 const CONFIGURE = path.join(ROOT, "host", "hil", "configure-cli.mjs");
 const TOKEN = "Tok3nThatMustNeverShow";
@@ -34,6 +35,26 @@ test("configure rejects a bad configuration with the firmware's own messages bef
   const coaps = await configure(["--port", "tcp://127.0.0.1:1", "--server", "coaps://tb.example.com", "--token-env", "HIL_T"], { HIL_T: TOKEN });
   assert.equal(coaps.code, 2);
   assert.match(coaps.stderr, /"ca" is needed for a coaps:\/\/ server/);
+});
+
+test("configure warns when the server is coaps:// and the board file has no DTLS module, and names an unknown board", async (t) => {
+  const dir = tempDir(t, "hil-configure-board-");
+  const board = JSON.parse(fs.readFileSync(path.join(ROOT, "boards/esp32.json"), "utf8"));
+  board.id = "nodtls";
+  board.modules = board.modules.filter((m) => m !== "DTLS");
+  const file = path.join(dir, "nodtls.json");
+  fs.writeFileSync(file, JSON.stringify(board));
+  const args = ["--dry-run", "--server", "coaps://192.0.2.7", "--ca", createCa(dir, "ca").cert, "--token-env", "HIL_T"];
+  const without = await configure([...args, "--board", file], { HIL_T: TOKEN });
+  assert.equal(without.code, 0, without.stderr);
+  assert.equal(without.stderr.split("\n").filter((l) => l.includes("DTLS")).join("\n"),
+    'configure: warning: the server is coaps:// but the board file of nodtls does not list the DTLS module, so the node will report "this board has no DTLS module": add "DTLS" to its "modules" and flash an Espruino build with DTLS, or use coap://');
+  const shipped = await configure([...args, "--board", "esp32"], { HIL_T: TOKEN });
+  assert.equal(shipped.code, 0, shipped.stderr);
+  assert.doesNotMatch(shipped.stderr, /DTLS/, "the shipped ESP32 board lists the DTLS module");
+  const unknown = await configure([...args, "--board", "nosuch"], { HIL_T: TOKEN });
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /^configure: unknown board "nosuch" \(boards: [a-z0-9, ]*esp32[a-z0-9, ]*\)\n$/);
 });
 
 test("secrets come from files or the environment and are masked; --token on the command line is warned about", async (t) => {

@@ -6,8 +6,8 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { spawn } from "node:child_process";
-import { InterpreterNode, hardwareFor, requireInterpreter } from "../host/interpreter/interpreter.mjs";
+import { execFileSync } from "node:child_process";
+import { InterpreterNode, hardwareFor, runScript } from "../host/interpreter/interpreter.mjs";
 import { startRelay } from "../host/interpreter/relay.mjs";
 import { createDtlsModule } from "../host/dtls/module.mjs";
 import { createCa, issueCert } from "../host/dtls/pki.mjs";
@@ -178,10 +178,11 @@ s.on("message", function (m) { print("<message " + m.charCodeAt(1) + " " + (m.in
 s.on("error", function (e) { print("<error " + e.code + ": " + e.message + ">"); });
 s.on("close", function () { print("<close>"); setTimeout(function () { print("<vars " + process.memory().usage + ">"); }, 10); });
 `;
-  const r = await runScriptAsync(script, dir);
+  const r = runScript(script, { dir, timeoutMs: 20000 }).stdout;
   assert.match(r, /<connect false TLS-ECDHE-ECDSA-WITH-AES-128-(GCM|CCM)-\S* \d+>/, r);
   assert.match(r, /<message 69 true>/, `a 2.05 Content answer from libcoap: ${r}`);
   assert.match(r, /<close>/);
+  assert.match(r, /<vars \d+>/, "the interpreter runs on after the connection closed");
 
   // Option errors and send errors: the interpreter's words equal the simulator module's.
   const calls = [
@@ -198,7 +199,7 @@ s.on("close", function () { print("<close>"); setTimeout(function () { print("<v
     ["unknown suite", "D.connect({ host: '127.0.0.1', port: 5684, ca: CA, suites: ['TLS-NOPE'] })"],
   ];
   const probe = calls.map(([what, call]) => `try { ${call}; print("<" + ${JSON.stringify(what)} + "|no error>"); } catch (e) { print("<" + ${JSON.stringify(what)} + "|" + e.message + ">"); }`).join("\n");
-  const onDevice = await runScriptAsync(`var D = require("DTLS"); var CA = require("fs").readFileSync("ca.pem");\n${probe}\nprint("<end>");\n`, dir);
+  const onDevice = runScript(`var D = require("DTLS"); var CA = require("fs").readFileSync("ca.pem");\n${probe}\n`, { dir }).stdout;
   const D = createDtlsModule({ log: () => {} });
   const CA = ca.pem;
   for (const [what, call] of calls) {
@@ -216,24 +217,12 @@ s.on("close", function () { print("<close>"); setTimeout(function () { print("<v
   }
 });
 
-/**
- * Runs a script file on the ESP32-like interpreter in `dir` until it prints <end> or <vars N> (at most 20 s). A file,
- * not console input: typed code would race the events it sets up.
- */
-function runScriptAsync(code, dir) {
-  fs.writeFileSync(path.join(dir, "script.js"), code);
-  return new Promise((resolve) => {
-    const p = spawn(requireInterpreter("esp32"), ["script.js"], { cwd: dir, stdio: ["pipe", "pipe", "pipe"] });
-    let out = "";
-    const done = () => {
-      clearTimeout(timer);
-      p.kill();
-      resolve(out);
-    };
-    const timer = setTimeout(done, 20000);
-    p.stdout.on("data", (d) => {
-      out += d.toString("latin1");
-      if (/<end>|<vars \d+>/.test(out)) done();
-    });
-  });
-}
+test("one mbedTLS per library: the DTLS object exports only the shim's API beside Espruino's own mbedTLS", () => {
+  const globals = (file) => execFileSync("nm", ["-g", "--defined-only", file], { encoding: "latin1" })
+    .split("\n").map((l) => l.trim().split(/\s+/)[2]).filter(Boolean);
+  const ours = globals(path.join(ROOT, "build/dtls/dtls-espruino.o"));
+  assert.ok(ours.includes("dtls_conn_new") && ours.includes("dtls_read"), ours.join(" "));
+  assert.deepEqual(ours.filter((s) => !s.startsWith("dtls_")), [], "only dtls_* symbols are global");
+  const inBinary = execFileSync("nm", [path.join(ROOT, "build/espruino/esp32/espruino")], { encoding: "latin1" });
+  assert.match(inBinary, / T mbedtls_ssl_setup\n/, "Espruino's own mbedTLS (its tls module) is linked as well");
+});

@@ -3,6 +3,7 @@
 // writes it (and the CA certificate) to the board's Storage. See README section "hil".
 import { parseArgs, UsageError } from "./args.mjs";
 import { buildConfig, maskConfig, writeConfig, ConfigError } from "./configure.mjs";
+import { boardById, FlashError } from "./flash.mjs";
 import { parsePort, PortError } from "./port.mjs";
 
 const HELP = `usage: npm run configure -- --port PORT --server URI [options]
@@ -10,6 +11,7 @@ const HELP = `usage: npm run configure -- --port PORT --server URI [options]
   --port P                    serial device (/dev/ttyUSB0) or tcp://HOST:PORT (simulator console, TelnetServer)
   --baud N                    serial speed (default 115200)
   --server URI                coap://host[:port] or coaps://host[:port]
+  --board ID|FILE             the board's file (boards/ID.json, default esp32), to check it has what the server needs
   --token-file F | --token-env VAR | --token T
                               the device's access token (--token lands in shell history)
   --provision-key K, --provision-secret-file F | --provision-secret-env VAR, --device-name N
@@ -25,7 +27,7 @@ const HELP = `usage: npm run configure -- --port PORT --server URI [options]
 `;
 
 const SPEC = {
-  "--help": "flag", "--port": "string", "--baud": "number", "--server": "string", "--token": "string",
+  "--help": "flag", "--port": "string", "--board": "string", "--baud": "number", "--server": "string", "--token": "string",
   "--token-file": "string", "--token-env": "string", "--provision-key": "string", "--provision-secret": "string",
   "--provision-secret-file": "string", "--provision-secret-env": "string", "--device-name": "string", "--ca": "string",
   "--insecure": "flag", "--wifi": "string", "--wifi-password": "string", "--wifi-password-file": "string",
@@ -39,6 +41,11 @@ async function main() {
   if (o._.length) throw new UsageError(`unexpected argument ${o._[0]}`);
   if (!o.dryRun) parsePort(o.port);
   const warn = (w) => process.stderr.write(`configure: warning: ${w}\n`);
+  const board = boardById(o.board ?? "esp32");
+  if (/^coaps:/i.test(o.server || "") && !board.modules.includes("DTLS")) {
+    warn(`the server is coaps:// but the board file of ${board.id} does not list the DTLS module, so the node will ` +
+      `report "this board has no DTLS module": add "DTLS" to its "modules" and flash an Espruino build with DTLS, or use coap://`);
+  }
   const built = buildConfig({ ...o, clientTs: o.noClientTs ? false : undefined }, { warn });
   process.stdout.write(`configure: node.cfg ${JSON.stringify(maskConfig(built.config))}\n`);
   if (o.dryRun) return;
@@ -48,5 +55,5 @@ async function main() {
 
 main().catch((e) => {
   process.stderr.write(`configure: ${e.message}\n`);
-  process.exit(e instanceof UsageError || e instanceof ConfigError || e instanceof PortError ? 2 : 1);
+  process.exit(e instanceof UsageError || e instanceof ConfigError || e instanceof PortError || e instanceof FlashError ? 2 : 1);
 });

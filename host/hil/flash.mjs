@@ -20,8 +20,12 @@ export const HANG_LIMIT = 512;
 
 export class FlashError extends Error {}
 
-/** The board file boards/<id>.json, or a FlashError listing the boards there are. */
+/** A board by its id (boards/ID.json, or a FlashError listing the boards there are) or by its file's path (*.json). */
 export function boardById(id) {
+  if (typeof id === "string" && id.endsWith(".json")) {
+    if (!fs.existsSync(id)) throw new FlashError(`no board file ${id}`);
+    return loadBoard(path.resolve(id));
+  }
   const file = path.join(ROOT, "boards", `${id}.json`);
   if (typeof id !== "string" || !/^[a-z0-9_-]+$/i.test(id) || !fs.existsSync(file)) {
     const known = loadBoards().map((b) => b.id).join(", ");
