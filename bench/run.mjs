@@ -7,12 +7,22 @@ import path from "node:path";
 
 const dir = path.dirname(new URL(import.meta.url).pathname);
 const only = process.argv.slice(2);
-const files = fs.readdirSync(dir).filter((f) => f.endsWith(".bench.mjs")).sort()
-  .filter((f) => only.length === 0 || only.includes(f.replace(".bench.mjs", "")));
-if (files.length === 0) {
-  console.error(`bench: no benchmarks match ${only.join(", ") || "bench/*.bench.mjs"}`);
-  process.exit(2);
+const areas = fs.readdirSync(dir).filter((f) => f.endsWith(".bench.mjs")).sort().map((f) => f.replace(".bench.mjs", ""));
+if (only.includes("--help") || only.includes("-h")) {
+  process.stdout.write(`usage: npm run bench [-- AREA...]  (areas: ${areas.join(", ")}; default all): writes bench/results.json\n`);
+  process.exit(0);
 }
+for (const a of only) {
+  if (a.startsWith("-")) {
+    process.stderr.write(`bench: unknown option ${a} (see --help)\n`);
+    process.exit(2);
+  }
+  if (!areas.includes(a)) {
+    process.stderr.write(`bench: unknown area ${JSON.stringify(a)} (areas: ${areas.join(", ")})\n`);
+    process.exit(2);
+  }
+}
+const files = areas.filter((a) => only.length === 0 || only.includes(a)).map((a) => `${a}.bench.mjs`);
 const resultsFile = path.join(dir, "results.json");
 // Running one area keeps the other areas' last numbers.
 const results = only.length && fs.existsSync(resultsFile) ? JSON.parse(fs.readFileSync(resultsFile, "utf8")) : {};

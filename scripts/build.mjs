@@ -12,13 +12,26 @@ import { checkFiles, formatFinding } from "./gate.mjs";
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 process.chdir(root);
 
+const USAGE = `usage: npm run build -- [--board ID]... [--quiet] [--if-stale]
+
+  --board ID     build only this board's bundle (boards/ID.json; repeatable); the library bundles are always built
+  --quiet        print nothing but errors
+  --if-stale     return at once when no input changed since the last full build
+`;
+
+class UsageError extends Error {}
+
 function parseArgs(argv) {
   const args = { boards: [], quiet: false, ifStale: false };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--board") args.boards.push(argv[++i]);
-    else if (argv[i] === "--quiet") args.quiet = true;
+    if (argv[i] === "--board") {
+      if (i + 1 >= argv.length || argv[i + 1].startsWith("--")) throw new UsageError("--board needs a value");
+      args.boards.push(argv[++i]);
+    } else if (argv[i] === "--quiet") args.quiet = true;
     else if (argv[i] === "--if-stale") args.ifStale = true;
-    else throw new Error(`unknown option ${argv[i]} (use --board <id>, --quiet or --if-stale)`);
+    else if (argv[i] === "--help" || argv[i] === "-h") args.help = true;
+    else if (argv[i].startsWith("-")) throw new UsageError(`unknown option ${argv[i]} (see --help)`);
+    else throw new UsageError(`unexpected argument ${argv[i]} (see --help)`);
   }
   return args;
 }
@@ -50,7 +63,7 @@ export async function build({ boards: only = [], quiet = false } = {}) {
     throw e;
   }
   for (const id of only) {
-    if (!boards.some((b) => b.id === id)) throw new Error(`no board "${id}" (boards: ${boards.map((b) => b.id).join(", ")})`);
+    if (!boards.some((b) => b.id === id)) throw new UsageError(`unknown board "${id}" (boards: ${boards.map((b) => b.id).join(", ")})`);
   }
   // Any build may change dist/: only a complete one leaves the stamp that says which inputs it was built from.
   fs.rmSync(STAMP, { force: true });
@@ -94,9 +107,15 @@ async function buildIfStale(args) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const args = parseArgs(process.argv.slice(2));
-  (args.ifStale ? buildIfStale(args) : build(args)).catch((e) => {
-    console.error(`build failed: ${e.message}`);
-    process.exit(1);
-  });
+  const fail = (e) => {
+    process.stderr.write(e instanceof UsageError ? `build: ${e.message}\n` : `build failed: ${e.message}\n`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  };
+  try {
+    const args = parseArgs(process.argv.slice(2));
+    if (args.help) process.stdout.write(USAGE);
+    else (args.ifStale ? buildIfStale(args) : build(args)).catch(fail);
+  } catch (e) {
+    fail(e);
+  }
 }

@@ -384,6 +384,15 @@ export function checkFiles(files) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const targets = process.argv.slice(2);
+  if (targets.includes("--help") || targets.includes("-h")) {
+    process.stdout.write("usage: npm run gate [-- FILE|FOLDER...]  (default dist): the Espruino compatibility check of built bundles\n");
+    process.exit(0);
+  }
+  const unknown = targets.find((t) => t.startsWith("-"));
+  if (unknown) {
+    process.stderr.write(`gate: unknown option ${unknown} (see --help)\n`);
+    process.exit(2);
+  }
   if (targets.length === 0) targets.push("dist");
   const files = targets.flatMap((t) => (fs.existsSync(t) && fs.statSync(t).isDirectory() ? bundlesUnder(t) : [t]));
   if (files.length === 0) {

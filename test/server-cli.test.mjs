@@ -42,7 +42,7 @@ test("npm run server: listens, serves the HTTP API, keeps the database, stops on
 test("bad options are refused with a clear message", async () => {
   for (const [args, text] of [
     [["--port", "99999"], /--port must be an integer 0\.\.65535, not "99999"/],
-    [["--bogus"], /Unknown option '--bogus'/],
+    [["--bogus"], /^server: unknown option --bogus \(see --help\)\n$/],
     [["--log-level", "loud", "--port", "0", "--http-port", "0", "--db", ":memory:"], /unknown log level "loud"/],
     [["--dtls-port", "5684"], /CoAP over DTLS needs all of --dtls-port, --cert and --key/],
     [["--dtls-port", "0", "--cert", "/nonexistent.pem", "--key", "/nonexistent.key"], /cannot read the certificate \/nonexistent\.pem/],

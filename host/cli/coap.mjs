@@ -8,6 +8,7 @@ import { createDgramModule } from "../espruino/dgram.mjs";
 import { installE } from "../espruino/E.mjs";
 import { createDtlsModule } from "../dtls/module.mjs";
 import { maskPath } from "../server/log.mjs";
+import { UsageError } from "./args.mjs";
 
 const USAGE = `usage: npm run coap -- [options] URI
 
@@ -35,7 +36,6 @@ example: npm run coap -- -m POST -t json -e '{"temperature":42}' -R ca-root.pem 
 const FORMATS = { text: 0, "text/plain": 0, link: 40, xml: 41, octet: 42, "application/octet-stream": 42, json: 50, "application/json": 50, cbor: 60, "application/cbor": 60 };
 const METHODS = { get: 1, post: 2, put: 3, delete: 4, fetch: 5, patch: 6, ipatch: 7 };
 
-class UsageError extends Error {}
 
 /** A URI as text with its access token (the /api/v1 or /fw segment) hidden, for messages. */
 function maskUri(text) {
@@ -55,7 +55,7 @@ function parseArgs(argv) {
     else if (a === "-C") o.connectionId = true;
     else if (a === "--insecure") o.insecure = true;
     else if (a === "-h" || a === "--help") o.help = true;
-    else if (a.startsWith("-") && a !== "-") throw new UsageError(`unknown option ${a}`);
+    else if (a.startsWith("-") && a !== "-") throw new UsageError(`unknown option ${a} (see --help)`);
     else if (o.uri) throw new UsageError(`only one URI, got ${maskUri(o.uri)} and ${maskUri(a)}`);
     else o.uri = a;
   }
@@ -245,7 +245,7 @@ async function main(argv) {
 main(process.argv.slice(2)).then(
   (status) => setTimeout(() => process.exit(status), 150),
   (e) => {
-    process.stderr.write(`coap: ${e.message}${e instanceof UsageError ? "\n\n" + USAGE : ""}\n`);
+    process.stderr.write(`coap: ${e.message}\n`);
     setTimeout(() => process.exit(e instanceof UsageError ? 2 : 1), 150);
   },
 );

@@ -5,8 +5,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseArgs, UsageError } from "./args.mjs";
-import { parsePort, PortError } from "./port.mjs";
+import { parseArgs, runCommand, UsageError } from "../cli/args.mjs";
+import { parsePort, PortError, requirePresent } from "./port.mjs";
 import { boardById, FlashError } from "./flash.mjs";
 import { readSecret, ConfigError } from "./configure.mjs";
 import { startHilServer } from "./server.mjs";
@@ -82,7 +82,7 @@ async function main() {
   if ((o.sim && o.engine) || local === (o.port !== undefined)) {
     throw new UsageError("give one of --port PORT (a board), --sim (the simulator) or --engine espruino (the real interpreter)");
   }
-  if (o.port !== undefined) parsePort(o.port);
+  if (o.port !== undefined) requirePresent(parsePort(o.port));
   const board = boardById(o.board ?? (o.sim ? "sim" : "esp32"));
   const localTarget = (sc) => (o.sim ? new SimTarget({ board, serverUri: serverUriOf(), pace: sc && sc.pace }) : new InterpreterTarget({ board, serverUri: serverUriOf() }));
   const warn = (w) => process.stderr.write(`hil: warning: ${w}\n`);
@@ -129,7 +129,4 @@ async function main() {
   process.exitCode = failed.length ? 1 : 0;
 }
 
-main().catch((e) => {
-  process.stderr.write(`hil: ${e.message}\n`);
-  process.exitCode = e instanceof UsageError || e instanceof PortError || e instanceof ConfigError || e instanceof FlashError ? 2 : 1;
-});
+runCommand("hil", main, { usageErrors: [PortError, ConfigError, FlashError] });

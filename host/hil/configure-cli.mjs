@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run configure -- --port P --server URI [options]`: validates node.cfg with the firmware's own validator, then
 // writes it (and the CA certificate) to the board's Storage. See README section "hil".
-import { parseArgs, UsageError } from "./args.mjs";
+import { parseArgs, runCommand, UsageError } from "../cli/args.mjs";
 import { buildConfig, maskConfig, writeConfig, ConfigError } from "./configure.mjs";
 import { boardById, FlashError } from "./flash.mjs";
 import { parsePort, PortError } from "./port.mjs";
@@ -53,7 +53,4 @@ async function main() {
   process.stdout.write(`configure: done${o.noRestart ? "" : "; the firmware restarted with it"}\n`);
 }
 
-main().catch((e) => {
-  process.stderr.write(`configure: ${e.message}\n`);
-  process.exit(e instanceof UsageError || e instanceof ConfigError || e instanceof PortError || e instanceof FlashError ? 2 : 1);
-});
+runCommand("configure", main, { usageErrors: [ConfigError, PortError, FlashError] });

@@ -2,7 +2,7 @@
 // `npm run flash -- --board ID --port P`: builds the board's bundle and saves it to the board's Storage (.bootcde)
 // through EspruinoTools. `npm run flash -- --firmware espruino_esp32.bin --port P`: writes the Espruino interpreter
 // itself through the chip's ROM bootloader (esptool-js). See README section "hil".
-import { parseArgs, UsageError } from "./args.mjs";
+import { parseArgs, runCommand, UsageError } from "../cli/args.mjs";
 import { boardById, flashBundle, FlashError } from "./flash.mjs";
 import { writeFirmware, FirmwareError } from "./firmware.mjs";
 import { parsePort, PortError } from "./port.mjs";
@@ -55,7 +55,4 @@ async function main() {
   say(`done: ${r.bytes} bytes in Storage .bootcde (CRC-32 ${r.crc.toString(16)}), running; configure it with npm run configure`);
 }
 
-main().catch((e) => {
-  process.stderr.write(`flash: ${e.message}\n`);
-  process.exitCode = e instanceof UsageError || e instanceof PortError || e instanceof FlashError || e instanceof FirmwareError ? 2 : 1;
-});
+runCommand("flash", main, { usageErrors: [PortError, FlashError, FirmwareError] });

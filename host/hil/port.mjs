@@ -57,8 +57,16 @@ function openTcp(p) {
   });
 }
 
+/** Throws the PortError a user sees when a serial device is not there (before anything else is set up). */
+export function requirePresent(p) {
+  if (p.kind === "serial" && !fs.existsSync(p.path)) {
+    throw new PortError(`serial port ${p.path} does not exist (is the board plugged in? try ls /dev/ttyUSB* /dev/ttyACM*)`);
+  }
+  return p;
+}
+
 async function openSerial(p, baud) {
-  if (!fs.existsSync(p.path)) throw new PortError(`serial port ${p.path} does not exist (is the board plugged in? try ls /dev/ttyUSB* /dev/ttyACM*)`);
+  requirePresent(p);
   let SerialPort;
   try {
     ({ SerialPort } = await import("serialport"));

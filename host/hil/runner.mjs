@@ -17,10 +17,16 @@ export const SIM_REAL_LIMIT_MS = 180000;
  */
 export async function runScenarios({ scenarios, targetFor, tb, log = () => {}, simRealLimitMs = SIM_REAL_LIMIT_MS }) {
   const results = [];
+  let setupFailed = null; // the first scenario whose set-up failed: the same target would fail the rest the same way
   for (const sc of scenarios) {
     const started = Date.now();
     const result = { name: sc.name, description: sc.description, status: "passed", steps: [], realMs: 0, deviceS: 0, console: [] };
     results.push(result);
+    if (setupFailed) {
+      result.status = "skipped";
+      result.skipped = `not run: the set-up failed in ${setupFailed}`;
+      continue;
+    }
     const target = await targetFor(sc);
     // A scenario with a network-conditions step needs the simulator, whether or not it says so itself.
     if ((sc.simOnly || sc.steps.some((st) => st.simOnly)) && !target.networkConditions) {
@@ -80,7 +86,7 @@ export async function runScenarios({ scenarios, targetFor, tb, log = () => {}, s
     } catch (e) {
       result.status = "failed";
       result.failure = { step: 0, stepName: "set-up", type: "Error", message: redact(`set-up failed: ${e.message}`, ctx.secrets) };
-      log(`${sc.name}: FAIL set-up: ${result.failure.message}`);
+      setupFailed = sc.name;
     } finally {
       result.deviceS = Math.round(target.now() - deviceStart) / 1000;
       result.console = target.out.lines.slice(firstLine).slice(-200).map((l) => redact(l, ctx.secrets));
@@ -88,6 +94,8 @@ export async function runScenarios({ scenarios, targetFor, tb, log = () => {}, s
       result.realMs = Date.now() - started;
     }
     log(`${sc.name}: ${result.status}${result.failure ? ` - ${result.failure.message}` : ""}`);
+    const left = scenarios.length - results.length;
+    if (setupFailed && left) log(`stopping: the set-up failed, so the remaining ${left} scenario(s) are not run`);
   }
   return results;
 }

@@ -2,7 +2,7 @@
 // npm run server -- [--port 5683] [--http-port 8080] [--db server.db] [--host 127.0.0.1] [--log-level info]
 //                    [--dtls-port 5684 --cert server.pem --key server.key]
 import fs from "node:fs";
-import { parseArgs } from "node:util";
+import { parseArgs, UsageError } from "../cli/args.mjs";
 import { startServer } from "./index.mjs";
 
 const USAGE = `usage: npm run server -- [options]
@@ -18,54 +18,63 @@ const USAGE = `usage: npm run server -- [options]
   --key FILE          its private key, PEM
   -h, --help`;
 
-let args;
-try {
-  args = parseArgs({
-    options: {
-      port: { type: "string" }, host: { type: "string" }, "http-port": { type: "string" }, db: { type: "string" },
-      "log-level": { type: "string" }, "piggyback-ms": { type: "string" }, "rate-limit": { type: "string" },
-      "dtls-port": { type: "string" }, cert: { type: "string" }, key: { type: "string" }, help: { type: "boolean", short: "h" },
-    },
-  }).values;
-} catch (e) {
-  console.error(`${e.message}\n${USAGE}`);
+const SPEC = {
+  "--port": "string", "--host": "string", "--http-port": "string", "--db": "string", "--log-level": "string",
+  "--piggyback-ms": "string", "--rate-limit": "string", "--dtls-port": "string", "--cert": "string", "--key": "string",
+  "--help": "flag",
+};
+
+function fail(message) {
+  process.stderr.write(`server: ${message}\n`);
   process.exit(2);
 }
-if (args.help) { console.log(USAGE); process.exit(0); }
+
+let args;
+try {
+  args = parseArgs(process.argv.slice(2).map((a) => (a === "-h" ? "--help" : a)), SPEC);
+  if (args._.length) throw new UsageError(`unexpected argument ${args._[0]} (see --help)`);
+} catch (e) {
+  fail(e.message);
+}
+if (args.help) {
+  process.stdout.write(USAGE + "\n");
+  process.exit(0);
+}
 
 const int = (name, v, dflt) => {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) { console.error(`--${name} must be an integer 0..65535, not "${v}"`); process.exit(2); }
+  if (!Number.isInteger(n) || n < 0 || n > 65535) fail(`--${name} must be an integer 0..65535, not "${v}"`);
   return n;
 };
 let dtls = {};
-if (args["dtls-port"] !== undefined || args.cert || args.key) {
-  if (args["dtls-port"] === undefined || !args.cert || !args.key) {
-    console.error("CoAP over DTLS needs all of --dtls-port, --cert and --key");
-    process.exit(2);
-  }
+if (args.dtlsPort !== undefined || args.cert || args.key) {
+  if (args.dtlsPort === undefined || !args.cert || !args.key) fail("CoAP over DTLS needs all of --dtls-port, --cert and --key");
   const read = (what, file) => {
-    try { return fs.readFileSync(file, "utf8"); } catch (e) { console.error(`cannot read the ${what} ${file}: ${e.message}`); process.exit(2); }
+    try {
+      return fs.readFileSync(file, "utf8");
+    } catch (e) {
+      return fail(`cannot read the ${what} ${file}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
+    }
   };
-  dtls = { dtlsPort: int("dtls-port", args["dtls-port"]), dtlsCert: read("certificate", args.cert), dtlsKey: read("key", args.key) };
+  dtls = { dtlsPort: int("dtls-port", args.dtlsPort), dtlsCert: read("certificate", args.cert), dtlsKey: read("key", args.key) };
 }
 
 try {
   const server = await startServer({
     coapPort: int("port", args.port, 5683),
     host: args.host ?? "127.0.0.1",
-    httpPort: int("http-port", args["http-port"], 8080),
+    httpPort: int("http-port", args.httpPort, 8080),
     dbFile: args.db ?? "server.db",
-    logLevel: args["log-level"] ?? "info",
-    piggybackTimeoutMs: int("piggyback-ms", args["piggyback-ms"], 500),
-    deviceRateLimit: args["rate-limit"] ?? "",
+    logLevel: args.logLevel ?? "info",
+    piggybackTimeoutMs: int("piggyback-ms", args.piggybackMs, 500),
+    deviceRateLimit: args.rateLimit ?? "",
     ...dtls,
   });
   const stop = () => server.close().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 } catch (e) {
-  console.error(e.message);
+  process.stderr.write(`server: ${e.message}\n`);
   process.exit(1);
 }

@@ -103,6 +103,10 @@ function parseArgs(argv) {
         throw new Error(`unknown option ${a} (see --help)`);
     }
   }
+  if (!fs.existsSync(boardFile(o.board))) {
+    const known = fs.readdirSync(path.dirname(boardFile("x"))).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort();
+    throw new Error(`unknown board ${JSON.stringify(o.board)} (boards: ${known.join(", ")})`);
+  }
   if (!(Number.isInteger(o.nodes) && o.nodes >= 1 && o.nodes <= 100)) throw new Error("--nodes must be 1 to 100");
   if (o.server !== undefined && !/^coaps?:\/\/[^/]+/.test(o.server)) throw new Error(`--server must be a coap:// or coaps:// URI, not ${o.server}`);
   if (o.console !== undefined && !(o.console >= 1 && o.console + o.nodes - 1 <= 65535)) throw new Error("--console must be a TCP port");

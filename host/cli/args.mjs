@@ -1,7 +1,20 @@
-// Command-line options for the flash, configure and hil commands: `spec` maps "--name" to "string", "number",
+// Command-line options of the project's commands (server, flash, configure, hil): `spec` maps "--name" to "string", "number",
 // "flag" or "list"; values land under the camelCased name. Unknown options and missing values are errors.
 
 export class UsageError extends Error {}
+
+/**
+ * Runs a command's `main()` and ends the process the same way for every command: `tool: message` on stderr, exit 2
+ * for usage and configuration errors (`usageErrors`, UsageError always), 1 for anything else.
+ */
+export function runCommand(tool, main, { usageErrors = [] } = {}) {
+  main().catch((e) => {
+    process.stderr.write(`${tool}: ${e.message}\n`);
+    process.exitCode = e instanceof UsageError || usageErrors.some((E) => e instanceof E) ? 2 : 1;
+    // Whatever is still open (a port, a server) must not keep a failed command running.
+    setTimeout(() => process.exit(), 200).unref();
+  });
+}
 
 function camel(flag) {
   return flag.replace(/^--/, "").replace(/-([a-z])/g, (_, c) => c.toUpperCase());
