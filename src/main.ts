@@ -3,6 +3,7 @@
 import { selectFirmware, bootFailed } from "./node/boot";
 import { SensorNode } from "./app/node";
 import { readSensors, setStatusLed } from "./app/hardware";
+import { setup } from "./app/user";
 import { BOARD_ID, BOARD_NAME } from "board";
 
 declare var FW_SLOT: string | undefined;
@@ -31,6 +32,7 @@ function main(): void {
   setStatusLed(false);
   // Reachable from the console (and from code added on the board) as `node`: node.onRpc(...), node.tb.claim(...).
   const node = ((globalThis as any).node = new SensorNode());
+  setup(node);
   node.start();
 }
 
