@@ -39,14 +39,52 @@ test("a simulated hour of the application against the local server: a telemetry 
 test("nodes get node.cfg in their Storage, validated by the firmware's own rules", async (t) => {
   const dir = tempDir(t);
   const r = await sim(["--storage", dir, "--server", "coap://127.0.0.1:5999", "--token", "abc", "--interval", "30",
-    "--sleep", "--nodes", "2", "--duration", "1"]);
+    "--sleep", "--nodes", "2", "--duration", "16", "--clock", "virtual"]);
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /local server/);
   for (const n of [1, 2]) {
     const cfg = JSON.parse(new StorageFolder(path.join(dir, `node${n}`)).read("node.cfg").toString("latin1"));
     assert.deepEqual(cfg, { server: "coap://127.0.0.1:5999", token: `abc${n}`, wifi: { ssid: "sim" }, intervalS: 30, sleep: true });
-    assert.match(r.stdout, new RegExp(`^\\[node${n} 00:00:00\\.\\d{3}\\] \\* boot \\(poweron, #1\\)$`, "m"));
   }
+  // The second node powers on half an interval later.
+  assert.match(r.stdout, /^\[node1 00:00:00\.\d{3}\] \* boot \(poweron, #1\)$/m);
+  assert.match(r.stdout, /^sim: node2 \(.*\), Storage \S+, powers on at 00:00:15\.000$/m);
+  assert.match(r.stdout, /^\[node2 00:00:15\.000\] \* boot \(poweron, #1\)$/m);
+});
+
+test("--nodes with --config: each node its own configuration and token, spread power-on, and a summary at the end", async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, "nodes.json");
+  fs.writeFileSync(file, JSON.stringify([{ intervalS: 30 }, { intervalS: 45, token: "own-token-2" }]));
+  const r = await sim(["--config", file, "--duration", "100"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^sim: node2 \(.*\), Storage \S+, powers on at 00:00:22\.500$/m, "node 2 of 2 at half of its 45 s interval");
+  const readings = (n) => r.stdout.split("\n").filter((l) => l.startsWith(`[node${n} `) && / node: reading \{/.test(l)).map((l) => l.slice(7, 19));
+  assert.deepEqual(readings(1).map((t) => t.slice(0, 5)), ["00:00", "00:00", "00:01", "00:01"], `node1 every 30 s: ${readings(1)}`);
+  assert.equal(readings(2).length, 2, `node2 every 45 s from 22.5 s: ${readings(2)}`);
+  assert.match(r.stdout, /^sim: summary node1: 4 readings made, 4 delivered, 0 retransmissions, 0 datagrams lost by the link$/m);
+  assert.match(r.stdout, /^sim: summary node2: 2 readings made, 2 delivered, 0 retransmissions, 0 datagrams lost by the link$/m);
+  assert.doesNotMatch(r.stdout + r.stderr, /own-token-2/, "a token from the file is masked too");
+  const bad = await sim(["--config", file, "--nodes", "3"]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, `sim: --config ${file} has 2 entries for --nodes 3\n`);
+  fs.writeFileSync(file, "[1]");
+  const notObjects = await sim(["--config", file]);
+  assert.equal(notObjects.stderr, `sim: --config ${file} must hold a JSON object of node.cfg fields, or an array of them (one per node)\n`);
+});
+
+test("the trace marks Observe and retransmissions, and the summary counts what the link lost", async () => {
+  const r = await sim(["--loss", "0.3", "--seed", "3", "--duration", "300", "--interval", "30"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\* -> 127\.0\.0\.1:\d+ CON GET \/api\/v1\/<token>\/rpc mid=\d+ observe=0$/m, "the registration carries Observe 0");
+  const resent = r.stdout.split("\n").filter((l) => l.endsWith(" (retransmission)"));
+  assert.ok(resent.length > 0, "30 % loss makes the node retransmit");
+  const lost = r.stdout.split("\n").filter((l) => / \* link: (outbound|inbound) datagram \(\d+ B\) lost$/.test(l)).length;
+  const m = /^sim: summary node1: (\d+) readings made, (\d+) delivered, (\d+) retransmissions?, (\d+) datagrams? lost by the link$/m.exec(r.stdout);
+  assert.ok(m, r.stdout.slice(-500));
+  assert.equal(Number(m[3]), resent.length, "every marked retransmission is counted");
+  assert.equal(Number(m[4]), lost, "every lost datagram is counted");
+  assert.ok(Number(m[2]) <= Number(m[1]));
 });
 
 test("bad options and configurations are refused with a clear message", async () => {

@@ -164,9 +164,12 @@ export class Device extends EventEmitter {
   }
 
   /** Powers the board on and runs its event loop until stop() (or `untilMs` of simulated time). */
-  start({ untilMs } = {}) {
+  /** Powers the board on at once, or `powerOnMs` into the simulation (nodes of one run then do not go in lockstep). */
+  start({ untilMs, powerOnMs = 0 } = {}) {
     if (this.running) throw new Error(`${this.name} is already running`);
-    this.scheduler.queue(() => this.boot({ cause: "poweron" }));
+    const powerOn = () => this.boot({ cause: "poweron" });
+    if (powerOnMs > 0) this.scheduler.addTimer(powerOn, powerOnMs, { kind: "power" });
+    else this.scheduler.queue(powerOn);
     this.running = this.scheduler.run({ untilMs }).finally(() => this.dispose());
     return this.running;
   }

@@ -7,6 +7,7 @@ import path from "node:path";
 import { createSimNode, writeNodeConfig, bundleFile, boardFile } from "./node.mjs";
 import { startDefaultServer } from "./server.mjs";
 import { describeDatagram } from "./coap-trace.mjs";
+import { coapHead } from "../espruino/io-watch.mjs";
 import { linkConditions } from "./link.mjs";
 import { InterpreterNode, hardwareFor, VARIANTS } from "../interpreter/interpreter.mjs";
 import { startRelay } from "../interpreter/relay.mjs";
@@ -35,7 +36,10 @@ const HELP = `usage: npm run sim -- [options]
   --outage START:LEN    drop everything from START for LEN simulated seconds
   --nat-rebind S        at S simulated seconds the node's sockets move to a new local port (NAT rebinding)
   --seed N              seed for network conditions and sensor noise (default 1)
-  --nodes N             run N nodes (default 1)
+  --nodes N             run N nodes (default 1), each with its own token; they power on spread over the first
+                        interval, so they do not report in lockstep
+  --config FILE         node.cfg fields (JSON) merged into each node's configuration; a JSON array gives node n
+                        its entry n (and --nodes defaults to the array's length)
   --console PORT        TCP console for EspruinoTools on PORT (node n gets PORT+n-1)
   --duration S          stop after S simulated seconds (default: run until Ctrl-C)
   --storage DIR         keep each node's Storage in DIR/<node> (default: a temporary folder, removed at exit)
@@ -51,6 +55,7 @@ const HELP = `usage: npm run sim -- [options]
 
 function parseArgs(argv) {
   const o = { engine: "emulator", variant: "esp32", board: "sim", seed: 1, nodes: 1, flash: true, network: {}, verbose: false, wifiFail: 0 };
+  let nodesGiven = false;
   const num = (flag, v) => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n)) throw new Error(`${flag} needs a number`);
@@ -70,6 +75,7 @@ function parseArgs(argv) {
       case "--board": o.board = v(); break;
       case "--server": o.server = v(); break;
       case "--token": o.token = v(); break;
+      case "--config": o.configFile = v(); break;
       case "--ca": o.ca = v(); break;
       case "--insecure": o.insecure = true; break;
       case "--interval": o.intervalS = num(a, v()); break;
@@ -90,7 +96,7 @@ function parseArgs(argv) {
       }
       case "--nat-rebind": o.network.natRebindAtMs = num(a, v()) * 1000; break;
       case "--seed": o.seed = num(a, v()); break;
-      case "--nodes": o.nodes = num(a, v()); break;
+      case "--nodes": o.nodes = num(a, v()); nodesGiven = true; break;
       case "--console": o.console = num(a, v()); break;
       case "--duration": o.duration = num(a, v()); break;
       case "--storage": o.storage = v(); break;
@@ -106,6 +112,27 @@ function parseArgs(argv) {
   if (!fs.existsSync(boardFile(o.board))) {
     const known = fs.readdirSync(path.dirname(boardFile("x"))).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort();
     throw new Error(`unknown board ${JSON.stringify(o.board)} (boards: ${known.join(", ")})`);
+  }
+  if (o.configFile !== undefined) {
+    let text;
+    try {
+      text = fs.readFileSync(o.configFile, "utf8");
+    } catch (e) {
+      throw new Error(`cannot read --config ${o.configFile}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
+    }
+    try {
+      o.nodeConfigs = JSON.parse(text);
+    } catch (e) {
+      throw new Error(`--config ${o.configFile} is not JSON: ${e.message}`);
+    }
+    const entries = Array.isArray(o.nodeConfigs) ? o.nodeConfigs : [o.nodeConfigs];
+    if (!entries.length || entries.some((c) => c === null || typeof c !== "object" || Array.isArray(c))) {
+      throw new Error(`--config ${o.configFile} must hold a JSON object of node.cfg fields, or an array of them (one per node)`);
+    }
+    if (Array.isArray(o.nodeConfigs)) {
+      if (!nodesGiven) o.nodes = o.nodeConfigs.length;
+      else if (o.nodes !== o.nodeConfigs.length) throw new Error(`--config ${o.configFile} has ${o.nodeConfigs.length} entries for --nodes ${o.nodes}`);
+    }
   }
   if (!(Number.isInteger(o.nodes) && o.nodes >= 1 && o.nodes <= 100)) throw new Error("--nodes must be 1 to 100");
   if (o.server !== undefined && !/^coaps?:\/\/[^/]+/.test(o.server)) throw new Error(`--server must be a coap:// or coaps:// URI, not ${o.server}`);
@@ -142,13 +169,29 @@ function clockText(ms) {
 }
 
 /** Prints a node's console output and what it does on the network, with its simulated time. */
-function attachPrinter(node, { secrets, verbose }) {
-  const say = (text) => process.stdout.write(`[${node.name} ${clockText(node.scheduler.now())}] ${text}\n`);
-  node.device.on("output", (line) => say(line));
+const COLOURS = [36, 33, 35, 32, 34, 91, 96, 93, 95, 92];
+
+/**
+ * Prints what `node` does, each line prefixed with its name and clock (coloured per node on a terminal when several
+ * run), and counts what the end-of-run summary reports: readings made and delivered, CoAP retransmissions (a
+ * confirmable message sent again with the same message ID) and datagrams the link lost.
+ */
+function attachPrinter(node, { secrets, verbose, colour }) {
+  const counts = { readings: 0, delivered: 0, retransmissions: 0, lost: 0 };
+  const prefix = colour ? (t) => `\x1b[${colour}m${t}\x1b[0m` : (t) => t;
+  const say = (text) => process.stdout.write(`${prefix(`[${node.name} ${clockText(node.scheduler.now())}]`)} ${text}\n`);
+  const sentCon = new Set();
+  node.device.on("output", (line) => {
+    if (/^node: reading \{/.test(line)) counts.readings++;
+    const m = /^node: telemetry (\d+) reading\(s\) -> 2\.0[14]/.exec(line);
+    if (m) counts.delivered += Number(m[1]);
+    say(line);
+  });
   node.device.on("trace", (e) => {
     switch (e.type) {
       case "boot":
         say(`* boot (${e.cause}, #${e.bootCount})`);
+        sentCon.clear();
         break;
       case "sleep":
         say(`* deep sleep for ${(e.ms / 1000).toFixed(3)} s`);
@@ -156,13 +199,25 @@ function attachPrinter(node, { secrets, verbose }) {
       case "wifi":
         say(`* wifi ${e.event}${e.reason ? ` (${e.reason})` : ""}${e.ip ? ` ${e.ip}` : ""}`);
         break;
-      case "udp":
-        say(`* ${e.dir === "out" ? "->" : "<-"} ${e.address}:${e.port} ${describeDatagram(e.bytes, { secrets })}`);
+      case "udp": {
+        let mark = "";
+        // A CON sent again with the same message ID is a retransmission (RFC 7252 4.2).
+        if (e.dir === "out" && coapHead(e.bytes) && ((e.bytes[0] >> 4) & 3) === 0) {
+          const key = `${e.port}/${(e.bytes[2] << 8) | e.bytes[3]}`;
+          if (sentCon.has(key)) {
+            counts.retransmissions++;
+            mark = " (retransmission)";
+          }
+          sentCon.add(key);
+        }
+        say(`* ${e.dir === "out" ? "->" : "<-"} ${e.address}:${e.port} ${describeDatagram(e.bytes, { secrets })}${mark}`);
         break;
+      }
       case "rebind":
         say(`* NAT rebinding: new local port(s) ${e.ports.join(", ")}`);
         break;
       case "link":
+        if (e.fate === "lost" || e.fate === "outage") counts.lost++;
         if (verbose || e.fate !== "duplicated") say(`* link: ${e.dir === "out" ? "outbound" : "inbound"} datagram (${e.size} B) ${e.fate}`);
         break;
       case "pin":
@@ -175,6 +230,16 @@ function attachPrinter(node, { secrets, verbose }) {
         if (verbose) say(`* ${e.type}`);
     }
   });
+  return counts;
+}
+
+/** The end-of-run summary, one line per node. */
+function printSummary(nodes) {
+  const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  for (const { node, counts } of nodes) {
+    process.stdout.write(`sim: summary ${node.name}: ${plural(counts.readings, "reading")} made, ${counts.delivered} delivered, ` +
+      `${plural(counts.retransmissions, "retransmission")}, ${plural(counts.lost, "datagram")} lost by the link\n`);
+  }
 }
 
 async function main() {
@@ -216,8 +281,10 @@ async function main() {
   const speed = o.speed ?? (o.clock === "virtual" && o.duration === undefined ? 60 : undefined);
   const storageRoot = o.storage ? path.resolve(o.storage) : fs.mkdtempSync(path.join(os.tmpdir(), "espruino-sim-"));
   const nodes = [];
+  const printed = [];
   const cleanup = async () => {
     await Promise.all(nodes.map((n) => n.stop()));
+    printSummary(printed);
     if (server) await server.close();
     if (!o.storage) fs.rmSync(storageRoot, { recursive: true, force: true });
   };
@@ -246,6 +313,7 @@ async function main() {
       if (o.intervalS !== undefined) config.intervalS = o.intervalS;
       if (o.sleep) config.sleep = true;
       if (o.insecure) config.insecure = true;
+      if (o.nodeConfigs) Object.assign(config, Array.isArray(o.nodeConfigs) ? o.nodeConfigs[i - 1] : o.nodeConfigs);
       const node = await createSimNode({
         board: o.board,
         storageDir: path.join(storageRoot, name),
@@ -261,17 +329,21 @@ async function main() {
         wifi: { failConnects: o.wifiFail },
       });
       nodes.push(node);
-      if (server && server.registerDevice) await server.registerDevice(name, token);
-      attachPrinter(node, { secrets: [token], verbose: o.verbose });
+      if (server && server.registerDevice && typeof config.token === "string") await server.registerDevice(name, config.token);
+      const colour = o.nodes > 1 && process.stdout.isTTY && !process.env.NO_COLOR ? COLOURS[(i - 1) % COLOURS.length] : null;
+      printed.push({ node, counts: attachPrinter(node, { secrets: [config.token].filter(Boolean), verbose: o.verbose, colour }) });
+      // Several nodes power on spread over the first reading interval, as boards switched on one after another.
+      node.powerOnMs = Math.round(((i - 1) * (config.intervalS || 60) * 1000) / o.nodes);
       process.stdout.write(
         `sim: ${name} (${node.board.name}), Storage ${node.device.storage.dir}` +
-          `${node.console ? `, console tcp://127.0.0.1:${node.console.port}` : ""}\n`
+          `${node.console ? `, console tcp://127.0.0.1:${node.console.port}` : ""}` +
+          `${node.powerOnMs ? `, powers on at ${clockText(node.powerOnMs)}` : ""}\n`
       );
     }
     const untilMs = o.duration === undefined ? undefined : o.duration * 1000;
     const pace = o.clock === "real" ? `real clock x${speed ?? 1}` : `virtual clock, ${speed === undefined ? "as fast as possible" : `${speed}x real time`} while idle`;
     process.stdout.write(`sim: ${pace}${untilMs === undefined ? ", Ctrl-C stops" : `, for ${o.duration} simulated seconds`}\n`);
-    await Promise.all(nodes.map((n) => n.start({ untilMs })));
+    await Promise.all(nodes.map((n) => n.start({ untilMs, powerOnMs: n.powerOnMs })));
   } finally {
     await cleanup();
   }

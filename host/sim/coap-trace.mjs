@@ -4,6 +4,7 @@ import { coapHead } from "../espruino/io-watch.mjs";
 
 const TYPES = ["CON", "NON", "ACK", "RST"];
 const METHODS = ["EMPTY", "GET", "POST", "PUT", "DELETE", "FETCH", "PATCH", "iPATCH"];
+const OBSERVE = 6;
 const URI_PATH = 11;
 const URI_QUERY = 15;
 
@@ -45,6 +46,7 @@ export function describeCoap(bytes, { secrets = [] } = {}) {
   const codeText = cls === 0 ? METHODS[code & 31] || `0.${String(code & 31).padStart(2, "0")}` : `${cls}.${String(code & 31).padStart(2, "0")}`;
   const path = [];
   const query = [];
+  let observe = null;
   let i = 4 + tkl;
   let number = 0;
   while (i < bytes.length && bytes[i] !== 0xff) {
@@ -59,10 +61,12 @@ export function describeCoap(bytes, { secrets = [] } = {}) {
     const value = Buffer.from(bytes.subarray(i, i + len)).toString("latin1");
     if (number === URI_PATH) path.push(value);
     if (number === URI_QUERY) query.push(value);
+    if (number === OBSERVE) observe = [...value].reduce((n, c) => n * 256 + c.charCodeAt(0), 0);
     i += len;
   }
   const payload = i < bytes.length ? bytes.length - i - 1 : 0;
   const hide = (s) => (secrets.includes(s) ? "<token>" : s);
   const uri = path.length ? " /" + path.map(hide).join("/") + (query.length ? "?" + query.join("&") : "") : "";
-  return `${type} ${codeText}${uri} mid=${mid}${payload ? ` payload ${payload} B` : ""}`;
+  const obs = observe === null ? "" : ` observe=${observe}`;
+  return `${type} ${codeText}${uri} mid=${mid}${obs}${payload ? ` payload ${payload} B` : ""}`;
 }
