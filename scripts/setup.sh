@@ -16,7 +16,8 @@ node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
 # --- Debian packages -------------------------------------------------------------------------------------------
 # command -> package: libcoap's peers for interoperability tests, openssl for certificates and s_server, the
 # clang/wasi toolchain and binaryen for the mbedTLS WebAssembly build, the RISC-V cross compiler for the device
-# size check, dpkg-dev for `apt-get source`, python3 for Espruino's build scripts.
+# size check, dpkg-dev for `apt-get source`, python3 for Espruino's build scripts, curl and jq for the README's
+# examples (run by test/readme-examples.test.mjs).
 PACKAGES=(
   "coap-client-notls:libcoap3-bin"
   "openssl:openssl"
@@ -28,6 +29,8 @@ PACKAGES=(
   "gcc:gcc"
   "make:make"
   "python3:python3"
+  "jq:jq"
+  "curl:curl"
 )
 FILES=(
   "/usr/include/wasm32-wasi/stdio.h:wasi-libc"
