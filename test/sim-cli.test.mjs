@@ -134,3 +134,17 @@ test("with --server the clock is real by default, so timestamps never run ahead 
   const local = await sim(["--duration", "1"]);
   assert.match(local.stdout, /^sim: virtual clock, as fast as possible while idle, for 1 simulated seconds$/m);
 });
+
+test("over coaps:// the trace shows the CoAP inside each DTLS record, the token masked", async (t) => {
+  const { startTb } = await import("./node-support.mjs");
+  const tb = await startTb(t, { secure: true });
+  await tb.createDevice("sim-dtls", "sim-dtls-token-77");
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, "ca.pem"), tb.caPem);
+  const r = await sim(["--server", tb.uri, "--ca", path.join(dir, "ca.pem"), "--token", "sim-dtls-token-77", "--duration", "8", "--clock", "virtual"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^\[node1 [\d:.]+\] \* -> 127\.0\.0\.1:\d+ DTLS application data \(CID\) \(\d+ B\)\n\[node1 [\d:.]+\] \* => in DTLS: CON POST \/api\/v1\/<token>\/telemetry mid=\d+ payload \d+ B$/m);
+  assert.match(r.stdout, /^\[node1 [\d:.]+\] \* <= in DTLS: (ACK|CON) 2\.01 mid=\d+/m, "the answer inside its record");
+  assert.match(r.stdout, /\* => in DTLS: CON GET \/api\/v1\/<token>\/rpc mid=\d+ observe=0$/m);
+  assert.ok(!(r.stdout + r.stderr).includes("sim-dtls-token-77"), "the token never appears");
+});

@@ -6,7 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { createSimNode, writeNodeConfig, bundleFile, boardFile } from "./node.mjs";
 import { startDefaultServer } from "./server.mjs";
-import { describeDatagram } from "./coap-trace.mjs";
+import { describeCoap, describeDatagram } from "./coap-trace.mjs";
 import { coapHead } from "../espruino/io-watch.mjs";
 import { linkConditions } from "./link.mjs";
 import { InterpreterNode, hardwareFor, VARIANTS } from "../interpreter/interpreter.mjs";
@@ -181,6 +181,16 @@ function attachPrinter(node, { secrets, verbose, colour }) {
   const prefix = colour ? (t) => `\x1b[${colour}m${t}\x1b[0m` : (t) => t;
   const say = (text) => process.stdout.write(`${prefix(`[${node.name} ${clockText(node.scheduler.now())}]`)} ${text}\n`);
   const sentCon = new Set();
+  // A CON sent again with the same message ID is a retransmission (RFC 7252 4.2).
+  const retransmission = (e) => {
+    if (e.dir !== "out" || !coapHead(e.bytes) || ((e.bytes[0] >> 4) & 3) !== 0) return "";
+    const key = `${e.port}/${(e.bytes[2] << 8) | e.bytes[3]}`;
+    const again = sentCon.has(key);
+    sentCon.add(key);
+    if (!again) return "";
+    counts.retransmissions++;
+    return " (retransmission)";
+  };
   node.device.on("output", (line) => {
     if (/^node: reading \{/.test(line)) counts.readings++;
     const m = /^node: telemetry (\d+) reading\(s\) -> 2\.0[14]/.exec(line);
@@ -199,20 +209,13 @@ function attachPrinter(node, { secrets, verbose, colour }) {
       case "wifi":
         say(`* wifi ${e.event}${e.reason ? ` (${e.reason})` : ""}${e.ip ? ` ${e.ip}` : ""}`);
         break;
-      case "udp": {
-        let mark = "";
-        // A CON sent again with the same message ID is a retransmission (RFC 7252 4.2).
-        if (e.dir === "out" && coapHead(e.bytes) && ((e.bytes[0] >> 4) & 3) === 0) {
-          const key = `${e.port}/${(e.bytes[2] << 8) | e.bytes[3]}`;
-          if (sentCon.has(key)) {
-            counts.retransmissions++;
-            mark = " (retransmission)";
-          }
-          sentCon.add(key);
-        }
-        say(`* ${e.dir === "out" ? "->" : "<-"} ${e.address}:${e.port} ${describeDatagram(e.bytes, { secrets })}${mark}`);
+      case "udp":
+        say(`* ${e.dir === "out" ? "->" : "<-"} ${e.address}:${e.port} ${describeDatagram(e.bytes, { secrets })}${retransmission(e)}`);
         break;
-      }
+      case "dtls-data":
+        // The CoAP message inside a DTLS record, which the line before shows as a record.
+        say(`* ${e.dir === "out" ? "=>" : "<="} in DTLS: ${describeCoap(e.bytes, { secrets })}${retransmission(e)}${e.lost ? " (its record was lost)" : ""}`);
+        break;
       case "rebind":
         say(`* NAT rebinding: new local port(s) ${e.ports.join(", ")}`);
         break;

@@ -21,12 +21,19 @@ export function describeDtls(bytes) {
     const type = bytes[at];
     if (!DTLS_CONTENT[type] || bytes[at + 1] !== 0xfe) return null;
     const epoch = (bytes[at + 3] << 8) | bytes[at + 4];
-    const len = (bytes[at + 11] << 8) | bytes[at + 12];
-    if (at + 13 + len > bytes.length) return null;
+    // An RFC 9146 record carries the Connection ID before its length; its size is the peer's choice, so take the one
+    // that makes the record end where the datagram does.
+    let cid = 0;
+    if (type === 25) {
+      while (cid <= 32 && at + 13 + cid + ((bytes[at + 11 + cid] << 8) | bytes[at + 12 + cid]) !== bytes.length) cid++;
+      if (cid > 32) return null;
+    }
+    const len = (bytes[at + 11 + cid] << 8) | bytes[at + 12 + cid];
+    if (at + 13 + cid + len > bytes.length) return null;
     if (type === 22 && epoch === 0 && len > 0) parts.push(DTLS_HANDSHAKE[bytes[at + 13]] || `handshake ${bytes[at + 13]}`);
     else if (type === 22) parts.push("encrypted handshake");
     else parts.push(DTLS_CONTENT[type]);
-    at += 13 + len;
+    at += 13 + cid + len;
   }
   return at === bytes.length && parts.length ? `DTLS ${parts.join("+")} (${bytes.length} B)` : null;
 }

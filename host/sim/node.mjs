@@ -79,18 +79,29 @@ export async function defaultModules() {
             // The record goes out (or is lost on the link) within send(): plaintext whose record was lost waits for
             // nothing.
             let lost = false;
+            let recorded = false; // a record left (or was lost): a send before the handshake only queues
             const onTrace = (e) => {
               if (e.type === "link" && e.dir === "out" && (e.fate === "lost" || e.fate === "outage")) lost = true;
+              if ((e.type === "udp" || e.type === "link") && e.dir === "out") recorded = true;
             };
             env.device.on("trace", onTrace);
             try {
               return send.apply(this, arguments);
             } finally {
               env.device.off("trace", onTrace);
-              if (!lost && typeof message === "string") io.sent(Buffer.from(message, "latin1"), peer.port, peer.address);
+              if (typeof message === "string" && recorded) {
+                const bytes = Buffer.from(message, "latin1");
+                // What the record carries, for the simulator's trace (a real capture would show only ciphertext).
+                env.device.trace({ type: "dtls-data", dir: "out", bytes, port: peer.port, lost });
+                if (!lost) io.sent(bytes, peer.port, peer.address);
+              }
             }
           };
-          socket.on("message", (message) => io.received(Buffer.from(String(message), "latin1"), peer));
+          socket.on("message", (message) => {
+            const bytes = Buffer.from(String(message), "latin1");
+            env.device.trace({ type: "dtls-data", dir: "in", bytes, port: peer.port });
+            io.received(bytes, peer);
+          });
           return socket;
         },
       });
