@@ -60,8 +60,13 @@ export function validateBoard(raw, file) {
       "must be a telemetry key of letters, digits and _ starting with a letter");
     need(!keys.has(s.key), file, `${f}.key`, `"${s.key}" is used by two sensors`);
     keys.add(s.key);
-    need(s.kind === "analog" || s.kind === "internal", file, `${f}.kind`, 'must be "analog" or "internal"');
-    if (s.kind === "analog") {
+    need(["analog", "digital", "internal"].includes(s.kind), file, `${f}.kind`, 'must be "analog", "digital" or "internal"');
+    if (s.kind === "digital") {
+      need(s.pull === undefined || s.pull === "up" || s.pull === "down", file, `${f}.pull`, 'must be "up", "down" or left out');
+    } else {
+      need(s.pull === undefined, file, `${f}.pull`, "is only for digital inputs");
+    }
+    if (s.kind === "analog" || s.kind === "digital") {
       need(typeof s.pin === "string" && PIN.test(s.pin), file, `${f}.pin`, `must be a pin name such as "D34" (got ${JSON.stringify(s.pin)})`);
       need(!usedPins.has(s.pin), file, `${f}.pin`, `${s.pin} is already used on this board`);
       usedPins.add(s.pin);
@@ -85,8 +90,8 @@ export function validateBoard(raw, file) {
     modules: raw.modules.slice(),
     statusLed: led,
     statusLedActiveLow: raw.pins.statusLedActiveLow,
-    sensors: raw.sensors.map((s) => ({ key: s.key, kind: s.kind, pin: s.kind === "analog" ? s.pin : null, scale: s.scale,
-      offset: s.offset, decimals: s.decimals, unit: s.unit, sim: s.sim })),
+    sensors: raw.sensors.map((s) => ({ key: s.key, kind: s.kind, pin: s.kind === "internal" ? null : s.pin, scale: s.scale,
+      offset: s.offset, decimals: s.decimals, unit: s.unit, ...(s.kind === "digital" ? { pull: s.pull || null } : {}), sim: s.sim })),
     jsVarBudget: raw.jsVarBudget,
     udpRecvBufferSize: raw.udpRecvBufferSize,
   };

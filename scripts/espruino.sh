@@ -150,7 +150,8 @@ for v in "${VARIANTS[@]}"; do
   bin=$(find "$TREE/bin" -maxdepth 1 -type f -name "espruino-node-$name" | head -n 1)
   [ -x "$bin" ] || die "the $name build left no bin/espruino-node-$name (log: $log)"
   mkdir -p "$OUT/$name"
-  cp "$bin" "$OUT/$name/espruino"
+  # Replaced, not overwritten: an interpreter still running keeps its own file.
+  cp "$bin" "$OUT/$name/espruino.tmp" && mv -f "$OUT/$name/espruino.tmp" "$OUT/$name/espruino"
 done
 fingerprint > "$OUT/.stamp"
 say "built build/espruino/linux/espruino and build/espruino/esp32/espruino ($VERSION) in $(( $(date +%s) - start ))s"

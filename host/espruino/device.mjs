@@ -424,8 +424,11 @@ export class Device extends EventEmitter {
   }
 
   readPin(pin) {
-    const p = this.pin(this.pinName(pin));
-    return p.mode === "output" ? p.value : p.input;
+    const name = this.pinName(pin);
+    const p = this.pin(name);
+    if (p.mode === "output") return p.value;
+    const simulated = this.sensors.digital(name, this.wallMs() / 1000);
+    return simulated === undefined ? p.input : simulated;
   }
 
   /** Drives an input pin from outside (a test's button press). */

@@ -13,7 +13,8 @@ export function sensorSignal(sim, epochSeconds) {
 export function createSensorBank(board, seed) {
   const random = seededRandom(seed);
   const byPin = new Map();
-  for (const s of board.sensors || []) if (s.pin && s.sim) byPin.set(s.pin, s);
+  const digital = new Map();
+  for (const s of board.sensors || []) if (s.pin && s.sim) (s.kind === "digital" ? digital : byPin).set(s.pin, s);
   return {
     /** analogRead(pin) at `epochSeconds`: 0..1, or 0 for a pin with nothing simulated on it. */
     read(pin, epochSeconds) {
@@ -21,6 +22,15 @@ export function createSensorBank(board, seed) {
       if (!s) return 0;
       const v = sensorSignal(s.sim, epochSeconds) + (s.sim.noise || 0) * random.gaussian();
       return Math.round(Math.min(1, Math.max(0, v)) * ADC_STEPS) / ADC_STEPS;
+    },
+    /**
+     * A simulated digital input at `epochSeconds`: the same signal (noise included), high at or above half the range;
+     * undefined for a pin with no digital sensor simulated on it.
+     */
+    digital(pin, epochSeconds) {
+      const s = digital.get(pin);
+      if (!s) return undefined;
+      return sensorSignal(s.sim, epochSeconds) + (s.sim.noise || 0) * random.gaussian() >= 0.5 ? 1 : 0;
     },
     pins: () => [...byPin.keys()],
   };

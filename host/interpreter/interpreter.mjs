@@ -39,7 +39,8 @@ export function runScript(code, { dir, variant = "esp32", timeoutMs = 30000 } = 
   const file = path.join(dir, `script-${process.pid}-${Date.now()}.js`);
   fs.writeFileSync(file, code);
   try {
-    const r = spawnSync(bin, [path.basename(file)], { cwd: dir, encoding: "latin1", timeout: timeoutMs, input: "" });
+    // SIGKILL: the Linux build ignores SIGTERM, and spawnSync would wait for it for ever.
+    const r = spawnSync(bin, [path.basename(file)], { cwd: dir, encoding: "latin1", timeout: timeoutMs, killSignal: "SIGKILL", input: "" });
     return { stdout: r.stdout || "", stderr: r.stderr || "", status: r.status };
   } finally {
     fs.rmSync(file, { force: true });
@@ -49,8 +50,9 @@ export function runScript(code, { dir, variant = "esp32", timeoutMs = 30000 } = 
 /** The hardware description the stand-ins read: the board file's simulated ADC signals and the access point. */
 export function hardwareFor(board, wifi = {}) {
   const adc = {};
-  for (const s of board.sensors || []) if (s.pin && s.sim) adc[s.pin] = s.sim;
-  return { adc, wifi: { ssid: "sim", password: "", connectMs: 1000, failConnects: 0, ...wifi } };
+  const digital = {};
+  for (const s of board.sensors || []) if (s.pin && s.sim) (s.kind === "digital" ? digital : adc)[s.pin] = s.sim;
+  return { adc, digital, wifi: { ssid: "sim", password: "", connectMs: 1000, failConnects: 0, ...wifi } };
 }
 
 /** A JavaScript string literal of 8-bit text, as Espruino reads it (every byte outside printable ASCII escaped). */

@@ -11,10 +11,16 @@ export function readSensors(): { [key: string]: number } {
   const values: { [key: string]: number } = {};
   for (let i = 0; i < SENSORS.length; i++) {
     const s = SENSORS[i];
-    if (s.kind === "analog" && s.pin !== null) {
-      const f = Math.pow(10, s.decimals);
-      values[s.key] = Math.round((analogRead(s.pin) * s.scale + s.offset) * f) / f;
+    if (s.pin === null) continue;
+    let raw: number;
+    if (s.kind === "digital") {
+      pinMode(s.pin, s.pull === "up" ? "input_pullup" : s.pull === "down" ? "input_pulldown" : "input");
+      raw = digitalRead(s.pin) ? 1 : 0;
+    } else {
+      raw = analogRead(s.pin);
     }
+    const f = Math.pow(10, s.decimals);
+    values[s.key] = Math.round((raw * s.scale + s.offset) * f) / f;
   }
   return values;
 }

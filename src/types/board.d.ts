@@ -4,10 +4,13 @@ declare module "board" {
   export interface SensorSpec {
     /** Telemetry key the reading is reported under. */
     key: string;
-    /** "analog": analogRead(pin) scaled linearly; "internal": a value the chip reports about itself. */
-    kind: "analog" | "internal";
+    /** "analog": analogRead(pin) scaled linearly; "digital": digitalRead(pin) (0 or 1) scaled the same way;
+     * "internal": a value the chip reports about itself. */
+    kind: "analog" | "digital" | "internal";
     pin: PinName | null;
-    /** reading = analogRead(pin) * scale + offset, rounded to `decimals`. */
+    /** Digital inputs: the pin's pull resistor, or null for none. */
+    pull?: "up" | "down" | null;
+    /** reading = analogRead(pin) (or digitalRead(pin)) * scale + offset, rounded to `decimals`. */
     scale: number;
     offset: number;
     decimals: number;
