@@ -7,7 +7,8 @@ import zlib from "node:zlib";
 import crypto from "node:crypto";
 import { rollup } from "rollup";
 import { BoardError, loadBoards, espruinoToolsBoardJson } from "./board.mjs";
-import { checkFiles, formatFinding } from "./gate.mjs";
+import { SourceMap } from "node:module";
+import { checkFiles, checkSource, formatFinding } from "./gate.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 process.chdir(root);
@@ -40,6 +41,40 @@ function parseArgs(argv) {
 const INPUTS = ["src", "boards", "rollup.config.js", "tsconfig.json", "package-lock.json", "scripts/build.mjs", "scripts/board.mjs",
   "scripts/gate.mjs", "scripts/espruino-rewrites.mjs", "scripts/private-members.mjs", "src/platform/tslib.js"];
 const STAMP = "dist/.build-stamp";
+
+/**
+ * The gate's findings in a minified bundle, each with the TypeScript line it comes from where that can be found: the
+ * bundle is generated again without the minifying output steps and with a source map, the gate runs on that, and
+ * each finding in the bundle takes the source position of the first unused finding of the same construct there.
+ * Constructs the minifier made have no source line and keep their bundle position only.
+ */
+/** A source map's source (relative to the bundle, or a file: URL) as a path from the project root. */
+function sourcePath(config, source) {
+  const file = source.startsWith("file://") ? new URL(source).pathname : path.resolve(root, path.dirname(config.output.file), source);
+  return path.relative(root, file);
+}
+
+async function inTheSource(config, findings) {
+  let mapped = [];
+  try {
+    const bundle = await rollup(config);
+    const { output } = await bundle.generate({ ...config.output, plugins: [], sourcemap: true });
+    await bundle.close();
+    const map = new SourceMap(output[0].map);
+    mapped = checkSource(output[0].code, config.output.file).map((f) => {
+      const e = map.findEntry(f.line - 1, f.column - 1);
+      return e && e.originalSource ? { ...f, source: `${sourcePath(config, e.originalSource)}:${e.originalLine + 1}:${e.originalColumn + 1}` } : f;
+    });
+  } catch (e) {
+    /* no source positions: the bundle's are still right */
+  }
+  return findings.map((f) => {
+    const i = mapped.findIndex((m) => m.source && m.construct === f.construct);
+    if (i < 0) return formatFinding(f);
+    const [m] = mapped.splice(i, 1);
+    return `${m.source}: ${f.construct}  (${f.file}:${f.line}:${f.column})`;
+  });
+}
 
 /** A hash of the build's inputs (contents, not times: checkouts touch files without changing them). */
 export function inputsFingerprint() {
@@ -83,7 +118,12 @@ export async function build({ boards: only = [], quiet = false } = {}) {
   }
   const findings = checkFiles(files);
   if (findings.length) {
-    throw new Error(`Espruino compatibility gate failed:\n${findings.map(formatFinding).join("\n")}`);
+    const lines = [];
+    for (const config of configs) {
+      const here = findings.filter((f) => f.file === config.output.file);
+      if (here.length) lines.push(...(await inTheSource(config, here)));
+    }
+    throw new Error(`Espruino compatibility gate failed:\n${lines.join("\n")}`);
   }
   if (fingerprint) fs.writeFileSync(STAMP, fingerprint);
   const sizes = files.map((f) => {

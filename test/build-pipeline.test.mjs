@@ -161,3 +161,22 @@ test("the board module source names every constant the firmware imports", () => 
   }
   assert.doesNotMatch(src, /"sim"\s*:/, "simulation parameters stay out of the bundle");
 });
+
+test("a gate finding names the TypeScript line it comes from, beside its place in the minified bundle", () => {
+  const dir = buildTree("gate-source-");
+  try {
+    const file = path.join(dir, "src", "app", "hardware.ts");
+    const lines = fs.readFileSync(file, "utf8").split("\n").length;
+    // Type-correct, but a regular expression Espruino's engine cannot run.
+    fs.appendFileSync(file, "export function seen(s: string): boolean {\n  return /(?:ab)+c/.test(s);\n}\n");
+    fs.appendFileSync(path.join(dir, "src", "main.ts"), "import { seen } from \"./app/hardware\";\nconsole.log(seen(\"abc\"));\n");
+    const r = spawnSync(process.execPath, ["scripts/build.mjs", "--board", "sim"], { cwd: dir, encoding: "utf8" });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const [head, ...found] = r.stderr.trimEnd().split("\n");
+    assert.equal(head, "build failed: Espruino compatibility gate failed:");
+    assert.ok(found.some((l) => l.includes("non-capturing group (?:")), r.stderr);
+    for (const l of found) assert.match(l, new RegExp(`^src/app/hardware\\.ts:${lines + 1}:10: .+  \\(dist/sim/firmware\\.js:1:\\d+\\)$`));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
