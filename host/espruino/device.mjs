@@ -163,8 +163,10 @@ export class Device extends EventEmitter {
     this.storage.write(".bootcde", code);
   }
 
-  /** Powers the board on and runs its event loop until stop() (or `untilMs` of simulated time). */
-  /** Powers the board on at once, or `powerOnMs` into the simulation (nodes of one run then do not go in lockstep). */
+  /**
+   * Powers the board on (at once, or `powerOnMs` into the simulation, so that nodes of one run are not in lockstep)
+   * and runs its event loop until stop() (or `untilMs` of simulated time).
+   */
   start({ untilMs, powerOnMs = 0 } = {}) {
     if (this.running) throw new Error(`${this.name} is already running`);
     const powerOn = () => this.boot({ cause: "poweron" });
@@ -216,6 +218,19 @@ export class Device extends EventEmitter {
       this.wakeCause = WAKEUP.TIMER;
       this.trace({ type: "sleep", ms });
       this.scheduler.addTimer(() => this.boot({ cause: "deepsleep" }), ms, { kind: "internal" });
+    });
+  }
+
+  /**
+   * The power switched off and on from outside the board (a reload of new firmware): what runs stops at once and the
+   * board boots from Storage, which is kept.
+   */
+  powerCycle() {
+    this.scheduler.queue(() => {
+      this.killed();
+      this.dispose();
+      this.wakeCause = WAKEUP.POWERON;
+      this.boot({ cause: "poweron" });
     });
   }
 

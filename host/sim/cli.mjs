@@ -46,6 +46,8 @@ const HELP = `usage: npm run sim -- [options]
   --no-flash            boot what is in Storage instead of flashing the bundle (with --storage)
   --wifi-fail N         the first N Wi-Fi connects fail
   --verbose             also print sensor reads, pin changes and every link decision
+  --watch               rebuild on every change under src/ or boards/ and reload the new bundle into the running
+                        nodes (Storage, queued readings and the server's state are kept)
   --engine emulator|espruino
                         emulator (default): the bundle on Node in an emulated Espruino; espruino: on the real
                         interpreter built from Espruino's source, in real time (--outage, --storage, --console,
@@ -103,6 +105,7 @@ function parseArgs(argv) {
       case "--no-flash": o.flash = false; break;
       case "--wifi-fail": o.wifiFail = num(a, v()); break;
       case "--verbose": o.verbose = true; break;
+      case "--watch": o.watch = true; break;
       case "--engine": o.engine = v(); break;
       case "--variant": o.variant = v(); break;
       default:
@@ -236,6 +239,53 @@ function attachPrinter(node, { secrets, verbose, colour }) {
   return counts;
 }
 
+/**
+ * --watch: every change under src/ or boards/ (settled for 200 ms) rebuilds the board's bundle; a good build is
+ * written to each node's Storage as .bootcde and the nodes are power-cycled, so they boot the new firmware with their
+ * Storage (configuration, queued readings) kept, against the same server. A failed build keeps the running firmware.
+ */
+function watchAndReload(boardId, nodes) {
+  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
+  const bundle = bundleFile(boardId);
+  let size = fs.statSync(bundle).size;
+  let timer = null;
+  let building = false;
+  let again = false;
+  const rebuild = async () => {
+    if (building) return void (again = true);
+    building = true;
+    const t0 = Date.now();
+    try {
+      const { build } = await import("../../scripts/build.mjs");
+      await build({ boards: [boardId], quiet: true });
+      const code = fs.readFileSync(bundle, "latin1");
+      for (const n of nodes) {
+        n.device.flash(code);
+        n.device.powerCycle();
+      }
+      const delta = code.length - size;
+      process.stdout.write(`sim: reloaded ${path.relative(process.cwd(), bundle)} into ${nodes.map((n) => n.name).join(", ")} ` +
+        `(${size} -> ${code.length} bytes, ${delta >= 0 ? "+" : ""}${delta}) after a ${((Date.now() - t0) / 1000).toFixed(1)} s build\n`);
+      size = code.length;
+    } catch (e) {
+      process.stdout.write(`sim: rebuild failed, the nodes keep the firmware they run: ${e.message}\n`);
+    } finally {
+      building = false;
+      if (again) {
+        again = false;
+        rebuild();
+      }
+    }
+  };
+  const changed = () => {
+    clearTimeout(timer);
+    timer = setTimeout(rebuild, 200);
+  };
+  const watchers = ["src", "boards"].map((d) => fs.watch(path.join(root, d), { recursive: true }, changed));
+  process.stdout.write("sim: watching src/ and boards/; a change rebuilds and reloads the nodes\n");
+  return { close: () => { clearTimeout(timer); for (const w of watchers) w.close(); } };
+}
+
 /** The end-of-run summary, one line per node. */
 function printSummary(nodes) {
   const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
@@ -346,7 +396,13 @@ async function main() {
     const untilMs = o.duration === undefined ? undefined : o.duration * 1000;
     const pace = o.clock === "real" ? `real clock x${speed ?? 1}` : `virtual clock, ${speed === undefined ? "as fast as possible" : `${speed}x real time`} while idle`;
     process.stdout.write(`sim: ${pace}${untilMs === undefined ? ", Ctrl-C stops" : `, for ${o.duration} simulated seconds`}\n`);
-    await Promise.all(nodes.map((n) => n.start({ untilMs, powerOnMs: n.powerOnMs })));
+    const running = Promise.all(nodes.map((n) => n.start({ untilMs, powerOnMs: n.powerOnMs })));
+    const watcher = o.watch ? watchAndReload(o.board, nodes) : null;
+    try {
+      await running;
+    } finally {
+      if (watcher) watcher.close();
+    }
   } finally {
     await cleanup();
   }
