@@ -1,5 +1,29 @@
-// Bundle sizes per board, from the same build `npm run build` makes.
+// Bundle sizes per board, from the same build `npm run build` makes, and the workbench's daily loop: how long a
+// second `npm run sim` takes to its first simulated line (set-up finds everything current), and how long one board's
+// rebuild takes (what a --watch reload waits for).
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { build } from "../scripts/build.mjs";
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
+
+/** Seconds from starting `npm run sim` until its first line from the node. */
+function simFirstLine() {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn("npm", ["run", "--silent", "sim", "--", "--duration", "5"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (/^\[node1 /m.test(out)) {
+        resolve((performance.now() - t0) / 1000);
+        child.kill("SIGINT");
+      }
+    });
+    child.on("exit", () => reject(new Error(`npm run sim printed no node line:\n${out}`)));
+  });
+}
 
 export async function run() {
   const sizes = await build({ quiet: true });
@@ -11,5 +35,14 @@ export async function run() {
       out[`build.${m[1]}_bundle_gzip_bytes`] = s.gzip;
     }
   }
+  await simFirstLine(); // the first run may still build; the second is the one a user waits for every time
+  const firsts = [];
+  for (let i = 0; i < 3; i++) firsts.push(await simFirstLine());
+  out["build.sim_first_line_s"] = firsts.sort((a, b) => a - b)[1];
+  const t0 = performance.now();
+  await build({ boards: ["sim"], quiet: true });
+  out["build.one_board_rebuild_s"] = (performance.now() - t0) / 1000;
+  // The complete build leaves the stamp set-up checks; a one-board build removed it.
+  await build({ quiet: true });
   return out;
 }

@@ -12,7 +12,13 @@ function describe(error) {
   const e = error && error.cause ? error.cause : error;
   if (!e) return "failed";
   if (e.code === "ERR_TEST_FAILURE" && e.failureType === "cancelledByParent") return "cancelled (its file or parent ended)";
-  return (e.stack || inspect(e)).split("\n").slice(0, 40).join("\n");
+  let text = (e.stack || inspect(e)).split("\n").slice(0, 40).join("\n");
+  // An assertion with a message of its own says nothing of the values: show them.
+  if (e.code === "ERR_ASSERTION" && e.generatedMessage === false && "actual" in e) {
+    const show = (v) => inspect(v, { depth: 4, maxStringLength: 2000, breakLength: 120 });
+    text += `\nactual: ${show(e.actual)}\nexpected: ${show(e.expected)} (${e.operator})`;
+  }
+  return text;
 }
 
 export default async function* reporter(source) {

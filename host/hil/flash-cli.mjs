@@ -6,6 +6,7 @@ import { parseArgs, runCommand, UsageError } from "../cli/args.mjs";
 import { boardById, flashBundle, FlashError } from "./flash.mjs";
 import { writeFirmware, FirmwareError } from "./firmware.mjs";
 import { parsePort, PortError } from "./port.mjs";
+import { sizeChange, watchSources } from "../cli/watch.mjs";
 
 const HELP = `usage: npm run flash -- --board ID --port PORT [options]
        npm run flash -- --firmware espruino_esp32.bin --port /dev/ttyUSB0 [--bootloader F --partitions F]
@@ -17,6 +18,7 @@ const HELP = `usage: npm run flash -- --board ID --port PORT [options]
   --no-build        do not build the bundle first
   --erase           erase all of Storage first (configuration, queued readings, OTA slots)
   --throttle        EspruinoTools' slow 19-byte writes, for a serial link that loses data
+  --watch           after flashing, rebuild on every change under src/ or boards/ and flash again (Ctrl-C stops)
 
   --firmware FILE   the Espruino interpreter image, written at 0x10000 (serial ports only)
   --bootloader F    also the second-stage bootloader (0x1000 on ESP32, 0x0 on ESP32-C3/S3)
@@ -28,7 +30,7 @@ const HELP = `usage: npm run flash -- --board ID --port PORT [options]
 const SPEC = {
   "--help": "flag", "--port": "string", "--board": "string", "--baud": "number", "--bundle": "string", "--no-build": "flag",
   "--erase": "flag", "--throttle": "flag", "--firmware": "string", "--bootloader": "string", "--partitions": "string",
-  "--erase-all": "flag", "--flash-baud": "number",
+  "--erase-all": "flag", "--flash-baud": "number", "--watch": "flag",
 };
 
 const say = (t) => process.stdout.write(`flash: ${t}\n`);
@@ -39,6 +41,9 @@ async function main() {
   if (o._.length) throw new UsageError(`unexpected argument ${o._[0]}`);
   const board = boardById(o.board ?? "esp32");
   parsePort(o.port);
+  if (o.watch && (o.bundle !== undefined || o.noBuild || o.firmware !== undefined)) {
+    throw new UsageError("--watch rebuilds and flashes the bundle: it cannot go with --bundle, --no-build or --firmware");
+  }
   if (o.firmware !== undefined || o.bootloader !== undefined || o.partitions !== undefined) {
     const r = await writeFirmware({ port: o.port, board, firmware: o.firmware, bootloader: o.bootloader, partitions: o.partitions,
       baud: o.flashBaud, eraseAll: o.eraseAll, progress: say });
@@ -51,8 +56,26 @@ async function main() {
     const { build } = await import("../../scripts/build.mjs");
     await build({ boards: [board.id], quiet: true });
   }
-  const r = await flashBundle({ port: o.port, board: board.id, bundle: o.bundle, erase: o.erase, baud: o.baud, throttle: o.throttle, progress: say });
+  const flash = (progress) => flashBundle({ port: o.port, board: board.id, bundle: o.bundle, erase: o.erase, baud: o.baud, throttle: o.throttle, progress });
+  const r = await flash(say);
   say(`done: ${r.bytes} bytes in Storage .bootcde (CRC-32 ${r.crc.toString(16)}), running; configure it with npm run configure`);
+  if (!o.watch) return;
+  let size = r.bytes;
+  o.erase = false; // a reload keeps the configuration and queued readings
+  say("watching src/ and boards/; a change rebuilds and flashes again (Ctrl-C stops)");
+  watchSources(async () => {
+    const t0 = Date.now();
+    try {
+      const { build } = await import("../../scripts/build.mjs");
+      await build({ boards: [board.id], quiet: true });
+      const again = await flash(() => {});
+      say(`reloaded dist/${board.id}/firmware.js (${sizeChange(size, again.bytes)}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      size = again.bytes;
+    } catch (e) {
+      say(`reload failed, the board keeps the firmware it runs: ${e.message}`);
+    }
+  });
+  await new Promise(() => {}); // until Ctrl-C
 }
 
 runCommand("flash", main, { usageErrors: [PortError, FlashError, FirmwareError] });

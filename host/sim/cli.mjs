@@ -8,6 +8,7 @@ import { createSimNode, writeNodeConfig, bundleFile, boardFile } from "./node.mj
 import { startDefaultServer } from "./server.mjs";
 import { describeCoap, describeDatagram } from "./coap-trace.mjs";
 import { coapHead } from "../espruino/io-watch.mjs";
+import { sizeChange, watchSources } from "../cli/watch.mjs";
 import { linkConditions } from "./link.mjs";
 import { InterpreterNode, hardwareFor, VARIANTS } from "../interpreter/interpreter.mjs";
 import { startRelay } from "../interpreter/relay.mjs";
@@ -245,15 +246,9 @@ function attachPrinter(node, { secrets, verbose, colour }) {
  * Storage (configuration, queued readings) kept, against the same server. A failed build keeps the running firmware.
  */
 function watchAndReload(boardId, nodes) {
-  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
   const bundle = bundleFile(boardId);
   let size = fs.statSync(bundle).size;
-  let timer = null;
-  let building = false;
-  let again = false;
-  const rebuild = async () => {
-    if (building) return void (again = true);
-    building = true;
+  const watcher = watchSources(async () => {
     const t0 = Date.now();
     try {
       const { build } = await import("../../scripts/build.mjs");
@@ -263,27 +258,15 @@ function watchAndReload(boardId, nodes) {
         n.device.flash(code);
         n.device.powerCycle();
       }
-      const delta = code.length - size;
       process.stdout.write(`sim: reloaded ${path.relative(process.cwd(), bundle)} into ${nodes.map((n) => n.name).join(", ")} ` +
-        `(${size} -> ${code.length} bytes, ${delta >= 0 ? "+" : ""}${delta}) after a ${((Date.now() - t0) / 1000).toFixed(1)} s build\n`);
+        `(${sizeChange(size, code.length)}) after a ${((Date.now() - t0) / 1000).toFixed(1)} s build\n`);
       size = code.length;
     } catch (e) {
       process.stdout.write(`sim: rebuild failed, the nodes keep the firmware they run: ${e.message}\n`);
-    } finally {
-      building = false;
-      if (again) {
-        again = false;
-        rebuild();
-      }
     }
-  };
-  const changed = () => {
-    clearTimeout(timer);
-    timer = setTimeout(rebuild, 200);
-  };
-  const watchers = ["src", "boards"].map((d) => fs.watch(path.join(root, d), { recursive: true }, changed));
+  });
   process.stdout.write("sim: watching src/ and boards/; a change rebuilds and reloads the nodes\n");
-  return { close: () => { clearTimeout(timer); for (const w of watchers) w.close(); } };
+  return watcher;
 }
 
 /** The end-of-run summary, one line per node. */
