@@ -53,6 +53,7 @@ export function validateBoard(raw, file) {
   need(Array.isArray(raw.sensors), file, "sensors", "must be a list (empty when no sensor is fitted)");
   const keys = new Set();
   const usedPins = new Set(led ? [led] : []);
+  const i2cPins = new Set(); // I2C sensors share their bus
   raw.sensors.forEach((s, i) => {
     const f = `sensors[${i}]`;
     need(isObject(s), file, f, "must be an object");
@@ -60,7 +61,22 @@ export function validateBoard(raw, file) {
       "must be a telemetry key of letters, digits and _ starting with a letter");
     need(!keys.has(s.key), file, `${f}.key`, `"${s.key}" is used by two sensors`);
     keys.add(s.key);
-    need(["analog", "digital", "internal"].includes(s.kind), file, `${f}.kind`, 'must be "analog", "digital" or "internal"');
+    need(["analog", "digital", "i2c", "internal"].includes(s.kind), file, `${f}.kind`, 'must be "analog", "digital", "i2c" or "internal"');
+    if (s.kind === "i2c") {
+      need(Number.isInteger(s.address) && s.address >= 1 && s.address <= 127, file, `${f}.address`, "must be the device's 7-bit I2C address (1 to 127)");
+      need(Number.isInteger(s.register) && s.register >= 0 && s.register <= 255, file, `${f}.register`, "must be the register to read (0 to 255)");
+      need(s.bytes === 1 || s.bytes === 2, file, `${f}.bytes`, "must be 1 or 2 (bytes read, most significant first)");
+      need(s.shift === undefined || (Number.isInteger(s.shift) && s.shift >= 0 && s.shift < s.bytes * 8), file, `${f}.shift`,
+        "must be the bits to drop on the right (0 to 8 x bytes - 1) or left out");
+      need(s.signed === undefined || typeof s.signed === "boolean", file, `${f}.signed`, "must be true (two's complement) or false");
+      for (const n of ["sda", "scl"]) {
+        need(typeof s[n] === "string" && PIN.test(s[n]), file, `${f}.${n}`, `must be a pin name such as "D21" (got ${JSON.stringify(s[n])})`);
+        need(!usedPins.has(s[n]) || i2cPins.has(s[n]), file, `${f}.${n}`, `${s[n]} is already used on this board`);
+        usedPins.add(s[n]);
+        i2cPins.add(s[n]);
+      }
+      need(s.sda !== s.scl, file, `${f}.scl`, "must differ from sda");
+    }
     if (s.kind === "digital") {
       need(s.pull === undefined || s.pull === "up" || s.pull === "down", file, `${f}.pull`, 'must be "up", "down" or left out');
     } else {
@@ -90,8 +106,11 @@ export function validateBoard(raw, file) {
     modules: raw.modules.slice(),
     statusLed: led,
     statusLedActiveLow: raw.pins.statusLedActiveLow,
-    sensors: raw.sensors.map((s) => ({ key: s.key, kind: s.kind, pin: s.kind === "internal" ? null : s.pin, scale: s.scale,
-      offset: s.offset, decimals: s.decimals, unit: s.unit, ...(s.kind === "digital" ? { pull: s.pull || null } : {}), sim: s.sim })),
+    sensors: raw.sensors.map((s) => ({ key: s.key, kind: s.kind, pin: s.kind === "analog" || s.kind === "digital" ? s.pin : null,
+      scale: s.scale, offset: s.offset, decimals: s.decimals, unit: s.unit,
+      ...(s.kind === "digital" ? { pull: s.pull || null } : {}),
+      ...(s.kind === "i2c" ? { i2c: { sda: s.sda, scl: s.scl, address: s.address, register: s.register, bytes: s.bytes, shift: s.shift || 0, signed: !!s.signed } } : {}),
+      sim: s.sim })),
     jsVarBudget: raw.jsVarBudget,
     udpRecvBufferSize: raw.udpRecvBufferSize,
   };
@@ -148,6 +167,9 @@ export function boardModuleSource(board) {
     `export var HAS_WIFI = ${c(has("Wifi"))};`,
     `export var HAS_DEEP_SLEEP = ${c(has("ESP32"))};`,
     `export var HAS_DTLS = ${c(has("DTLS"))};`,
+    // Code for input kinds a board does not fit is dropped from its bundle.
+    `export var HAS_DIGITAL_INPUTS = ${c(board.sensors.some((s) => s.kind === "digital"))};`,
+    `export var HAS_I2C_SENSORS = ${c(board.sensors.some((s) => s.kind === "i2c"))};`,
     `export var JSVAR_BUDGET = ${c(board.jsVarBudget)};`,
     `export var UDP_RECV_BUFFER = ${c(board.udpRecvBufferSize)};`,
   ].join("\n");

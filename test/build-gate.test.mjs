@@ -142,3 +142,10 @@ test("the gate's command line names file and line and exits 1 on a bad bundle", 
   assert.match(r.stderr, new RegExp(`${bad.replace(/[.]/g, "\\.")}:2:9: optional chaining \\?\\.`));
   fs.rmSync(dir, { recursive: true });
 });
+
+test("the real interpreter's hardware layer (compiled into it) passes the gate too", async () => {
+  const dir = new URL("../firmware/espruino/hardware/", import.meta.url).pathname;
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".js")).map((f) => dir + f);
+  assert.ok(files.length >= 3);
+  assert.deepEqual(checkFiles(files), []);
+});

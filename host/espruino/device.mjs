@@ -451,6 +451,25 @@ export class Device extends EventEmitter {
     this.pin(String(pin)).input = value ? 1 : 0;
   }
 
+  /** The first I2C bus, with the board file's simulated sensors on it (a register is chosen by writing its number). */
+  i2cBus() {
+    let register = 0;
+    return {
+      setup: () => {},
+      writeTo: (address, data) => {
+        const d = typeof data === "number" ? [data] : typeof data === "string" ? [...data].map((c) => c.charCodeAt(0)) : Array.from(data);
+        register = d[0] ?? register;
+        this.trace({ type: "i2c", op: "write", address, bytes: d });
+      },
+      readFrom: (address, count) => {
+        const answer = this.sensors.i2c(address, register, this.wallMs() / 1000);
+        if (!answer) throw new this.realm.Error(`I2C1: no device answers at address 0x${Number(address).toString(16)}`);
+        this.trace({ type: "i2c", op: "read", address, bytes: answer });
+        return new this.realm.Uint8Array(answer.slice(0, count));
+      },
+    };
+  }
+
   analogRead(pin) {
     const name = this.pinName(pin);
     const p = this.pin(name);
@@ -543,6 +562,7 @@ export class Device extends EventEmitter {
         else dev.writePin(pin, value);
       },
       digitalRead: (pin) => (Array.isArray(pin) ? pin.reduce((acc, p) => (acc << 1) | dev.readPin(p), 0) : dev.readPin(pin)),
+      I2C1: dev.i2cBus(),
       analogRead: (pin) => dev.analogRead(pin),
       analogWrite: (pin, value) => {
         const name = dev.pinName(pin);

@@ -51,8 +51,13 @@ export function runScript(code, { dir, variant = "esp32", timeoutMs = 30000 } = 
 export function hardwareFor(board, wifi = {}) {
   const adc = {};
   const digital = {};
-  for (const s of board.sensors || []) if (s.pin && s.sim) (s.kind === "digital" ? digital : adc)[s.pin] = s.sim;
-  return { adc, digital, wifi: { ssid: "sim", password: "", connectMs: 1000, failConnects: 0, ...wifi } };
+  const i2c = {};
+  for (const s of board.sensors || []) {
+    if (!s.sim) continue;
+    if (s.kind === "i2c") i2c[`${s.i2c.address}/${s.i2c.register}`] = { sim: s.sim, bytes: s.i2c.bytes, shift: s.i2c.shift, signed: s.i2c.signed };
+    else if (s.pin) (s.kind === "digital" ? digital : adc)[s.pin] = s.sim;
+  }
+  return { adc, digital, i2c, wifi: { ssid: "sim", password: "", connectMs: 1000, failConnects: 0, ...wifi } };
 }
 
 /** A JavaScript string literal of 8-bit text, as Espruino reads it (every byte outside printable ASCII escaped). */

@@ -179,6 +179,12 @@ declare function clearTimeout(id?: number): void;
 declare function clearInterval(id?: number): void;
 declare function digitalWrite(pin: PinName, value: number | boolean): void;
 declare function digitalRead(pin: PinName): number;
+/** The first hardware I2C bus. */
+declare var I2C1: {
+  setup(options: { sda: PinName; scl: PinName; bitrate?: number }): void;
+  writeTo(address: number, data: number | number[] | string): void;
+  readFrom(address: number, count: number): Uint8Array;
+};
 /** 0..1 fraction of the ADC range. */
 declare function analogRead(pin: PinName): number;
 declare function pinMode(pin: PinName, mode: "input" | "output" | "analog" | "input_pullup" | "input_pulldown"): void;

@@ -1,6 +1,7 @@
-// A digital input in a board file: validated by the build, read by the firmware with its pull resistor, and fed by
-// the same simulated signal (high at or above half the range) in the emulator and on the real interpreter. The board
-// file and its bundle are made in a copy of the build inputs, so boards/ and dist/ stay as they are.
+// Digital inputs and I2C sensors in a board file: validated by the build, read by the firmware (a pull resistor; an
+// I2C register's bytes, shift and sign), and fed by the same simulated signals in the emulator and on the real
+// interpreter. The board file and its bundle are made in a copy of the build inputs, so boards/ and dist/ stay as
+// they are.
 import test from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -13,12 +14,18 @@ import { ROOT, startNode, tempDir } from "./sim-support.mjs";
 
 const INPUTS = ["src", "boards", "scripts", "rollup.config.js", "tsconfig.json", "package.json", "package-lock.json"];
 
-/** The sim board with a door contact on D4 (pull-up), open (1) for 10 s and closed (0) for 10 s in turn. */
+/**
+ * The sim board with a door contact on D4 (pull-up), open (1) for 10 s and closed (0) for 10 s in turn, and a TMP102
+ * on I2C (address 0x48, register 0: 12 bits in the top of two bytes, two's complement, 0.0625 degC a count) swinging
+ * between -5 and 35 degC every 23 s (not a multiple of the 5 s interval, so readings see every phase).
+ */
 function doorBoard() {
   const board = JSON.parse(fs.readFileSync(path.join(ROOT, "boards/sim.json"), "utf8"));
   board.id = "door";
   board.sensors.push({ key: "door", kind: "digital", pin: "D4", pull: "up", scale: 1, offset: 0, decimals: 0, unit: "",
     sim: { base: 0.5, amplitude: 0.5, periodS: 20, noise: 0 } });
+  board.sensors.push({ key: "air", kind: "i2c", sda: "D21", scl: "D22", address: 0x48, register: 0, bytes: 2, shift: 4, signed: true,
+    scale: 0.0625, offset: 0, decimals: 4, unit: "C", sim: { base: 240, amplitude: 320, periodS: 23, noise: 0 } });
   return board;
 }
 
@@ -32,11 +39,18 @@ test("board files: a digital input takes a pull of up or down, and a pull is ref
   analogPull.sensors[0].pull = "up";
   assert.throws(() => validateBoard(analogPull, "door.json"), /sensors\[0\]\.pull.*is only for digital inputs/);
   const badKind = doorBoard();
-  badKind.sensors[2].kind = "i2c";
-  assert.throws(() => validateBoard(badKind, "door.json"), /sensors\[2\]\.kind.*must be "analog", "digital" or "internal"/);
+  badKind.sensors[2].kind = "spi";
+  assert.throws(() => validateBoard(badKind, "door.json"), /sensors\[2\]\.kind.*must be "analog", "digital", "i2c" or "internal"/);
+  const badAddress = doorBoard();
+  badAddress.sensors[3].address = 200;
+  assert.throws(() => validateBoard(badAddress, "door.json"), /sensors\[3\]\.address.*must be the device's 7-bit I2C address \(1 to 127\)/);
+  const clash = doorBoard();
+  clash.sensors[3].sda = "D4";
+  assert.throws(() => validateBoard(clash, "door.json"), /sensors\[3\]\.sda.*D4 is already used on this board/);
+  assert.deepEqual(validateBoard(doorBoard(), "door.json").sensors[3].i2c, { sda: "D21", scl: "D22", address: 0x48, register: 0, bytes: 2, shift: 4, signed: true });
 });
 
-test("a digital input's readings follow its simulated signal, in the emulator and on the real interpreter", { timeout: 240000 }, async (t) => {
+test("digital and I2C readings follow their simulated signals, in the emulator and on the real interpreter", { timeout: 240000 }, async (t) => {
   const dir = tempDir(t, "door-build-");
   for (const name of INPUTS) fs.cpSync(path.join(ROOT, name), path.join(dir, name), { recursive: true });
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
@@ -44,13 +58,19 @@ test("a digital input's readings follow its simulated signal, in the emulator an
   execFileSync(process.execPath, [path.join(dir, "scripts/build.mjs"), "--board", "door", "--quiet"], { cwd: dir, stdio: "pipe", timeout: 180000 });
   const bundle = fs.readFileSync(path.join(dir, "dist/door/firmware.js"), "latin1");
   const board = loadBoard(path.join(dir, "boards/door.json"));
-  const doors = (lines) => lines.map((l) => /^node: reading \{.*"door":(\d)\}/.exec(l)).filter(Boolean).map((m) => Number(m[1]));
+  const doors = (lines) => lines.map((l) => /^node: reading \{.*"door":(\d)[,}]/.exec(l)).filter(Boolean).map((m) => Number(m[1]));
+  const airs = (lines) => lines.map((l) => /^node: reading \{.*"air":(-?[\d.]+)[,}]/.exec(l)).filter(Boolean).map((m) => Number(m[1]));
+  // Every I2C reading is a whole number of 1/16 degC within the swing, and both signs show up.
+  const plausible = (values) => values.length >= 3 && values.every((v) => v >= -5 && v <= 35 && Number.isInteger(v * 16)) &&
+    values.some((v) => v < 0) && values.some((v) => v > 20);
 
   // The emulator: 80 simulated seconds at a reading every 5 s.
   const sim = await startNode(t, { board, bundle, config: { server: "coap://127.0.0.1:9", token: "T", intervalS: 5 }, untilMs: 80000 });
   await sim.done;
   const simDoors = doors(sim.device.lines);
   assert.ok(simDoors.length >= 12 && simDoors.includes(0) && simDoors.includes(1), `door readings in the emulator: ${simDoors}`);
+  assert.ok(plausible(airs(sim.device.lines)), `I2C readings in the emulator: ${airs(sim.device.lines)}`);
+  assert.ok(sim.traces.some((e) => e.type === "i2c" && e.op === "read" && e.address === 0x48), "the emulator saw the register read");
 
   // The real interpreter, reporting to the local server.
   const tb = await startTb(t);
@@ -59,7 +79,10 @@ test("a digital input's readings follow its simulated signal, in the emulator an
   t.after(() => node.stop());
   node.writeStorage({ ".bootcde": bundle, "node.cfg": JSON.stringify({ server: tb.uri, token: "door-token", wifi: { ssid: "sim" }, intervalS: 5 }) });
   node.start();
-  await until(() => new Set(doors(node.lines)).size === 2, 45000, `both door states on the interpreter; console:\n${node.lines.join("\n")}`);
+  await until(() => new Set(doors(node.lines)).size === 2 && plausible(airs(node.lines)), 60000,
+    "both door states and I2C readings of both signs on the interpreter").catch((e) => {
+    throw new Error(`${e.message}; console:\n${node.lines.join("\n")}`);
+  });
   await until(async () => new Set((await tb.history(id, "door")).map((p) => p.value)).size === 2, 15000, "both door states stored");
   assert.ok(!/Uncaught|Error|WARNING/.test(node.lines.join("\n")), node.lines.join("\n"));
 });
