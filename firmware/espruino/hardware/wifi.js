@@ -4,7 +4,7 @@
 // attempts in the node's life fail with "no_ap_found", as a board out of range would; wifi.failed counts them.
 var fs = require("fs");
 // fs.readFileSync throws for a missing file.
-function read(name) { try { return fs.readFileSync(name); } catch (e) {} }
+var read = function (name) { try { return fs.readFileSync(name); } catch (e) {} };
 var hw;
 try { hw = JSON.parse(read("hardware.json")).wifi; } catch (e) {}
 var ap = hw || { ssid: "sim" };
