@@ -10,9 +10,7 @@ import path from "node:path";
 import { InterpreterNode, hardwareFor } from "../host/interpreter/interpreter.mjs";
 import { loadBoard, validateBoard, BoardError } from "../scripts/board.mjs";
 import { startTb, until } from "./node-support.mjs";
-import { ROOT, startNode, tempDir } from "./sim-support.mjs";
-
-const INPUTS = ["src", "boards", "scripts", "rollup.config.js", "tsconfig.json", "package.json", "package-lock.json"];
+import { ROOT, copyProject, startNode, tempDir } from "./sim-support.mjs";
 
 /**
  * The sim board with a door contact on D4 (pull-up), open (1) for 10 s and closed (0) for 10 s in turn, and a TMP102
@@ -51,9 +49,7 @@ test("board files: a digital input takes a pull of up or down, and a pull is ref
 });
 
 test("digital and I2C readings follow their simulated signals, in the emulator and on the real interpreter", { timeout: 240000 }, async (t) => {
-  const dir = tempDir(t, "door-build-");
-  for (const name of INPUTS) fs.cpSync(path.join(ROOT, name), path.join(dir, name), { recursive: true });
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  const dir = copyProject(t, "door-build-");
   fs.writeFileSync(path.join(dir, "boards/door.json"), JSON.stringify(doorBoard(), null, 2));
   execFileSync(process.execPath, [path.join(dir, "scripts/build.mjs"), "--board", "door", "--quiet"], { cwd: dir, stdio: "pipe", timeout: 180000 });
   const bundle = fs.readFileSync(path.join(dir, "dist/door/firmware.js"), "latin1");

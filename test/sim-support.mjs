@@ -13,6 +13,21 @@ export function tempDir(t, prefix = "sim-test-") {
   return dir;
 }
 
+/** What a build reads; with `tools`, also the host tools and what they load (dist/, build/). */
+const BUILD_INPUTS = ["src", "boards", "scripts", "rollup.config.js", "tsconfig.json", "package.json", "package-lock.json"];
+
+/**
+ * A copy of the project in a temporary folder (removed after the test), for tests that change sources or build
+ * other bundles without touching this tree: the build's inputs, node_modules linked; with `tools`, host/ and dist/
+ * copied and build/ linked too, so the copy's commands run on their own.
+ */
+export function copyProject(t, prefix, { tools = false } = {}) {
+  const dir = tempDir(t, prefix);
+  for (const name of [...BUILD_INPUTS, ...(tools ? ["host", "dist"] : [])]) fs.cpSync(path.join(ROOT, name), path.join(dir, name), { recursive: true });
+  for (const name of ["node_modules", ...(tools ? ["build"] : [])]) fs.symlinkSync(path.join(ROOT, name), path.join(dir, name), "dir");
+  return dir;
+}
+
 /** A started node whose loop and console are stopped when the test ends. */
 export async function startNode(t, options = {}) {
   const node = await createSimNode({ storageDir: tempDir(t), ...options });

@@ -6,14 +6,10 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { ROOT, tempDir, until } from "./sim-support.mjs";
-
-const COPIED = ["src", "boards", "scripts", "host", "rollup.config.js", "tsconfig.json", "package.json", "package-lock.json", "dist"];
+import { copyProject, until } from "./sim-support.mjs";
 
 test("--watch rebuilds on a source change and reloads the node, keeping its Storage and its server", { timeout: 180000 }, async (t) => {
-  const dir = tempDir(t, "sim-watch-");
-  for (const name of COPIED) fs.cpSync(path.join(ROOT, name), path.join(dir, name), { recursive: true });
-  for (const name of ["node_modules", "build"]) fs.symlinkSync(path.join(ROOT, name), path.join(dir, name), "dir");
+  const dir = copyProject(t, "sim-watch-", { tools: true });
   const child = spawn(process.execPath, ["host/sim/cli.mjs", "--watch", "--interval", "5", "--speed", "5"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   t.after(() => child.kill("SIGKILL"));
   let out = "";
@@ -38,9 +34,7 @@ test("--watch rebuilds on a source change and reloads the node, keeping its Stor
 
 test("flash --watch flashes again after a source change, over the board's console", { timeout: 240000 }, async (t) => {
   const { startNode } = await import("./sim-support.mjs");
-  const dir = tempDir(t, "flash-watch-");
-  for (const name of COPIED) fs.cpSync(path.join(ROOT, name), path.join(dir, name), { recursive: true });
-  for (const name of ["node_modules", "build"]) fs.symlinkSync(path.join(ROOT, name), path.join(dir, name), "dir");
+  const dir = copyProject(t, "flash-watch-", { tools: true });
   const node = await startNode(t, { bundle: null, consolePort: 0, clock: "real" });
   const child = spawn(process.execPath, ["host/hil/flash-cli.mjs", "--board", "sim", "--port", `tcp://127.0.0.1:${node.console.port}`, "--watch"],
     { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });

@@ -9,9 +9,7 @@ import path from "node:path";
 import { InterpreterNode, hardwareFor } from "../host/interpreter/interpreter.mjs";
 import { loadBoard } from "../scripts/board.mjs";
 import { startTb, until } from "./node-support.mjs";
-import { ROOT, tempDir } from "./sim-support.mjs";
-
-const INPUTS = ["src", "boards", "scripts", "rollup.config.js", "tsconfig.json", "package.json", "package-lock.json"];
+import { ROOT, copyProject, tempDir } from "./sim-support.mjs";
 
 function readmeExample() {
   const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
@@ -21,9 +19,7 @@ function readmeExample() {
 }
 
 test("the README's src/app/user.ts example builds and runs on the real interpreter, with the boot sequence kept", { timeout: 240000 }, async (t) => {
-  const dir = tempDir(t, "user-firmware-");
-  for (const name of INPUTS) fs.cpSync(path.join(ROOT, name), path.join(dir, name), { recursive: true });
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  const dir = copyProject(t, "user-firmware-");
   fs.writeFileSync(path.join(dir, "src/app/user.ts"), readmeExample());
   execFileSync(process.execPath, [path.join(dir, "scripts/build.mjs"), "--board", "esp32", "--quiet"], { cwd: dir, stdio: "pipe", timeout: 180000 });
   const bundle = fs.readFileSync(path.join(dir, "dist/esp32/firmware.js"));
