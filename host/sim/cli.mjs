@@ -12,7 +12,7 @@ import { sizeChange, watchSources } from "../cli/watch.mjs";
 import { linkConditions } from "./link.mjs";
 import { InterpreterNode, hardwareFor, VARIANTS } from "../interpreter/interpreter.mjs";
 import { startRelay } from "../interpreter/relay.mjs";
-import { loadBoard } from "../../scripts/board.mjs";
+import { loadBoard, loadBoards } from "../../scripts/board.mjs";
 
 // Espruino's local time is UTC until the firmware calls E.setTimeZone (which the simulator ignores): so is Date's here.
 process.env.TZ = "UTC";
@@ -114,8 +114,7 @@ function parseArgs(argv) {
     }
   }
   if (!fs.existsSync(boardFile(o.board))) {
-    const known = fs.readdirSync(path.dirname(boardFile("x"))).filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -5)).sort();
-    throw new Error(`unknown board ${JSON.stringify(o.board)} (boards: ${known.join(", ")})`);
+    throw new Error(`unknown board ${JSON.stringify(o.board)} (boards: ${loadBoards().map((b) => b.id).join(", ")})`);
   }
   if (o.configFile !== undefined) {
     let text;

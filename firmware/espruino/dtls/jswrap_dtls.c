@@ -220,6 +220,14 @@ static void flush(JsVar *socket, DtlsSlot *s) {
 
 static void run(JsVar *socket, DtlsSlot *s);
 
+/* A native function called with `self` as this: the timer and dgram callbacks of one socket. */
+static JsVar *boundNative(void (*fn)(void), unsigned short argTypes, JsVar *self) {
+  JsVar *f = jsvNewNativeFunction(fn, argTypes);
+  if (f) jsvObjectSetChild(f, JSPARSE_FUNCTION_THIS_NAME, self);
+  return f;
+}
+
+/* The retransmission timer, and the first step right after connect(). */
 static void onTimer(JsVar *socket) {
   jsvObjectRemoveChild(socket, TIMER_NAME);
   DtlsSlot *s = slotOf(socket);
@@ -230,9 +238,8 @@ static void arm(JsVar *socket, DtlsSlot *s) {
   clearTimer(socket);
   int ms = dtls_timeout_ms(s->conn);
   if (ms < 0) return;
-  JsVar *fn = jsvNewNativeFunction((void (*)(void))onTimer, JSWAT_VOID | JSWAT_THIS_ARG);
+  JsVar *fn = boundNative((void (*)(void))onTimer, JSWAT_VOID | JSWAT_THIS_ARG, socket);
   if (!fn) return;
-  jsvObjectSetChild(fn, JSPARSE_FUNCTION_THIS_NAME, socket);
   jsvObjectSetChildAndUnLock(socket, TIMER_NAME, jswrap_interface_setTimeout(fn, ms, 0));
   jsvUnLock(fn);
 }
@@ -338,18 +345,6 @@ static void onSocketError(JsVar *socket, JsVar *error) {
   char full[200];
   snprintf(full, sizeof(full), "UDP socket error: %s", text);
   fail(socket, s, "SOCKET", full);
-}
-
-static void onStart(JsVar *socket) {
-  jsvObjectRemoveChild(socket, TIMER_NAME);
-  DtlsSlot *s = slotOf(socket);
-  if (s) run(socket, s);
-}
-
-static JsVar *boundNative(void (*fn)(void), unsigned short argTypes, JsVar *self) {
-  JsVar *f = jsvNewNativeFunction(fn, argTypes);
-  if (f) jsvObjectSetChild(f, JSPARSE_FUNCTION_THIS_NAME, self);
-  return f;
 }
 
 static void listen(JsVar *udp, const char *event, JsVar *fn) {
@@ -629,7 +624,7 @@ JsVar *jswrap_dtls_connect(JsVar *options) {
   listen(udp, "error", boundNative((void (*)(void))onSocketError, JSWAT_VOID | JSWAT_THIS_ARG | (JSWAT_JSVAR << JSWAT_BITS), socket));
   jsvUnLock(udp);
   /* The first flight leaves from the event loop, once the caller has attached its listeners. */
-  JsVar *start = boundNative((void (*)(void))onStart, JSWAT_VOID | JSWAT_THIS_ARG, socket);
+  JsVar *start = boundNative((void (*)(void))onTimer, JSWAT_VOID | JSWAT_THIS_ARG, socket);
   if (start) jsvObjectSetChildAndUnLock(socket, TIMER_NAME, jswrap_interface_setTimeout(start, 0, 0));
   jsvUnLock(start);
   return socket;
