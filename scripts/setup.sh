@@ -17,7 +17,7 @@ node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
 # command -> package: libcoap's peers for interoperability tests, openssl for certificates and s_server, the
 # clang/wasi toolchain and binaryen for the mbedTLS WebAssembly build, the RISC-V cross compiler for the device
 # size check, dpkg-dev for `apt-get source`, python3 for Espruino's build scripts, curl and jq for the README's
-# examples (run by test/readme-examples.test.mjs).
+# examples (run by test/readme-examples.test.mjs), Chromium and a font for the dashboard's browser tests.
 PACKAGES=(
   "coap-client-notls:libcoap3-bin"
   "openssl:openssl"
@@ -31,11 +31,13 @@ PACKAGES=(
   "python3:python3"
   "jq:jq"
   "curl:curl"
+  "chromium:chromium"
 )
 FILES=(
   "/usr/include/wasm32-wasi/stdio.h:wasi-libc"
   "/usr/lib/llvm-14/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a:libclang-rt-14-dev-wasm32"
   "/usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs:picolibc-riscv64-unknown-elf"
+  "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf:fonts-liberation"
 )
 missing=()
 for entry in "${PACKAGES[@]}"; do command -v "${entry%%:*}" >/dev/null || missing+=("${entry##*:}"); done
@@ -71,3 +73,6 @@ bash scripts/espruino.sh --if-stale || die "building the Espruino interpreter fa
 
 # --- the bundles -----------------------------------------------------------------------------------------------
 node scripts/build.mjs --quiet --if-stale || die "the firmware build failed (see above)"
+
+# --- the local server's dashboard (host/dashboard -> dist/dashboard) ---------------------------------------------
+node scripts/build-dashboard.mjs --if-stale || die "the dashboard build failed (see above)"

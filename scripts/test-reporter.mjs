@@ -21,12 +21,17 @@ function describe(error) {
   return text;
 }
 
+const subtestsFailed = (error) => error?.failureType === "subtestsFailed";
+
 export default async function* reporter(source) {
   const failures = [];
   let file = null;
+  let subFailures = []; // failed steps (subtests) of the top-level test that is running, reported with it
   for await (const event of source) {
     const { type, data } = event;
-    if ((type === "test:pass" || type === "test:fail") && data.nesting === 0 && data.details?.type !== "suite") {
+    if (type === "test:fail" && data.nesting > 0 && !subtestsFailed(data.details?.error)) {
+      subFailures.push({ name: data.name, error: data.details?.error });
+    } else if ((type === "test:pass" || type === "test:fail") && data.nesting === 0 && data.details?.type !== "suite") {
       if (data.file && data.file !== file) {
         file = data.file;
         yield `\n${paint("1", path.relative(process.cwd(), file))}\n`;
@@ -34,10 +39,17 @@ export default async function* reporter(source) {
       const took = paint("2", `(${ms(data.details?.duration_ms ?? 0)})`);
       if (type === "test:pass") {
         yield data.skip !== undefined ? `  - ${data.name} ${paint("33", "skipped")}\n` : `  ${paint("32", "ok")}   ${data.name} ${took}\n`;
+      } else if (subtestsFailed(data.details?.error) && subFailures.length) {
+        yield `  ${paint("31", "FAIL")} ${data.name} ${took}\n`;
+        for (const s of subFailures) {
+          failures.push({ file: data.file, name: `${data.name} › ${s.name}`, error: s.error });
+          yield `       ${paint("31", "FAIL")} ${s.name}\n`;
+        }
       } else {
         failures.push({ file: data.file, name: data.name, error: data.details?.error });
         yield `  ${paint("31", "FAIL")} ${data.name} ${took}\n`;
       }
+      subFailures = [];
     } else if (type === "test:diagnostic" && data.nesting === 0 && /^(tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) /.test(data.message)) {
       if (data.message.startsWith("tests ") && failures.length) {
         yield `\n${paint("31", `${failures.length} failed:`)}\n`;

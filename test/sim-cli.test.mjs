@@ -18,7 +18,7 @@ function sim(args) {
 test("npm run sim starts a local server and a node that boots the bundle, then cleans up", async () => {
   const r = await sim(["--duration", "5", "--token", "secret-token-4711", "--loss", "0.2", "--seed", "7"]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^sim: local server \((host\/server|coap-server-notls)\) on coap:\/\/127\.0\.0\.1:\d+$/m);
+  assert.match(r.stdout.split("\n")[0], /^sim: dashboard http:\/\/127\.0\.0\.1:\d+\/ \(local server host\/server on coap:\/\/127\.0\.0\.1:\d+\)$/, "the first line is the dashboard's address");
   assert.match(r.stdout, /^\[node1 00:00:00\.\d{3}\] \* boot \(poweron, #1\)$/m);
   assert.match(r.stdout, /^\[node1 \d\d:\d\d:\d\d\.\d{3}\] node: .*\{"temperature":[-\d.]+,"battery":[-\d.]+\}$/m);
   assert.match(r.stdout, /^\[node1 \d\d:\d\d:\d\d\.\d{3}\] \* -> 127\.0\.0\.1:\d+ CON (GET|POST|PUT) \//m, "its CoAP requests are shown");

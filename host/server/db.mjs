@@ -3,6 +3,7 @@
 
 import Database from "better-sqlite3";
 import { randomBytes, randomUUID, createHash } from "node:crypto";
+import { EventEmitter } from "node:events";
 
 const SCHEMA_VERSION = 1;
 
@@ -248,5 +249,26 @@ export function openStore(file = ":memory:") {
     otaPackages: () => st.otaInfos.all(),
     otaData: (id) => st.otaBlob.get(id)?.data ?? null,
   };
+
+  // Live views (the dashboard's event stream) learn of every write here, whoever made it: CoAP, HTTP or the core.
+  store.changes = new EventEmitter();
+  const announce = (name, describe) => {
+    const write = store[name];
+    store[name] = (...args) => {
+      const result = write(...args);
+      store.changes.emit("change", describe(result, ...args));
+      return result;
+    };
+  };
+  announce("saveTelemetry", (r, deviceId, batches) => ({ kind: "telemetry", deviceId, batches }));
+  announce("saveAttributes", (r, deviceId, scope, entries) => ({ kind: "attributes", deviceId, scope, keys: entries.map((e) => e.key) }));
+  announce("deleteAttributes", (deleted, deviceId, scope) => ({ kind: "attributes", deviceId, scope, deleted }));
+  announce("createDevice", (d) => ({ kind: "device", deviceId: d.id }));
+  announce("updateDevice", (d) => ({ kind: "device", deviceId: d.id }));
+  announce("deleteDevice", (r, id) => ({ kind: "device", deviceId: id, deleted: true }));
+  announce("createRpc", (r) => ({ kind: "rpc", deviceId: r.device_id, id: r.id, status: r.status }));
+  announce("setRpcStatus", (r, id, status) => ({ kind: "rpc", deviceId: st.rpcById.get(id)?.device_id ?? null, id, status }));
+  announce("createOtaPackage", (p) => ({ kind: "otaPackage", id: p.id }));
+  announce("setOtaData", (p) => ({ kind: "otaPackage", id: p.id }));
   return store;
 }

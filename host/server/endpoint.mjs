@@ -46,7 +46,7 @@ function describeRequest(msg) {
   };
 }
 
-export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 * 1024, onRequest }) {
+export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 * 1024, onRequest, onResponse = () => {} }) {
   const warnMalformed = log.limited ? log.limited("warn", "malformed datagram") : log.warn;
   const timing = { ...DEFAULT_TIMING, ...t };
   const exchanges = new Map(); // peer.id#mid -> {at, exchange}
@@ -216,6 +216,7 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
       let m = withBlock2(this.peer, req, { code: resp.code, options: sortOptions(opts), payload: resp.payload ?? new Uint8Array(0) });
       m = { ...m, token: req.token };
       log.debug("coap", `${this.peer.address}:${this.peer.port} ${req.method} -> ${codeName(m.code)}`);
+      onResponse(this.peer, req, m);
       if (resp.type === undefined && this.confirmable && !this.acknowledged) {
         this.acknowledged = true;
         this.sent = transmit(this.peer, { ...m, type: T.ACK, messageId: req.messageId });

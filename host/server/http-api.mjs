@@ -1,5 +1,7 @@
-// The HTTP API on 127.0.0.1 for people, the simulator and tests, shaped after ThingsBoard's REST API (paths,
-// bodies and JSON shapes) where that costs nothing. No authentication: it only listens on the loopback address.
+// The HTTP API on 127.0.0.1 for people, the simulator, tests and the dashboard, shaped after ThingsBoard's REST API
+// (paths, bodies and JSON shapes) where that costs nothing. No authentication: it only listens on the loopback
+// address, and it answers only requests addressed to a loopback name from no other origin, so that a web page
+// elsewhere can neither reach it by DNS rebinding nor make the browser send it a request (CSRF).
 
 import http from "node:http";
 import { parseLenient, JsonSyntaxError } from "./lenient-json.mjs";
@@ -7,8 +9,10 @@ import { entriesOf, entryValue, PayloadError } from "./kv.mjs";
 import { SCOPES } from "./core.mjs";
 import { newAccessToken, certificateId } from "./db.mjs";
 import { checksum, CHECKSUM_ALGORITHMS } from "./checksum.mjs";
+import { serveDashboard } from "./dashboard.mjs";
 
 const MAX_JSON_BODY = 1024 * 1024;
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
 const MAX_PACKAGE = 256 * 1024 * 1024;
 
 class HttpError extends Error {
@@ -65,7 +69,7 @@ function multipartFile(body, contentType) {
   throw new HttpError(400, 'multipart body has no "file" part');
 }
 
-export function createHttpApi({ core, observations, log, options }) {
+export function createHttpApi({ core, observations, live, log, options }) {
   const { store } = core;
 
   const deviceJson = (d) => ({
@@ -256,6 +260,7 @@ export function createHttpApi({ core, observations, log, options }) {
       return credentialsJson(store.setCredentials(d.id, creds));
     }],
     ["GET", "/api/device/([^/]+)/observations", (req, url, id) => observations.status(device(id).id)],
+    ["GET", "/api/coap/exchanges", (req, url) => live.exchanges(url.searchParams.get("deviceId"))],
     ["GET", "/api/tenant/devices", (req, url) => {
       const name = url.searchParams.get("deviceName");
       if (name !== null) {
@@ -372,7 +377,21 @@ export function createHttpApi({ core, observations, log, options }) {
     res.end(text);
   }
 
-  const server = http.createServer((req, res) => { dispatch(req, res); });
+  function refuse(res, status, message) {
+    const text = JSON.stringify({ status, message, timestamp: Date.now() });
+    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+    res.end(text);
+  }
+
+  const server = http.createServer((req, res) => {
+    if (!LOOPBACK_HOST.test(req.headers.host ?? "")) return refuse(res, 421, "only requests to 127.0.0.1, localhost or [::1] are answered");
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== `http://${req.headers.host}`) return refuse(res, 403, `requests from another origin (${origin}) are refused`);
+    const { pathname } = new URL(req.url, "http://127.0.0.1");
+    if (req.method === "GET" && pathname === "/api/live") return live.subscribe(req, res);
+    if (!pathname.startsWith("/api/")) return serveDashboard(req, res, pathname);
+    dispatch(req, res);
+  });
   return {
     listen: (port, host = "127.0.0.1") => new Promise((resolve, reject) => {
       server.once("error", reject);

@@ -37,6 +37,7 @@ import { createRouter } from "./router.mjs";
 import { createUdpTransport } from "./udp-transport.mjs";
 import { createDtlsTransport } from "./dtls-transport.mjs";
 import { createHttpApi } from "./http-api.mjs";
+import { createLiveFeed } from "./live.mjs";
 
 export const DEFAULTS = {
   host: "127.0.0.1",
@@ -76,6 +77,7 @@ export async function startServer(userOptions = {}) {
   const log = createLogger(options.logLevel, options.logSink);
   const store = openStore(options.dbFile);
   const core = createCore({ store, log, options });
+  const live = createLiveFeed({ store, core });
   const endpoint = createEndpoint({
     log,
     timing: {
@@ -83,8 +85,9 @@ export async function startServer(userOptions = {}) {
       exchangeLifetimeMs: options.exchangeLifetimeMs, blockwiseLifetimeMs: options.blockwiseLifetimeMs,
     },
     onRequest: (ex) => route(ex),
+    onResponse: live.response,
   });
-  const observations = createObservations({ core, endpoint, log, options });
+  const observations = createObservations({ core, endpoint, log, options, onNotification: live.notification });
   endpoint.onReset = observations.onReset;
   const provisioning = createProvisioning({ core, log });
   const deviceApi = createDeviceApi({ core, observations, provisioning, log, options });
@@ -92,7 +95,7 @@ export async function startServer(userOptions = {}) {
 
   const udp = createUdpTransport({ host: options.host, port: options.coapPort, log, onDatagram: endpoint.receive });
   const dtls = options.dtlsPort === null ? null : createDtlsTransport({ host: options.host, port: options.dtlsPort, cert: options.dtlsCert, key: options.dtlsKey, log, onDatagram: endpoint.receive });
-  const http = createHttpApi({ core, observations, log, options });
+  const http = createHttpApi({ core, observations, live, log, options });
   let coapPort, dtlsPort = null, httpPort;
   try {
     coapPort = await udp.listen();
@@ -121,6 +124,7 @@ export async function startServer(userOptions = {}) {
     close() {
       closing ??= (async () => {
         observations.close();
+        live.close();
         endpoint.close();
         await Promise.all([udp.close(), http.close(), dtls?.close()]);
         core.close();

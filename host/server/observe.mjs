@@ -9,7 +9,7 @@ import { entriesJson } from "./kv.mjs";
 
 const NON_MID_MEMORY = 4096;
 
-export function createObservations({ core, endpoint, log, options }) {
+export function createObservations({ core, endpoint, log, options, onNotification = () => {} }) {
   const relations = new Map(); // peer.id|token -> relation
   const byDevice = new Map(); // deviceId -> {attrs, rpc}
   const nonMids = new Map(); // peer.id#mid of NON notifications -> relation key, so an RST can cancel
@@ -50,7 +50,9 @@ export function createObservations({ core, endpoint, log, options }) {
     rel.counter++;
     const opts = [{ number: O.OBSERVE, value: uintBytes(rel.counter) }, { number: O.CONTENT_FORMAT, value: uintBytes(rel.format) }];
     const msg = { type: rel.confirmable ? T.CON : T.NON, code: C.CONTENT, token: rel.token, messageId: endpoint.randomMid(rel.peer), options: sortOptions(opts), payload };
-    return endpoint.blockwiseNotification(rel.peer, rel.registration, msg);
+    const out = endpoint.blockwiseNotification(rel.peer, rel.registration, msg);
+    onNotification(rel, out);
+    return out;
   }
 
   /** Sends or postpones one notification; item: {msg, rpcId?}. */

@@ -52,6 +52,9 @@ export function createOta({ core, log }) {
       options.push({ number: O.BLOCK2, value: blockBytes(req.block2.num, !(slice.length <= req.block2.szx), req.block2.szx) });
     }
     log.debug("ota", `device ${device.id}: ${slice.length} bytes of ${pkg.title} ${pkg.version}`);
+    // Progress is known for chunked downloads (size and chunk, as ThingsBoard's firmware clients do); a download of
+    // the whole package in Block2 blocks is served from the endpoint's block cache after the first block.
+    core.events.emit("otaChunk", { deviceId: device.id, type, offset: size * chunk, length: slice.length, total: data.length });
     ex.respond({ code: C.CONTENT, options, payload: new Uint8Array(slice) });
   };
 }

@@ -21,6 +21,8 @@ const HELP = `usage: npm run sim -- [options]
 
   --board ID            board file boards/ID.json and bundle dist/ID/firmware.js (default sim)
   --server URI          coap://host:port or coaps://host:port (default: start a local server on a free port)
+  --http-port N         the local server's dashboard and HTTP API on 127.0.0.1:N (default 8080, or a free port
+                        when 8080 is taken; 0: a free port)
   --token T             the device's access token (default sim-node-<n>)
   --ca FILE             CA certificate (PEM) for a coaps:// server, stored in the node's Storage as node.ca
   --insecure            coaps:// without verifying the server (unsafe; the node warns)
@@ -78,6 +80,7 @@ function parseArgs(argv) {
       case "--board": o.board = v(); break;
       case "--server": o.server = v(); break;
       case "--token": o.token = v(); break;
+      case "--http-port": o.httpPort = num(a, v()); break;
       case "--config": o.configFile = v(); break;
       case "--ca": o.ca = v(); break;
       case "--insecure": o.insecure = true; break;
@@ -306,9 +309,9 @@ async function main() {
   let server = null;
   let serverUri = o.server;
   if (!serverUri) {
-    server = await startDefaultServer();
+    server = await startDefaultServer({ httpPort: o.httpPort });
     serverUri = `coap://127.0.0.1:${server.port}`;
-    process.stdout.write(`sim: local server (${server.kind}) on ${serverUri}\n`);
+    process.stdout.write(`sim: dashboard ${server.server.httpUrl}/ (local server ${server.kind} on ${serverUri})\n`);
   }
   if (o.engine === "espruino") return runOnInterpreter(o, { server, serverUri, caPem });
   // Watchable by default: an open-ended run on the virtual clock goes a simulated minute per real second; with

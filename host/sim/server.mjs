@@ -3,6 +3,8 @@
 import { spawn } from "node:child_process";
 import dgram from "node:dgram";
 
+const DASHBOARD_PORT = 8080;
+
 /** A free UDP port on 127.0.0.1 (bound, read, released). */
 export function freeUdpPort() {
   return new Promise((resolve, reject) => {
@@ -74,14 +76,18 @@ async function waitForCoap(port, dead, stderr) {
 }
 
 /**
- * Starts the default local server on a free port (or `port`). Resolves to { kind, port, close() } and, with the
- * project's server, `server` (what its startServer returned) and registerDevice(name, token).
+ * Starts the default local server on a free port (or `port`), its dashboard on `httpPort` (by default 8080, or a free
+ * port when 8080 is taken). Resolves to { kind, port, server (what startServer returned), close(), registerDevice(name, token) }.
  */
-export async function startDefaultServer({ port } = {}) {
+export async function startDefaultServer({ port, httpPort } = {}) {
   const { startServer } = await import("../server/index.mjs");
+  const start = async (http) => startServer({ port: port || (await freeUdpPort()), host: "127.0.0.1", httpPort: http });
   let server;
   try {
-    server = await startServer({ port: port || (await freeUdpPort()), host: "127.0.0.1" });
+    server = await start(httpPort ?? DASHBOARD_PORT).catch((e) => {
+      if (httpPort === undefined && /EADDRINUSE/.test(e.message)) return start(0);
+      throw e;
+    });
   } catch (e) {
     // No quiet fallback to another server: the node would be reporting somewhere else than the user thinks.
     throw new Error(`the local server (host/server) did not start: ${e.message.split("\n")[0]}`);
