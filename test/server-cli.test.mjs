@@ -21,8 +21,11 @@ test("npm run server: listens, serves the HTTP API, keeps the database, stops on
   const p = run(["--port", "0", "--http-port", "0", "--db", db, "--log-level", "info"]);
   t.after(() => p.child.exitCode === null && p.child.kill("SIGKILL"));
   let m;
-  for (let i = 0; i < 200 && !(m = /HTTP API on (http:\/\/127\.0\.0\.1:\d+)/.exec(p.output())); i++) await new Promise((r) => setTimeout(r, 25));
-  assert.ok(m, p.output());
+  for (let i = 0; i < 200 && !(m = /^server: dashboard (http:\/\/127\.0\.0\.1:\d+)\/$/m.exec(p.output())); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(m, `the dashboard's address is printed: ${p.output()}`);
+  assert.match(p.output(), new RegExp(`HTTP API on ${m[1]},`));
+  const page = await fetch(m[1] + "/");
+  assert.match(await page.text(), /<title>Sensor nodes · local server<\/title>/);
   const res = await fetch(m[1] + "/api/device", { method: "POST", body: JSON.stringify({ name: "cli-dev" }) });
   assert.equal(res.status, 200);
   const token = (await res.json()).credentials.credentialsId;

@@ -137,6 +137,7 @@ async function showDevice(id) {
   for (const c of state.charts.values()) c.destroy();
   state.charts.clear();
   state.readingTimes = [];
+  $("clock-note").hidden = true;
   $("latest").tBodies[0].replaceChildren();
   $("exchanges").tBodies[0].replaceChildren();
   $("fw-history").replaceChildren();
@@ -187,6 +188,7 @@ function addPoints(key, points) {
 }
 
 function addReadingTime(ts) {
+  if (ts > Date.now() + 60_000) $("clock-note").hidden = false;
   const t = state.readingTimes;
   if (t.length === 0 || ts > t[t.length - 1]) t.push(ts);
   else if (!t.includes(ts)) { t.push(ts); t.sort((a, b) => a - b); }

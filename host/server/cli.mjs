@@ -71,6 +71,7 @@ try {
     deviceRateLimit: args.rateLimit ?? "",
     ...dtls,
   });
+  process.stdout.write(`server: dashboard ${server.httpUrl}/\n`);
   const stop = () => server.close().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
