@@ -62,7 +62,7 @@ async function latency() {
 
 export async function run() {
   await buildDashboard();
-  const dir = new URL("../dist/dashboard/", import.meta.url).pathname;
+  const dir = new URL("../build/dashboard/", import.meta.url).pathname;
   const gz = (f) => zlib.gzipSync(fs.readFileSync(path.join(dir, f)), { level: 9 }).length;
   const script = fs.statSync(path.join(dir, "app.js")).size;
   const uplot = fs.statSync(require.resolve("uplot/dist/uPlot.iife.min.js")).size;

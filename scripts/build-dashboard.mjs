@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The local server's dashboard (host/dashboard/) bundled into dist/dashboard/: index.html, app.js (the page's modules
+// The local server's dashboard (host/dashboard/) bundled into build/dashboard/: index.html, app.js (the page's modules
 // and uPlot, minified) and app.css (uPlot's style sheet and ours). Nothing is loaded from elsewhere at run time.
 //   node scripts/build-dashboard.mjs [--if-stale]
 import fs from "node:fs";
@@ -12,7 +12,7 @@ import terser from "@rollup/plugin-terser";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const SRC = path.join(root, "host/dashboard");
-const OUT = path.join(root, "dist/dashboard");
+const OUT = path.join(root, "build/dashboard");
 const STAMP = path.join(OUT, ".build-stamp");
 const require = createRequire(import.meta.url);
 
@@ -39,7 +39,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const ifStale = process.argv.includes("--if-stale");
   const fresh = ifStale && fs.existsSync(STAMP) && fs.readFileSync(STAMP, "utf8") === fingerprint();
   if (!fresh) {
-    if (ifStale) process.stderr.write("setup: building the dashboard (dist/dashboard)\n");
+    if (ifStale) process.stderr.write("setup: building the dashboard (build/dashboard)\n");
     buildDashboard().catch((e) => {
       process.stderr.write(`dashboard build failed: ${e.message}\n`);
       process.exit(1);

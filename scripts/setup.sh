@@ -74,5 +74,5 @@ bash scripts/espruino.sh --if-stale || die "building the Espruino interpreter fa
 # --- the bundles -----------------------------------------------------------------------------------------------
 node scripts/build.mjs --quiet --if-stale || die "the firmware build failed (see above)"
 
-# --- the local server's dashboard (host/dashboard -> dist/dashboard) ---------------------------------------------
+# --- the local server's dashboard (host/dashboard -> build/dashboard) ---------------------------------------------
 node scripts/build-dashboard.mjs --if-stale || die "the dashboard build failed (see above)"

@@ -97,13 +97,14 @@ test("the event stream: attribute changes, notifications on observations, device
   });
   await api(s, "DELETE", `/api/plugins/telemetry/DEVICE/${d.id}/SHARED_SCOPE?keys=intervalS`);
   assert.deepEqual(await live.next("attributes", (a) => a.deleted), { kind: "attributes", deviceId: d.id, scope: "SHARED_SCOPE", deleted: ["intervalS"] });
-  // An RPC to a device that never answers: queued, sent on its RPC observation, then expired.
+  // An RPC the device acknowledges but never answers: queued, sent on its RPC observation, delivered, expired.
   c.request(Code.GET, `api/v1/${d.token}/rpc`, { observe: 0 });
   await c.next();
-  const rpc = await api(s, "POST", `/api/plugins/rpc/twoway/${d.id}`, { method: "getStatus", params: {}, timeout: 200 });
-  assert.equal(rpc.status, 408);
+  const answer = api(s, "POST", `/api/plugins/rpc/twoway/${d.id}`, { method: "getStatus", params: {}, timeout: 300 });
+  c.ack(await c.next(3000, (m) => m.type === Type.CON && m.payload.length > 0));
+  assert.equal((await answer).status, 408);
   const states = live.events.filter((e) => e.event === "rpc").map((e) => e.data.status);
-  assert.deepEqual(states.filter((v, i) => v !== states[i - 1]), ["QUEUED", "SENT", "EXPIRED"]);
+  assert.deepEqual(states.filter((v, i) => v !== states[i - 1]), ["QUEUED", "SENT", "DELIVERED", "EXPIRED"]);
   assert.ok(live.events.some((e) => e.event === "coap" && e.data.method === "NOTIFY" && e.data.path.endsWith("/rpc")));
   await api(s, "DELETE", `/api/device/${d.id}`);
   assert.deepEqual(await live.next("device", (e) => e.deleted), { kind: "device", deviceId: d.id, deleted: true });

@@ -1,10 +1,10 @@
-// The dashboard's files, as the project's build left them in dist/dashboard (scripts/build-dashboard.mjs): the page
+// The dashboard's files, as the project's build left them in build/dashboard (scripts/build-dashboard.mjs): the page
 // at "/", its script and style sheet beside it. Nothing else outside /api/ is served.
 
 import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const DIR = fileURLToPath(new URL("../../dist/dashboard/", import.meta.url));
+const DIR = fileURLToPath(new URL("../../build/dashboard/", import.meta.url));
 const FILES = {
   "/": ["index.html", "text/html; charset=utf-8"],
   "/app.js": ["app.js", "text/javascript; charset=utf-8"],
