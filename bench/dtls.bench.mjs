@@ -175,9 +175,37 @@ function nativeModuleBytes() {
   }, 0);
 }
 
+/**
+ * The ESP32-C3's flash cost of the shim and mbedTLS: text bytes of the rv32imc library, after checking it is what
+ * the device needs (RV32 compressed code exporting the shim's API, needing only the three platform services), and
+ * that the device recipe's `make cross` with this toolchain makes one object whose only globals are the shim's.
+ */
 function riscvTextBytes() {
-  const out = execFileSync("riscv64-unknown-elf-size", ["-t", path.join(BUILD, "libdtls-rv32imc.a")]).toString().trim().split("\n");
-  return Number(out[out.length - 1].trim().split(/\s+/)[0]);
+  const lib = path.join(BUILD, "libdtls-rv32imc.a");
+  const check = (ok, what) => { if (!ok) throw new Error(`the RISC-V build is wrong: ${what}`); };
+  const header = execFileSync("riscv64-unknown-elf-readelf", ["-h", path.join(BUILD, "riscv", "dtls_shim.o")], { encoding: "utf8" });
+  check(/Class:\s+ELF32/.test(header) && /Machine:\s+RISC-V/.test(header) && /RVC, soft-float ABI/.test(header), "not rv32imc code");
+  const defined = execFileSync("riscv64-unknown-elf-nm", ["--defined-only", lib], { encoding: "utf8" });
+  for (const name of ["dtls_conn_new", "dtls_feed", "dtls_read", "dtls_write", "dtls_session_export", "mbedtls_ssl_handshake_step"]) {
+    check(new RegExp(` T ${name}\\b`).test(defined), `${name} is not defined`);
+  }
+  const needed = execFileSync("riscv64-unknown-elf-nm", ["--undefined-only", lib], { encoding: "utf8" });
+  for (const name of ["dtls_platform_random", "dtls_platform_clock_ms", "dtls_platform_unix_time"]) check(new RegExp(`U ${name}\\b`).test(needed), `${name} is not needed`);
+
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-cross-"));
+  try {
+    const mbedtls = fs.readdirSync(path.join(ROOT, ".cache")).find((d) => /^mbedtls-3\.6/.test(d));
+    execFileSync("make", ["-s", "-j2", "-C", path.join(ROOT, "firmware"), `MBEDTLS=${path.join(ROOT, ".cache", mbedtls)}`, `OUT=${out}`,
+      "CROSS=riscv64-unknown-elf-", "CROSS_CFLAGS=-march=rv32imc -mabi=ilp32 --specs=picolibc.specs", "cross"], { stdio: "pipe" });
+    const object = path.join(out, "cross", "dtls-espruino.o");
+    const globals = execFileSync("riscv64-unknown-elf-nm", ["-g", "--defined-only", object], { encoding: "latin1" }).split("\n").map((l) => l.trim().split(/\s+/).pop()).filter(Boolean);
+    check(globals.length > 0 && globals.every((s) => s.startsWith("dtls_")), "the cross object exports more than dtls_*");
+    check(/elf32-littleriscv/.test(execFileSync("riscv64-unknown-elf-objdump", ["-f", object], { encoding: "latin1" })), "the cross object is not RISC-V");
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+  const sizes = execFileSync("riscv64-unknown-elf-size", ["-t", lib]).toString().trim().split("\n");
+  return Number(sizes[sizes.length - 1].trim().split(/\s+/)[0]);
 }
 
 export async function run() {

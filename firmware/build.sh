@@ -2,11 +2,12 @@
 # Builds the DTLS layer: mbedTLS 3.6 (Debian trixie's source package, fetched here and cached in .cache/, never
 # committed) with our shim in firmware/, for WebAssembly (build/dtls/dtls.wasm, what Node loads), natively
 # (build/dtls/dtls-selftest, the C test and speed reference; build/dtls/dtls-espruino.o, linked into the Espruino
-# interpreter by scripts/espruino.sh) and for the ESP32-C3's RISC-V core (build/dtls/libdtls-rv32imc.a, for the
-# flash cost).
+# interpreter by scripts/espruino.sh) and, with --riscv, for the ESP32-C3's RISC-V core (build/dtls/libdtls-rv32imc.a,
+# the benchmark's flash cost; it needs the RISC-V toolchain, which only the benchmark's set-up installs).
 #
 #   firmware/build.sh              build what is out of date
 #   firmware/build.sh --if-stale   return at once when nothing in firmware/ or the mbedTLS version changed
+#   firmware/build.sh --riscv      also the RISC-V static library
 #
 # The machine's apt configuration is left alone: the source package comes through a private sources list that
 # reuses the Debian mirror apt already uses (or DTLS_DEBIAN_MIRROR), with the suite switched to trixie.
@@ -22,11 +23,13 @@ say() { printf 'firmware/build.sh: %s\n' "$*" >&2; }
 die() { printf 'firmware/build.sh: error: %s\n' "$*" >&2; exit 1; }
 
 if_stale=0
+riscv=0
 for arg in "$@"; do
   case "$arg" in
     --if-stale) if_stale=1 ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument: $arg (use --if-stale or nothing)" ;;
+    --riscv) riscv=1 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument: $arg (use --if-stale, --riscv or nothing)" ;;
   esac
 done
 
@@ -45,17 +48,21 @@ need_tool gcc gcc
 need_tool clang-14 clang-14
 need_tool wasm-ld-14 lld-14
 need_tool wasm-opt binaryen
-need_tool riscv64-unknown-elf-gcc gcc-riscv64-unknown-elf
 need_file /usr/include/wasm32-wasi/stdio.h wasi-libc
 need_file "/usr/lib/llvm-14/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a" libclang-rt-14-dev-wasm32
-need_file /usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs picolibc-riscv64-unknown-elf
+if [ $riscv -eq 1 ]; then
+  need_tool riscv64-unknown-elf-gcc gcc-riscv64-unknown-elf
+  need_file /usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs picolibc-riscv64-unknown-elf
+fi
 
 # --- staleness: firmware/ sources plus the mbedTLS version in the cache --------------------------------------------
 cached_version() { [ -f "$CACHE/mbedtls.version" ] && cat "$CACHE/mbedtls.version" || true; }
 fingerprint() {
   { cached_version; (cd firmware && find . -path ./espruino -prune -o -type f ! -name '*~' -print | LC_ALL=C sort | xargs sha256sum); } | sha256sum | cut -d' ' -f1
 }
-outputs_present() { [ -f "$OUT/dtls.wasm" ] && [ -x "$OUT/dtls-selftest" ] && [ -f "$OUT/libdtls-rv32imc.a" ] && [ -f "$OUT/dtls-espruino.o" ]; }
+outputs_present() {
+  [ -f "$OUT/dtls.wasm" ] && [ -x "$OUT/dtls-selftest" ] && [ -f "$OUT/dtls-espruino.o" ] && { [ $riscv -eq 0 ] || [ -f "$OUT/libdtls-rv32imc.a" ]; }
+}
 if [ $if_stale -eq 1 ] && [ -n "$(cached_version)" ] && [ -d "$CACHE/$(cached_version)/library" ] && outputs_present &&
    [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$(fingerprint)" ]; then
   exit 0
@@ -137,7 +144,9 @@ if [ "$(cat "$OUT/.mbedtls" 2>/dev/null)" != "$version" ]; then rm -rf "$OUT"; f
 mkdir -p "$OUT"
 echo "$version" > "$OUT/.mbedtls"
 start=$(date +%s)
-make --no-print-directory -s -j2 -C firmware MBEDTLS="$CACHE/$version" OUT="$OUT" all ||
+targets=(all)
+[ $riscv -eq 1 ] && targets+=(riscv)
+make --no-print-directory -s -j2 -C firmware MBEDTLS="$CACHE/$version" OUT="$OUT" "${targets[@]}" ||
   die "compiling the DTLS shim with $version failed (see above)"
 fingerprint > "$OUT/.stamp"
-say "built build/dtls/dtls.wasm ($(stat -c %s "$OUT/dtls.wasm") bytes), dtls-selftest, dtls-espruino.o and libdtls-rv32imc.a with $version in $(( $(date +%s) - start ))s"
+say "built build/dtls/dtls.wasm ($(stat -c %s "$OUT/dtls.wasm") bytes), dtls-selftest, dtls-espruino.o$([ $riscv -eq 1 ] && echo " and libdtls-rv32imc.a") with $version in $(( $(date +%s) - start ))s"

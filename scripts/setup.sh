@@ -2,8 +2,17 @@
 # Idempotent set-up for a Debian machine: Debian packages, npm packages, the mbedTLS WebAssembly build, the real
 # Espruino interpreter built from source (scripts/espruino.sh) and the bundles. `npm test`, `npm run sim` and `npm run bench` run it first; each step is
 # skipped when its result is already current, so a second run takes about a second.
+# `--riscv` (what `npm run bench` passes) adds the RISC-V cross compiler and the DTLS library built with it, for the
+# benchmark's ESP32-C3 flash-cost figure only: about 1.2 GB that `npm test` and `npm run sim` do not need.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+riscv=0
+for arg in "$@"; do
+  case "$arg" in
+    --riscv) riscv=1 ;;
+    *) printf 'setup: unknown option %s (scripts/setup.sh [--riscv])\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -15,8 +24,7 @@ node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
 
 # --- Debian packages -------------------------------------------------------------------------------------------
 # command -> package: libcoap's peers for interoperability tests, openssl for certificates and s_server, the
-# clang/wasi toolchain and binaryen for the mbedTLS WebAssembly build, the RISC-V cross compiler for the device
-# size check, dpkg-dev for `apt-get source`, python3 for Espruino's build scripts, curl and jq for the README's
+# clang/wasi toolchain and binaryen for the mbedTLS WebAssembly build, dpkg-dev for `apt-get source`, python3 for Espruino's build scripts, curl and jq for the README's
 # examples (run by test/readme-examples.test.mjs), Chromium and a font for the dashboard's browser tests.
 PACKAGES=(
   "coap-client-notls:libcoap3-bin"
@@ -24,7 +32,6 @@ PACKAGES=(
   "clang-14:clang-14"
   "wasm-ld-14:lld-14"
   "wasm-opt:binaryen"
-  "riscv64-unknown-elf-gcc:gcc-riscv64-unknown-elf"
   "dpkg-source:dpkg-dev"
   "gcc:gcc"
   "make:make"
@@ -36,12 +43,18 @@ PACKAGES=(
 FILES=(
   "/usr/include/wasm32-wasi/stdio.h:wasi-libc"
   "/usr/lib/llvm-14/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a:libclang-rt-14-dev-wasm32"
-  "/usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs:picolibc-riscv64-unknown-elf"
   "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf:fonts-liberation"
 )
 missing=()
 for entry in "${PACKAGES[@]}"; do command -v "${entry%%:*}" >/dev/null || missing+=("${entry##*:}"); done
 for entry in "${FILES[@]}"; do compgen -G "${entry%%:*}" >/dev/null || missing+=("${entry##*:}"); done
+if [ $riscv -eq 1 ]; then
+  command -v riscv64-unknown-elf-gcc >/dev/null || missing+=(gcc-riscv64-unknown-elf)
+  [ -f /usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs ] || missing+=(picolibc-riscv64-unknown-elf)
+  if [ ${#missing[@]} -gt 0 ] && [[ " ${missing[*]} " == *riscv64* ]]; then
+    say "the benchmark's ESP32-C3 flash-cost figure needs the RISC-V cross compiler and picolibc (about 1.2 GB installed)"
+  fi
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   if [ "$(id -u)" -eq 0 ]; then SUDO=(); elif command -v sudo >/dev/null; then SUDO=(sudo); else
@@ -65,7 +78,8 @@ fi
 
 # --- the mbedTLS WebAssembly build (cached; rebuilt when firmware/ changes) -------------------------------------
 if [ -x firmware/build.sh ]; then
-  firmware/build.sh --if-stale || die "the DTLS WebAssembly build failed (see above)"
+  if [ $riscv -eq 1 ]; then firmware/build.sh --if-stale --riscv; else firmware/build.sh --if-stale; fi ||
+    die "the DTLS build failed (see above)"
 fi
 
 # --- the real Espruino interpreter (cached; rebuilt when its source or firmware/espruino/ changes) ------------------
