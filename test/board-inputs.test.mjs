@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { InterpreterNode, hardwareFor } from "../host/interpreter/interpreter.mjs";
+import { hardwareFor } from "../host/interpreter/interpreter.mjs";
 import { loadBoard, validateBoard, BoardError } from "../scripts/board.mjs";
 import { startTb, until } from "./node-support.mjs";
-import { ROOT, copyProject, startNode, tempDir } from "./sim-support.mjs";
+import { ROOT, copyProject, startNode, interpreterNode } from "./sim-support.mjs";
 
 /**
  * The sim board with a door contact on D4 (pull-up), open (1) for 10 s and closed (0) for 10 s in turn, and a TMP102
@@ -71,8 +71,7 @@ test("digital and I2C readings follow their simulated signals, in the emulator a
   // The real interpreter, reporting to the local server.
   const tb = await startTb(t);
   const id = await tb.createDevice("door-node", "door-token");
-  const node = new InterpreterNode({ dir: tempDir(t, "door-node-"), hardware: hardwareFor(board) });
-  t.after(() => node.stop());
+  const node = interpreterNode(t, "door-node-", { hardware: hardwareFor(board) });
   node.writeStorage({ ".bootcde": bundle, "node.cfg": JSON.stringify({ server: tb.uri, token: "door-token", wifi: { ssid: "sim" }, intervalS: 5 }) });
   node.start();
   await until(() => new Set(doors(node.lines)).size === 2 && plausible(airs(node.lines)), 60000,

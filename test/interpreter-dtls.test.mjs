@@ -7,14 +7,14 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
-import { InterpreterNode, hardwareFor, runScript } from "../host/interpreter/interpreter.mjs";
+import { hardwareFor, runScript } from "../host/interpreter/interpreter.mjs";
 import { startRelay } from "../host/interpreter/relay.mjs";
 import { createDtlsModule } from "../host/dtls/module.mjs";
 import { createCa, issueCert } from "../host/dtls/pki.mjs";
 import { coapGet, startCoapServer } from "../host/dtls/peers.mjs";
 import { loadBoard } from "../scripts/board.mjs";
 import { startTb, until } from "./node-support.mjs";
-import { ROOT, tempDir } from "./sim-support.mjs";
+import { ROOT, tempDir, interpreterNode } from "./sim-support.mjs";
 
 const BUNDLE = path.join(ROOT, "dist/esp32/firmware.js");
 const HANDSHAKE = 22;
@@ -38,8 +38,7 @@ async function coapsNode(t, { name, config = {}, wire } = {}) {
   const tb = await startTb(t, { secure: true });
   const relay = await startRelay({ serverPort: tb.server.dtlsPort, onDatagram: wire || (() => {}) });
   t.after(() => relay.close());
-  const node = new InterpreterNode({ dir: tempDir(t, `${name}-`), hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/esp32.json"))) });
-  t.after(() => node.stop());
+  const node = interpreterNode(t, `${name}-`, { hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/esp32.json"))) });
   node.writeStorage({
     ".bootcde": fs.readFileSync(BUNDLE),
     "ca.pem": tb.caPem,
@@ -96,8 +95,7 @@ test("real interpreter, coaps://: a foreign CA, an expired certificate and a wro
       const other = await startTb(t, { dtlsPort: 0, dtlsCert: cert.pem, dtlsKey: cert.keyPem });
       port = other.server.dtlsPort;
     }
-    const node = new InterpreterNode({ dir: tempDir(t, "interp-refuse-"), hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/esp32.json"))) });
-    t.after(() => node.stop());
+    const node = interpreterNode(t, "interp-refuse-", { hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/esp32.json"))) });
     node.writeStorage({
       ".bootcde": fs.readFileSync(BUNDLE),
       "ca.pem": caPem,
@@ -126,8 +124,7 @@ test("real interpreter, coaps://: two-way X.509, the device known by its certifi
   const client = issueCert(tb.keys.ca, "node-x509", { usage: "client" });
   const created = await tb.api("POST", "/api/device-with-credentials", { device: { name: "node-x509" }, credentials: { credentialsType: "X509_CERTIFICATE", credentialsValue: client.pem } });
   const id = created.id.id;
-  const node = new InterpreterNode({ dir: tempDir(t, "interp-x509-node-"), hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/esp32.json"))) });
-  t.after(() => node.stop());
+  const node = interpreterNode(t, "interp-x509-node-", { hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/esp32.json"))) });
   node.writeStorage({
     ".bootcde": fs.readFileSync(BUNDLE),
     "ca.pem": tb.caPem,

@@ -6,11 +6,11 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
-import { InterpreterNode, hardwareFor } from "../host/interpreter/interpreter.mjs";
+import { hardwareFor } from "../host/interpreter/interpreter.mjs";
 import { startRelay } from "../host/interpreter/relay.mjs";
 import { loadBoard } from "../scripts/board.mjs";
 import { startTb, until } from "./node-support.mjs";
-import { ROOT, tempDir } from "./sim-support.mjs";
+import { ROOT, interpreterNode } from "./sim-support.mjs";
 
 const coap = createRequire(import.meta.url)(path.join(ROOT, "dist/lib/coap.cjs"));
 const OBSERVE = 6;
@@ -39,8 +39,7 @@ test("real interpreter: boot, telemetry, both observations once, every built-in 
     if (r) registrations.push({ what: r, at: Date.now() });
   } });
   t.after(() => relay.close());
-  const node = new InterpreterNode({ dir: tempDir(t, "interp-node-"), hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/esp32.json"))) });
-  t.after(() => node.stop());
+  const node = interpreterNode(t, "interp-node-", { hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/esp32.json"))) });
   node.writeStorage({
     ".bootcde": fs.readFileSync(path.join(ROOT, "dist/esp32/firmware.js")),
     "node.cfg": JSON.stringify({ server: `coap://127.0.0.1:${relay.port}`, token, wifi: { ssid: "sim" }, intervalS: 5 }),

@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import dgram from "node:dgram";
 import { createSimNode } from "../host/sim/node.mjs";
+import { InterpreterNode } from "../host/interpreter/interpreter.mjs";
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 
@@ -11,6 +12,20 @@ export function tempDir(t, prefix = "sim-test-") {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * A node on the real interpreter with its Storage in a temporary folder. After the test the node is stopped first
+ * and only then its folder removed: a running interpreter writes there, and removing under it fails.
+ */
+export function interpreterNode(t, prefix, options) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const node = new InterpreterNode({ dir, ...options });
+  t.after(async () => {
+    await node.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return node;
 }
 
 /** What a build reads; with `tools`, also the host tools and what they load (dist/, build/). */

@@ -6,10 +6,10 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { InterpreterNode, hardwareFor } from "../host/interpreter/interpreter.mjs";
+import { hardwareFor } from "../host/interpreter/interpreter.mjs";
 import { loadBoard } from "../scripts/board.mjs";
 import { startTb, until } from "./node-support.mjs";
-import { ROOT, copyProject, tempDir } from "./sim-support.mjs";
+import { ROOT, copyProject, interpreterNode } from "./sim-support.mjs";
 
 function readmeExample() {
   const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
@@ -29,8 +29,7 @@ test("the README's src/app/user.ts example builds and runs on the real interpret
   const tb = await startTb(t, { clientRpcHandlers: { getCurrentTime: (params) => (asked.push(params), { time: 1767225600000 }) } });
   const token = "utok" + Math.random().toString(36).slice(2, 10);
   const id = await tb.createDevice("user-node", token);
-  const node = new InterpreterNode({ dir: tempDir(t, "user-node-"), hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/esp32.json"))) });
-  t.after(() => node.stop());
+  const node = interpreterNode(t, "user-node-", { hardware: hardwareFor(loadBoard(path.join(ROOT, "boards/esp32.json"))) });
   node.writeStorage({ ".bootcde": bundle, "node.cfg": JSON.stringify({ server: tb.uri, token, wifi: { ssid: "sim" }, intervalS: 30 }) });
   node.start();
   const text = () => node.lines.join("\n");
