@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds the real Espruino interpreter for Linux from Espruino's source at one pinned commit, in two variants of the
-# project's own (firmware/espruino/boards/): build/espruino/linux/espruino (the stock Linux settings) and
-# build/espruino/esp32/espruino (the ESP32's 16,383 fixed variables, 8-bit strings, 896 kB of Storage). Both carry
+# Builds the real Espruino interpreter from Espruino's source at one pinned commit, in three variants of the
+# project's own (firmware/espruino/boards/): for Linux, build/espruino/linux/espruino (the stock Linux settings) and
+# build/espruino/esp32/espruino (the ESP32's 16,383 fixed variables, 8-bit strings, 896 kB of Storage), both with
 # the project's hardware layer (firmware/espruino/hardware/: Wifi, ESP32 and the ADC as stand-ins) and the `DTLS`
-# module (firmware/espruino/dtls/ over build/dtls/dtls-espruino.o, which firmware/build.sh makes).
+# module (firmware/espruino/dtls/ over build/dtls/dtls-espruino.o, which firmware/build.sh makes); and for
+# WebAssembly with Debian's emscripten, build/espruino/wasm/espruino.{js,wasm} (the ESP32's variables with its 32-bit
+# layout; host/engine/ runs it, the host giving it time, console, flash and pins).
 #
 #   scripts/espruino.sh              build what is out of date
 #   scripts/espruino.sh --if-stale   return at once when the source and firmware/espruino/ are unchanged
@@ -21,7 +23,7 @@ BUILDS_SINCE_RELEASE=277
 URL=https://github.com/espruino/Espruino/archive/$COMMIT.tar.gz
 CACHE=$ROOT/.cache/espruino
 OUT=$ROOT/build/espruino
-VARIANTS=("linux:NODE_LINUX" "esp32:NODE_ESP32")
+VARIANTS=("linux:NODE_LINUX" "esp32:NODE_ESP32" "wasm:NODE_WASM")
 
 say() { printf 'espruino: %s\n' "$*" >&2; }
 die() { printf 'espruino: error: %s\n' "$*" >&2; exit 1; }
@@ -35,7 +37,7 @@ for arg in "$@"; do
   esac
 done
 
-for tool in make gcc python3 tar sha256sum; do
+for tool in make gcc python3 tar sha256sum emcc; do
   command -v "$tool" >/dev/null || die "$tool is missing (scripts/setup.sh installs the Debian packages)"
 done
 
@@ -91,7 +93,7 @@ fingerprint() {
 }
 outputs_present() {
   local v
-  for v in "${VARIANTS[@]}"; do [ -x "$OUT/${v%%:*}/espruino" ] || return 1; done
+  [ -x "$OUT/linux/espruino" ] && [ -x "$OUT/esp32/espruino" ] && [ -f "$OUT/wasm/espruino.wasm" ] && [ -f "$OUT/wasm/espruino.js" ]
 }
 if [ $if_stale -eq 1 ] && [ -f "$TREE/.unpacked" ] && outputs_present && [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$(fingerprint)" ]; then
   exit 0
@@ -139,8 +141,20 @@ for v in "${VARIANTS[@]}"; do
   say "building the $name interpreter ($board) from $VERSION"
   cp "$ROOT/firmware/espruino/boards/$board.py" "$TREE/boards/$board.py"
   mkdir -p "$TREE/gen-$board"
-  rm -f "$TREE/bin/espruino-node-$name" # make does not see a changed DTLS object: always link again
+  rm -f "$TREE/bin/espruino-node-$name"* # make does not see a changed DTLS object: always link again
   log=$TREE/build-$board.log
+  if [ "$name" = wasm ]; then
+    # emcc's linker step runs Node with acorn, which Debian's emscripten finds in /usr/share/nodejs.
+    (cd "$TREE" && PATH="$STUB:$PATH" NODE_PATH=/usr/share/nodejs make -j2 BOARD="$board" PYTHON=python3 RELEASE=1 \
+        GENDIR="gen-$board" OBJDIR="obj-$board" >"$log" 2>&1) ||
+      { tail -n 30 "$log" >&2; die "building the $name interpreter failed (whole log: $log)"; }
+    [ -f "$TREE/bin/espruino-node-wasm.wasm" ] || die "the wasm build left no bin/espruino-node-wasm.wasm (log: $log)"
+    mkdir -p "$OUT/wasm"
+    for ext in js wasm; do
+      cp "$TREE/bin/espruino-node-wasm.$ext" "$OUT/wasm/espruino.$ext.tmp" && mv -f "$OUT/wasm/espruino.$ext.tmp" "$OUT/wasm/espruino.$ext"
+    done
+    continue
+  fi
   (cd "$TREE" && PATH="$STUB:$PATH" make -j2 BOARD="$board" PYTHON=python3 RELEASE=1 \
       GENDIR="gen-$board" OBJDIR="obj-$board" \
       ESPRUINO_WRAPPERSOURCES="$HW/jswrap_node_hardware.c $ROOT/firmware/espruino/dtls/jswrap_dtls.c" \
@@ -154,4 +168,4 @@ for v in "${VARIANTS[@]}"; do
   cp "$bin" "$OUT/$name/espruino.tmp" && mv -f "$OUT/$name/espruino.tmp" "$OUT/$name/espruino"
 done
 fingerprint > "$OUT/.stamp"
-say "built build/espruino/linux/espruino and build/espruino/esp32/espruino ($VERSION) in $(( $(date +%s) - start ))s"
+say "built build/espruino/linux/espruino, build/espruino/esp32/espruino and build/espruino/wasm/espruino.wasm ($VERSION) in $(( $(date +%s) - start ))s"

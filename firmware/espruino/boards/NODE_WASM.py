@@ -1,0 +1,38 @@
+#!/bin/false
+# The project's WebAssembly build of Espruino, for the simulator's engine: the ESP32's 16,383 fixed variables with
+# its 32-bit variable layout (wasm32 pointers are 4 bytes, as on the Xtensa: 14 bytes a variable, as on the board),
+# 8-bit strings and 896 kB of Storage, and the libraries of the ESP32 build the firmware uses (network with dgram,
+# Storage, crypto hashes). The host gives it time, console, flash and pins (targets/emscripten's host functions).
+# Copied into the cached Espruino source tree by scripts/espruino.sh, never into the project's own tree.
+import pinutils;
+info = {
+ 'name' : "WebAssembly, ESP32-like variables and Storage, for the sensor node's simulator",
+ 'default_console' : "EV_USBSERIAL",
+ 'variables' : 16383, # as boards/ESP32.py
+ 'binary_name' : 'espruino-node-wasm.js',
+ 'build' : {
+   'libraries' : ['NET', 'CRYPTO', 'SHA256', 'SHA512'],
+   'optimizeflags' : '-Os',
+   'makefile' : [
+     'EMSCRIPTEN=1',
+     'USE_DEBUGGER=0', # single-threaded: the debugger needs interrupts
+     'DEFINES+=-DUSE_CALLFUNCTION_HACK -DEMULATED',
+     'DEFINES+=-DSPIFLASH_BASE=0x8000000 -DSPIFLASH_LENGTH=FLASH_SAVED_CODE_LENGTH',
+     'INCLUDE+=-I$(ROOT)/libs/banglejs', # targets/emscripten/main.c includes a Bangle.js header (declarations only)
+     # Settings on LIBS come after make/family/EMSCRIPTEN.make's on the link line, so they win over its WASM=0.
+     'LIBS+=-sWASM=1 -sMODULARIZE=1 -sEXPORT_NAME=createEspruino -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=0',
+     'LIBS+=-sEMULATE_FUNCTION_POINTER_CASTS=1', # src/jsinteractive.c calls jsiConsolePrintf through a mismatched cast
+     'LIBS+=-sASSERTIONS=0 -g0',
+     "LIBS+=-sEXPORTED_FUNCTIONS=_jsInit,_jsIdle,_jsKill,_jshPushIOCharEvent,_jshGetDeviceToTransmit,_jshGetCharToTransmit,_jsiGetConsoleDevice,_jsSendPinWatchEvent",
+   ]
+ }
+};
+chip = {
+  'part' : "EMSCRIPTEN", 'family' : "EMSCRIPTEN", 'package' : "", 'ram' : 0,
+  'flash' : 896, # kB, the ESP32's Storage partition
+  'speed' : -1, 'usart' : 3, 'spi' : 2, 'i2c' : 2, 'adc' : 0, 'dac' : 0,
+  'saved_code' : { 'address' : 0x8000000, 'page_size' : 4096, 'pages' : 224, 'flash_available' : 896 },
+};
+devices = { 'USB' : {} }
+def get_pins():
+  return pinutils.generate_pins(0, 39) # D0..D39, as the ESP32's GPIO numbers
