@@ -134,5 +134,7 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
       M._jsKill();
     },
   };
+  // Console input typed before the boot banner is out is dropped by the interpreter: start up to its prompt.
+  engine.run(0);
   return engine;
 }

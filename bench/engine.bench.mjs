@@ -1,0 +1,87 @@
+// Espruino as WebAssembly (host/engine/wasm.mjs), against its peers in the same run:
+// - engine.wasm_bytes: the WebAssembly module (build/espruino/wasm/espruino.wasm);
+// - engine.start_ms: median time to start one engine (instance, context, jsInit, first idle) with the module
+//   compiled once per process; engine.start_vs_native_process: that over starting the native ESP32-like
+//   interpreter as a process running an empty script;
+// - engine.hour_speedup_vs_real_clock: simulated seconds per wall second for an hour of a one-minute interval timer
+//   on the virtual clock (the real clock: 1);
+// - engine.coap_jsvars_vs_native_esp32 / engine.coap_bytes_vs_native_esp32: variables and bytes (variables times
+//   process.memory().blocksize) that loading the firmware's CoAP library (dist/lib/coap.cjs) takes on the engine,
+//   over the same on the native ESP32-like build. Counts differ where strings fill variables: 14-byte variables
+//   (the ESP32's, and the engine's) hold fewer characters than the native build's 18-byte ones.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { startEngine, virtualClock, ENGINE_DIR } from "../host/engine/wasm.mjs";
+import { runScript } from "../host/interpreter/interpreter.mjs";
+
+const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
+const LIB = fs.readFileSync(new URL("../dist/lib/coap.cjs", import.meta.url), "latin1");
+const LOAD = "eval(" + JSON.stringify("var exports={},module={exports:exports};\n" + LIB) + ");";
+const PROBE = 'setTimeout(function(){var m=process.memory();print("<usage>"+m.usage+" "+m.blocksize+"</usage>")},10);';
+const usage = (text) => {
+  const m = /<usage>(\d+) (\d+)<\/usage>/.exec(text);
+  if (!m) throw new Error(`no memory figures in: ${text.slice(-300)}`);
+  return { vars: Number(m[1]), blocksize: Number(m[2]) };
+};
+
+async function onEngine(lines) {
+  let out = "";
+  const e = await startEngine({ onOutput: (t) => (out += t) });
+  e.run(0);
+  const results = [];
+  for (const line of lines) {
+    out = "";
+    e.input(`\x10${line}\n`);
+    e.run(100);
+    results.push(out);
+  }
+  e.kill();
+  return results;
+}
+
+export async function run() {
+  const starts = [];
+  for (let i = 0; i < 21; i++) {
+    const t0 = performance.now();
+    const e = await startEngine({ onOutput: () => {} });
+    e.run(0);
+    starts.push(performance.now() - t0);
+    e.kill();
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-bench-"));
+  try {
+    const processStarts = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      runScript("\n", { dir });
+      processStarts.push(performance.now() - t0);
+    }
+    const nativeBase = usage(runScript(PROBE + "\n", { dir }).stdout);
+    const nativeLoaded = usage(runScript(LOAD + "\n" + PROBE + "\n", { dir }).stdout);
+    const [base, loaded] = (await onEngine([PROBE, LOAD, PROBE])).filter((_, i) => i !== 1).map(usage);
+
+    const clock = virtualClock();
+    const e = await startEngine({ clock, onOutput: () => {} });
+    e.run(0);
+    e.input("\x10setInterval(function(){},60000);\n");
+    const t0 = performance.now();
+    e.run(3_600_000);
+    const hourMs = performance.now() - t0;
+    e.kill();
+
+    const vars = loaded.vars - base.vars;
+    const nativeVars = nativeLoaded.vars - nativeBase.vars;
+    return {
+      "engine.wasm_bytes": fs.statSync(path.join(ENGINE_DIR, "espruino.wasm")).size,
+      "engine.start_ms": median(starts.slice(1)),
+      "engine.start_vs_native_process": median(starts.slice(1)) / median(processStarts),
+      "engine.hour_speedup_vs_real_clock": 3_600_000 / hourMs,
+      "engine.coap_jsvars_vs_native_esp32": vars / nativeVars,
+      "engine.coap_bytes_vs_native_esp32": (vars * loaded.blocksize) / (nativeVars * nativeLoaded.blocksize),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
