@@ -89,7 +89,11 @@ export function inputsFingerprint() {
   return h.digest("hex");
 }
 
-export async function build({ boards: only = [], quiet = false } = {}) {
+/**
+ * `caches` (a Map kept between calls, as the --watch loops do) holds each bundle's rollup cache, so a rebuild after
+ * a small change transforms and type-checks only what changed.
+ */
+export async function build({ boards: only = [], quiet = false, caches = null } = {}) {
   let boards;
   try {
     boards = loadBoards();
@@ -108,7 +112,8 @@ export async function build({ boards: only = [], quiet = false } = {}) {
   const configs = [...wanted.map(firmwareConfig), ...(only.length ? [] : libraryEntries().map(libraryConfig))];
   const files = [];
   for (const config of configs) {
-    const bundle = await rollup(config);
+    const bundle = await rollup({ ...config, cache: caches?.get(config.output.file) });
+    caches?.set(config.output.file, bundle.cache);
     await bundle.write(config.output);
     await bundle.close();
     files.push(config.output.file);

@@ -63,11 +63,12 @@ async function main() {
   let size = r.bytes;
   o.erase = false; // a reload keeps the configuration and queued readings
   say("watching src/ and boards/; a change rebuilds and flashes again (Ctrl-C stops)");
+  const caches = new Map();
   watchSources(async () => {
     const t0 = Date.now();
     try {
       const { build } = await import("../../scripts/build.mjs");
-      await build({ boards: [board.id], quiet: true });
+      await build({ boards: [board.id], quiet: true, caches });
       const again = await flash(() => {});
       say(`reloaded dist/${board.id}/firmware.js (${sizeChange(size, again.bytes)}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       size = again.bytes;

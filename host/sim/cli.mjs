@@ -250,11 +250,12 @@ function attachPrinter(node, { secrets, verbose, colour }) {
 function watchAndReload(boardId, nodes) {
   const bundle = bundleFile(boardId);
   let size = fs.statSync(bundle).size;
+  const caches = new Map();
   const watcher = watchSources(async () => {
     const t0 = Date.now();
     try {
       const { build } = await import("../../scripts/build.mjs");
-      await build({ boards: [boardId], quiet: true });
+      await build({ boards: [boardId], quiet: true, caches });
       const code = fs.readFileSync(bundle, "latin1");
       for (const n of nodes) {
         n.device.flash(code);
