@@ -3,6 +3,8 @@
 // - engine.start_ms: median time to start one engine (instance, context, jsInit, first idle) with the module
 //   compiled once per process; engine.start_vs_native_process: that over starting the native ESP32-like
 //   interpreter as a process running an empty script;
+// - engine.rss_bytes_per_engine: resident memory one more engine costs the process (50 started, averaged): what
+//   decides how many simulated nodes one process holds;
 // - engine.hour_speedup_vs_real_clock: simulated seconds per wall second for an hour of a one-minute interval timer
 //   on the virtual clock (the real clock: 1);
 // - engine.coap_jsvars_vs_native_esp32 / engine.coap_bytes_vs_native_esp32: variables and bytes (variables times
@@ -50,6 +52,11 @@ export async function run() {
     starts.push(performance.now() - t0);
     e.kill();
   }
+  const rssBefore = process.memoryUsage().rss;
+  const many = [];
+  for (let i = 0; i < 50; i++) many.push(await startEngine({ onOutput: () => {} }));
+  const rssPerEngine = (process.memoryUsage().rss - rssBefore) / many.length;
+  for (const e of many) e.kill();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-bench-"));
   try {
     const processStarts = [];
@@ -77,6 +84,7 @@ export async function run() {
       "engine.wasm_bytes": fs.statSync(path.join(ENGINE_DIR, "espruino.wasm")).size,
       "engine.start_ms": median(starts.slice(1)),
       "engine.start_vs_native_process": median(starts.slice(1)) / median(processStarts),
+      "engine.rss_bytes_per_engine": Math.round(rssPerEngine),
       "engine.hour_speedup_vs_real_clock": 3_600_000 / hourMs,
       "engine.coap_jsvars_vs_native_esp32": vars / nativeVars,
       "engine.coap_bytes_vs_native_esp32": (vars * loaded.blocksize) / (nativeVars * nativeLoaded.blocksize),
