@@ -368,20 +368,19 @@ export function createHttpApi({ core, observations, live, log, options }) {
     } catch (e) {
       if (!(e instanceof HttpError)) log.error("http", `${req.method} ${url.pathname} failed: ${e.stack ?? e}`);
       status = e instanceof HttpError ? e.status : 500;
-      body = { status, message: e instanceof HttpError ? e.message : "internal error", timestamp: Date.now() };
+      body = errorBody(status, e instanceof HttpError ? e.message : "internal error");
     }
     log.debug("http", `${req.method} ${url.pathname} -> ${status}`);
-    if (res.destroyed) return;
+    if (!res.destroyed) sendJson(res, status, body);
+  }
+
+  const errorBody = (status, message) => ({ status, message, timestamp: Date.now() });
+  function sendJson(res, status, body) {
     const text = body === undefined ? "" : JSON.stringify(body);
     res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
     res.end(text);
   }
-
-  function refuse(res, status, message) {
-    const text = JSON.stringify({ status, message, timestamp: Date.now() });
-    res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-    res.end(text);
-  }
+  const refuse = (res, status, message) => sendJson(res, status, errorBody(status, message));
 
   const server = http.createServer((req, res) => {
     if (!LOOPBACK_HOST.test(req.headers.host ?? "")) return refuse(res, 421, "only requests to 127.0.0.1, localhost or [::1] are answered");
