@@ -61,7 +61,7 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
     console,
     setTimeout, clearTimeout,
     TextDecoder, TextEncoder,
-    require: createRequire(glue.filename ?? import.meta.url),
+    require: createRequire(import.meta.url),
     __dirname: ENGINE_DIR,
     __filename: path.join(ENGINE_DIR, "espruino.js"),
     // The glue's Node set-up would hook the real process (uncaught exceptions, exit): it gets a stand-in.

@@ -22,9 +22,11 @@ export function createLiveFeed({ store, core, maxExchanges = 1000 }) {
 
   store.changes.on("change", (c) => {
     if (c.kind !== "telemetry") return publish(c.kind, c);
+    if (c.batches.some((b) => b.entries.some((e) => e.key === "fw_state" && e.value === "DOWNLOADING"))) otaSent.delete(c.deviceId);
+    // Every reading passes here: typed for the page only while a page is watching.
+    if (clients.size === 0) return;
     const batches = c.batches.map(({ ts, entries }) => ({ ts, values: Object.fromEntries(entries.map((e) => [e.key, entryValue(e, true)])) }));
     publish("telemetry", { deviceId: c.deviceId, batches });
-    if (batches.some((b) => b.values.fw_state === "DOWNLOADING")) otaSent.delete(c.deviceId);
   });
 
   // Bytes of a package sent to a device in its current download: the dashboard's progress bar.
