@@ -2,7 +2,8 @@
 # Builds the DTLS layer: mbedTLS 3.6 (Debian trixie's source package, fetched here and cached in .cache/, never
 # committed) with our shim in firmware/, for WebAssembly (build/dtls/dtls.wasm, what Node loads), natively
 # (build/dtls/dtls-selftest, the C test and speed reference; build/dtls/dtls-espruino.o, linked into the Espruino
-# interpreter by scripts/espruino.sh) and, with --riscv, for the ESP32-C3's RISC-V core (build/dtls/libdtls-rv32imc.a,
+# interpreter by scripts/espruino.sh), with emscripten for the interpreter's WebAssembly build
+# (build/dtls/libdtls-emscripten.a, linked into it by scripts/espruino.sh) and, with --riscv, for the ESP32-C3's RISC-V core (build/dtls/libdtls-rv32imc.a,
 # the benchmark's flash cost; it needs the RISC-V toolchain, which only the benchmark's set-up installs).
 #
 #   firmware/build.sh              build what is out of date
@@ -48,6 +49,7 @@ need_tool gcc gcc
 need_tool clang-14 clang-14
 need_tool wasm-ld-14 lld-14
 need_tool wasm-opt binaryen
+need_tool emcc emscripten
 need_file /usr/include/wasm32-wasi/stdio.h wasi-libc
 need_file "/usr/lib/llvm-14/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a" libclang-rt-14-dev-wasm32
 if [ $riscv -eq 1 ]; then
@@ -61,7 +63,7 @@ fingerprint() {
   { cached_version; (cd firmware && find . -path ./espruino -prune -o -type f ! -name '*~' -print | LC_ALL=C sort | xargs sha256sum); } | sha256sum | cut -d' ' -f1
 }
 outputs_present() {
-  [ -f "$OUT/dtls.wasm" ] && [ -x "$OUT/dtls-selftest" ] && [ -f "$OUT/dtls-espruino.o" ] && { [ $riscv -eq 0 ] || [ -f "$OUT/libdtls-rv32imc.a" ]; }
+  [ -f "$OUT/dtls.wasm" ] && [ -x "$OUT/dtls-selftest" ] && [ -f "$OUT/dtls-espruino.o" ] && [ -f "$OUT/libdtls-emscripten.a" ] && { [ $riscv -eq 0 ] || [ -f "$OUT/libdtls-rv32imc.a" ]; }
 }
 if [ $if_stale -eq 1 ] && [ -n "$(cached_version)" ] && [ -d "$CACHE/$(cached_version)/library" ] && outputs_present &&
    [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$(fingerprint)" ]; then
@@ -149,4 +151,4 @@ targets=(all)
 make --no-print-directory -s -j2 -C firmware MBEDTLS="$CACHE/$version" OUT="$OUT" "${targets[@]}" ||
   die "compiling the DTLS shim with $version failed (see above)"
 fingerprint > "$OUT/.stamp"
-say "built build/dtls/dtls.wasm ($(stat -c %s "$OUT/dtls.wasm") bytes), dtls-selftest, dtls-espruino.o$([ $riscv -eq 1 ] && echo " and libdtls-rv32imc.a") with $version in $(( $(date +%s) - start ))s"
+say "built build/dtls/dtls.wasm ($(stat -c %s "$OUT/dtls.wasm") bytes), dtls-selftest, dtls-espruino.o, libdtls-emscripten.a$([ $riscv -eq 1 ] && echo " and libdtls-rv32imc.a") with $version in $(( $(date +%s) - start ))s"

@@ -5,7 +5,8 @@
 # the project's hardware layer (firmware/espruino/hardware/: Wifi, ESP32 and the ADC as stand-ins) and the `DTLS`
 # module (firmware/espruino/dtls/ over build/dtls/dtls-espruino.o, which firmware/build.sh makes); and for
 # WebAssembly with Debian's emscripten, build/espruino/wasm/espruino.{js,wasm} (the ESP32's variables with its 32-bit
-# layout; host/engine/ runs it, the host giving it time, console, flash and pins).
+# layout, the same hardware layer and DTLS module over build/dtls/libdtls-emscripten.a; host/engine/ runs it, the
+# host giving it time, console, flash, pins, UDP and the stand-ins' files).
 #
 #   scripts/espruino.sh              build what is out of date
 #   scripts/espruino.sh --if-stale   return at once when the source and firmware/espruino/ are unchanged
@@ -81,13 +82,14 @@ fi
 TREE=$CACHE/$SRC_KEY
 # The DTLS module (firmware/espruino/dtls/) links the shim and mbedTLS that firmware/build.sh compiles.
 DTLS_OBJECT=$ROOT/build/dtls/dtls-espruino.o
+WASM_DTLS_LIBRARY=$ROOT/build/dtls/libdtls-emscripten.a
 
 fingerprint() {
   {
     echo "$SRC_KEY"
     [ "$SRC_KIND" = dir ] && find "$src/src" "$src/libs" "$src/targets/linux" -type f -newer "$TREE/.unpacked" 2>/dev/null | head -n 1
     sha256sum "$0"
-    sha256sum "$DTLS_OBJECT" 2>/dev/null || echo "no DTLS object"
+    sha256sum "$DTLS_OBJECT" "$WASM_DTLS_LIBRARY" 2>/dev/null || echo "no DTLS object"
     (cd firmware/espruino && find . -type f ! -name '*~' | LC_ALL=C sort | xargs sha256sum)
   } | sha256sum | cut -d' ' -f1
 }
@@ -133,7 +135,9 @@ esac
 STUBEOF
 chmod +x "$STUB/git"
 
-[ -f "$DTLS_OBJECT" ] || die "$DTLS_OBJECT is missing: run firmware/build.sh first (scripts/setup.sh does)"
+for f in "$DTLS_OBJECT" "$WASM_DTLS_LIBRARY"; do
+  [ -f "$f" ] || die "$f is missing: run firmware/build.sh first (scripts/setup.sh does)"
+done
 HW=$ROOT/firmware/espruino/hardware
 start=$(date +%s)
 for v in "${VARIANTS[@]}"; do
@@ -146,7 +150,10 @@ for v in "${VARIANTS[@]}"; do
   if [ "$name" = wasm ]; then
     # emcc's linker step runs Node with acorn, which Debian's emscripten finds in /usr/share/nodejs.
     (cd "$TREE" && PATH="$STUB:$PATH" NODE_PATH=/usr/share/nodejs make -j2 BOARD="$board" PYTHON=python3 RELEASE=1 \
-        GENDIR="gen-$board" OBJDIR="obj-$board" >"$log" 2>&1) ||
+        GENDIR="gen-$board" OBJDIR="obj-$board" \
+        ESPRUINO_WRAPPERSOURCES="$HW/jswrap_node_hardware.c $HW/jswrap_node_wasm.c $ROOT/firmware/espruino/dtls/jswrap_dtls.c" \
+        NODE_DTLS_OBJECT="$WASM_DTLS_LIBRARY" \
+        JSMODULESOURCES="node-hardware:$HW/hardware.js Wifi:$HW/wifi.js ESP32:$HW/esp32.js" >"$log" 2>&1) ||
       { tail -n 30 "$log" >&2; die "building the $name interpreter failed (whole log: $log)"; }
     [ -f "$TREE/bin/espruino-node-wasm.wasm" ] || die "the wasm build left no bin/espruino-node-wasm.wasm (log: $log)"
     mkdir -p "$OUT/wasm"
@@ -157,7 +164,7 @@ for v in "${VARIANTS[@]}"; do
   fi
   (cd "$TREE" && PATH="$STUB:$PATH" make -j2 BOARD="$board" PYTHON=python3 RELEASE=1 \
       GENDIR="gen-$board" OBJDIR="obj-$board" \
-      ESPRUINO_WRAPPERSOURCES="$HW/jswrap_node_hardware.c $ROOT/firmware/espruino/dtls/jswrap_dtls.c" \
+      ESPRUINO_WRAPPERSOURCES="$HW/jswrap_node_hardware.c $HW/jswrap_node_linux.c $ROOT/firmware/espruino/dtls/jswrap_dtls.c" \
       NODE_DTLS_OBJECT="$DTLS_OBJECT" \
       JSMODULESOURCES="node-hardware:$HW/hardware.js Wifi:$HW/wifi.js ESP32:$HW/esp32.js" >"$log" 2>&1) ||
     { tail -n 30 "$log" >&2; die "building the $name interpreter failed (whole log: $log)"; }

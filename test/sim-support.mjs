@@ -15,12 +15,13 @@ export function tempDir(t, prefix = "sim-test-") {
 }
 
 /**
- * A node on the real interpreter with its Storage in a temporary folder. After the test the node is stopped first
+ * A node on the real interpreter (InterpreterNode, or `NodeClass` such as the WebAssembly engine's EngineNode) with its
+ * Storage in a temporary folder. After the test the node is stopped first
  * and only then its folder removed: a running interpreter writes there, and removing under it fails.
  */
-export function interpreterNode(t, prefix, options) {
+export function interpreterNode(t, prefix, options, NodeClass = InterpreterNode) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const node = new InterpreterNode({ dir, ...options });
+  const node = new NodeClass({ dir, ...options });
   t.after(async () => {
     await node.stop();
     fs.rmSync(dir, { recursive: true, force: true });

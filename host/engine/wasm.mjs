@@ -2,7 +2,9 @@
 // board firmware/espruino/boards/NODE_WASM.py), run inside Node. The module is compiled once per process; each
 // engine is an instance of its own in a context of its own, because the interpreter reaches its host through
 // global functions (targets/emscripten: jsHandleIO, hwFlashRead, hwFlashWritePtr, hwGetPinValue, hwSetPinValue,
-// Date.now): each engine gets its own console, flash image, pins and clock.
+// Date.now) and the project's hardware layer (firmware/espruino/hardware/jswrap_node_wasm.c: hwNet* for UDP, hwFile*
+// for the stand-ins' files, hwReboot, hwRandom): each engine gets its own console, flash image, pins, clock,
+// network and files.
 //
 //   const engine = await startEngine({ flash, clock, onOutput });
 //   engine.input("print(1+1)\n"); engine.run(0);            // console in and out, as over a serial port
@@ -20,7 +22,7 @@ const INPUT_CHUNK = 256; // the console's input buffer holds 1,024 bytes
 // What jsIdle() returns (targets/emscripten/jshardware.c): -1 when the loop did not sleep (more work is waiting),
 // else the milliseconds it would sleep, whole and capped, this cap meaning no timer at all.
 const BUSY = -1;
-const NO_TIMER = 0x7fffffff;
+export const NO_TIMER = 0x7fffffff;
 
 let loaded = null;
 function load() {
@@ -34,6 +36,25 @@ function load() {
   return loaded;
 }
 
+/** Thrown through the module by E.reboot() (and so by ESP32.deepSleep()): the chip resets, the engine is over. */
+export class EngineReset extends Error {
+  constructor() {
+    super("the engine was reset (E.reboot)");
+  }
+}
+
+// Espruino's UDP packet header in front of each datagram (libs/network/network.h JsNetUDPPacketHeader, packed,
+// little-endian on wasm32): the IPv4 address's 4 bytes in order, the port, the length.
+const UDP_HEADER = 8;
+function cString(heap, ptr) {
+  let end = ptr;
+  while (heap[end]) end++;
+  return Buffer.from(heap.subarray(ptr, end)).toString("latin1");
+}
+
+/** A network that has no sockets (an engine that was given none). */
+const NO_NETWORK = { create: () => -1, close() {}, recv: () => null, send: () => false, resolve: () => null };
+
 /** A clock the host moves: `now` in milliseconds since the epoch. */
 export function virtualClock(startMs = Date.now()) {
   return { now: startMs, virtual: true, advance(ms) { this.now += ms; } };
@@ -42,8 +63,12 @@ export function virtualClock(startMs = Date.now()) {
 /**
  * flash: a Uint8Array of FLASH_BYTES (erased bytes are 0xFF) that holds Storage across restarts; clock: {now}
  * (virtualClock()) or null for the host's own clock; onOutput(text) gets the console's output.
+ * network: the UDP sockets ({create(port) -> id or -1, close(id), recv(id) -> {bytes, address, port} or null,
+ * send(id, address, port, bytes) -> bool, resolve(name) -> "a.b.c.d" or null}; host/engine/udp.mjs);
+ * files: a Map of the stand-ins' files (name -> Buffer: hardware.json, hardware.sleep, ...), kept by the host.
+ * bootCode: false powers on without running the boot code in Storage.
  */
-export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xff), clock = virtualClock(), onOutput = () => {}, pins = {} } = {}) {
+export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xff), clock = virtualClock(), onOutput = () => {}, pins = {}, network = NO_NETWORK, files = new Map(), random = () => (Math.random() * 2 ** 32) >>> 0, bootCode = true } = {}) {
   if (flash.length !== FLASH_BYTES) throw new Error(`a flash image is ${FLASH_BYTES} bytes, not ${flash.length}`);
   const { glue, module } = load();
   let M = null;
@@ -72,6 +97,48 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
     hwFlashWritePtr: (addr, ptr, len) => flash.set(M.HEAPU8.subarray(ptr, ptr + len), addr),
     hwGetPinValue: (pin) => (pins[pin] ? 1 : 0),
     hwSetPinValue: (pin, value) => { pins[pin] = Boolean(value); },
+    hwNetCreate: (port) => network.create(port),
+    hwNetClose: (id) => network.close(id),
+    hwNetResolve: (ptr) => {
+      const name = cString(M.HEAPU8, ptr);
+      const ip = name === "localhost" ? "127.0.0.1" : network.resolve(name);
+      if (!ip) return 0;
+      const b = ip.split(".").map(Number);
+      return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+    },
+    hwNetRecv: (id, ptr, len) => {
+      const d = network.recv(id);
+      if (!d) return 0;
+      engine.traffic++;
+      const bytes = d.bytes.subarray(0, Math.max(0, len - UDP_HEADER)); // cut to the buffer, as the board's stack does
+      const heap = M.HEAPU8;
+      d.address.split(".").forEach((b, i) => { heap[ptr + i] = Number(b); });
+      heap[ptr + 4] = d.port & 255; heap[ptr + 5] = d.port >> 8;
+      heap[ptr + 6] = bytes.length & 255; heap[ptr + 7] = bytes.length >> 8;
+      heap.set(bytes, ptr + UDP_HEADER);
+      return UDP_HEADER + bytes.length;
+    },
+    hwNetSend: (id, ptr, len) => {
+      const heap = M.HEAPU8;
+      if (len < UDP_HEADER) return -1;
+      const address = Array.from(heap.subarray(ptr, ptr + 4)).join(".");
+      const port = heap[ptr + 4] | (heap[ptr + 5] << 8);
+      const length = heap[ptr + 6] | (heap[ptr + 7] << 8);
+      const bytes = Buffer.from(heap.subarray(ptr + UDP_HEADER, ptr + UDP_HEADER + length));
+      engine.traffic++;
+      return network.send(id, address, port, bytes) ? UDP_HEADER + length : -1;
+    },
+    hwFileRead: (namePtr, ptr, len) => {
+      const data = files.get(cString(M.HEAPU8, namePtr));
+      if (data === undefined) return -1;
+      if (len) M.HEAPU8.set(data.subarray(0, len), ptr);
+      return data.length;
+    },
+    hwFileWrite: (namePtr, ptr, len) => {
+      files.set(cString(M.HEAPU8, namePtr), Buffer.from(M.HEAPU8.subarray(ptr, ptr + len)));
+    },
+    hwReboot: () => { throw new EngineReset(); },
+    hwRandom: () => random() >>> 0,
   };
   sandbox.exports = sandbox.module.exports;
   const context = vm.createContext(sandbox);
@@ -86,10 +153,13 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
       return {};
     },
   });
-  M._jsInit();
+  // Without the boot code: as a board powered on with its boot button held (Storage written from the host).
+  if (bootCode) M._jsInit();
+  else M._jsInitWithoutBootCode();
 
   let killed = false;
-  const engine = {
+  let engine = null;
+  engine = {
     clock,
     flash,
     pins,
@@ -102,11 +172,33 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
         engine.idle();
       }
     },
-    /** One turn of the main loop: -1 when more work is waiting, else the milliseconds to the next timer. */
+    /** Datagrams the interpreter sent or took in so far. */
+    traffic: 0,
+    /** Set once E.reboot() or ESP32.deepSleep() reset the chip: the engine runs no more. */
+    reset: false,
+    /**
+     * One turn of the main loop: -1 when more work is waiting, else the milliseconds to the next timer. Throws
+     * EngineReset (once) when the turn reset the chip.
+     */
     idle() {
-      const next = M._jsIdle();
-      drain();
+      if (engine.reset || killed) throw new Error("the engine was reset or killed: start a new one");
+      let next;
+      try {
+        next = M._jsIdle();
+      } catch (e) {
+        if (e instanceof EngineReset) engine.reset = true;
+        throw e;
+      } finally {
+        drain();
+      }
       return next;
+    },
+    /**
+     * The milliseconds until the interpreter has work (0: now; NO_TIMER: none). While a socket is open its loop
+     * never sleeps and idle() keeps answering -1: this is how far the clock may move meanwhile.
+     */
+    msUntilWork() {
+      return M._jsMsUntilWork();
     },
     /**
      * Runs the main loop for `ms` of the engine's time: on a virtual clock the clock jumps to each timer, so an hour
@@ -115,8 +207,8 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
     run(ms = 0) {
       const end = (clock ? clock.now : Date.now()) + ms;
       for (let turns = 0; turns < 1_000_000; turns++) {
-        const next = engine.idle();
-        if (next === BUSY) continue;
+        let next = engine.idle();
+        if (next === BUSY && (next = engine.msUntilWork()) === 0) continue;
         const now = clock ? clock.now : Date.now();
         // A timer less than a millisecond away reads as 0: step over it, or the loop would never reach it.
         const wait = Math.max(1, next);
@@ -131,7 +223,7 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
     kill() {
       if (killed) return;
       killed = true;
-      M._jsKill();
+      if (!engine.reset) M._jsKill();
     },
   };
   // Console input typed before the boot banner is out is dropped by the interpreter: start up to its prompt.

@@ -61,7 +61,7 @@ export function hardwareFor(board, wifi = {}) {
 }
 
 /** A JavaScript string literal of 8-bit text, as Espruino reads it (every byte outside printable ASCII escaped). */
-function literal(text) {
+export function literal(text) {
   let out = '"';
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -70,6 +70,40 @@ function literal(text) {
     else out += "\\x" + c.toString(16).padStart(2, "0");
   }
   return out + '"';
+}
+
+/** A console line as the firmware printed it: the prompt and input echo that share lines with output removed. */
+export function consoleLine(raw) {
+  return raw.replace(/\r$/, "").replace(/^(>|\x1b\[[0-9;]*[A-Za-z]|\r)+/, "");
+}
+
+/**
+ * Evaluates `expression` on a node's console and resolves with its JSON value (echo off, so nothing of it is shown):
+ * how a person at the REPL reads the node's state. `node` emits "output" lines and has write().
+ */
+export function evaluateOnConsole(node, expression, timeoutMs = 5000) {
+  const tag = `ev${Math.random().toString(36).slice(2, 8)}`;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      node.off("output", onLine);
+      reject(new Error(`the interpreter did not answer ${expression} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onLine = (line) => {
+      const m = line.indexOf(`<${tag}<`);
+      if (m < 0) return;
+      const end = line.indexOf(`>${tag}>`);
+      clearTimeout(timer);
+      node.off("output", onLine);
+      const body = line.slice(m + tag.length + 2, end);
+      try {
+        resolve(body === "undefined" ? undefined : JSON.parse(body));
+      } catch (e) {
+        reject(new Error(`the interpreter answered ${expression} with ${body}`));
+      }
+    };
+    node.on("output", onLine);
+    node.write(`\x10print("<${tag}<"+JSON.stringify(${expression})+">${tag}>")\n`);
+  });
 }
 
 /**
@@ -201,7 +235,7 @@ export class InterpreterNode extends EventEmitter {
     this.emit("data", d);
     const parts = (this.partial + text).split("\n");
     this.partial = parts.pop();
-    for (const p of parts) this.pushLine(p.replace(/\r$/, ""));
+    for (const p of parts) this.pushLine(p);
   }
 
   flushPartial() {
@@ -210,8 +244,7 @@ export class InterpreterNode extends EventEmitter {
   }
 
   pushLine(raw) {
-    // The console's prompt and input echo share lines with output: keep what the firmware printed.
-    const line = raw.replace(/^(>|\x1b\[[0-9;]*[A-Za-z]|\r)+/, "");
+    const line = consoleLine(raw);
     this.lines.push(line);
     this.emit("output", line);
   }
@@ -223,33 +256,9 @@ export class InterpreterNode extends EventEmitter {
     return true;
   }
 
-  /**
-   * Evaluates `expression` on the console and resolves with its JSON value (echo off, so nothing of it is shown):
-   * how a person at the REPL reads the node's state.
-   */
+  /** Evaluates `expression` on the console and resolves with its JSON value. */
   evaluate(expression, timeoutMs = 5000) {
-    const tag = `ev${Math.random().toString(36).slice(2, 8)}`;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.off("output", onLine);
-        reject(new Error(`the interpreter did not answer ${expression} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const onLine = (line) => {
-        const m = line.indexOf(`<${tag}<`);
-        if (m < 0) return;
-        const end = line.indexOf(`>${tag}>`);
-        clearTimeout(timer);
-        this.off("output", onLine);
-        const body = line.slice(m + tag.length + 2, end);
-        try {
-          resolve(body === "undefined" ? undefined : JSON.parse(body));
-        } catch (e) {
-          reject(new Error(`the interpreter answered ${expression} with ${body}`));
-        }
-      };
-      this.on("output", onLine);
-      this.write(`\x10print("<${tag}<"+JSON.stringify(${expression})+">${tag}>")\n`);
-    });
+    return evaluateOnConsole(this, expression, timeoutMs);
   }
 
   /**

@@ -16,7 +16,7 @@ info = {
      'DEFINES+=-DSPIFLASH_BASE=0 -DSPIFLASH_LENGTH=FLASH_SAVED_CODE_LENGTH',
      'LINUX=1',
      'LIBS+=$(NODE_DTLS_OBJECT)', # the DTLS module's shim and mbedTLS (firmware/espruino/dtls/jswrap_dtls.c)
-     'LDFLAGS+=-Wl,--wrap=jshGetRandomNumber', # E.hwRand from the host's random source (hardware/jswrap_node_hardware.c)
+     'LDFLAGS+=-Wl,--wrap=jshGetRandomNumber', # E.hwRand from the host's random source (hardware/jswrap_node_linux.c)
      'LDFLAGS+=-Wl,--wrap=jshPushIOCharEvent -Wl,--wrap=read', # console input handed to the main loop; no stale bytes at its end (same file)
    ]
  }

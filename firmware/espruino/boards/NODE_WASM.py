@@ -2,7 +2,9 @@
 # The project's WebAssembly build of Espruino, for the simulator's engine: the ESP32's 16,383 fixed variables with
 # its 32-bit variable layout (wasm32 pointers are 4 bytes, as on the Xtensa: 14 bytes a variable, as on the board),
 # 8-bit strings and 896 kB of Storage, and the libraries of the ESP32 build the firmware uses (network with dgram,
-# Storage, crypto hashes). The host gives it time, console, flash and pins (targets/emscripten's host functions).
+# Storage, crypto hashes), the project's DTLS module over mbedTLS, and the hardware layer (firmware/espruino/hardware/:
+# the stand-ins the Linux build has, over jswrap_node_wasm.c's host calls for UDP, files, reset and random). The host
+# gives it time, console, flash and pins (targets/emscripten's host functions) and those calls (host/engine/).
 # Copied into the cached Espruino source tree by scripts/espruino.sh, never into the project's own tree.
 import pinutils;
 info = {
@@ -18,12 +20,19 @@ info = {
      'USE_DEBUGGER=0', # single-threaded: the debugger needs interrupts
      'DEFINES+=-DUSE_CALLFUNCTION_HACK -DEMULATED',
      'DEFINES+=-DSPIFLASH_BASE=0x8000000 -DSPIFLASH_LENGTH=FLASH_SAVED_CODE_LENGTH',
+     # The network's socket calls go to the host: Espruino's JavaScript network type, its callbacks given by
+     # hardware/jswrap_node_wasm.c instead of libs/network/js/ (NetworkJS).
+     'USE_NETWORK_JS=0',
+     'DEFINES+=-DUSE_NETWORK_JS',
+     'INCLUDE+=-I$(ROOT)/libs/network/js', # network_js.h: the declaration of the callbacks' setter
+     'LIBS+=$(NODE_DTLS_OBJECT)', # the DTLS module's shim and mbedTLS (firmware/espruino/dtls/jswrap_dtls.c)
+     'LIBS+=-Wl,--wrap=jshReboot -Wl,--wrap=jshGetRandomNumber', # reset and E.hwRand through the host (jswrap_node_wasm.c)
      'INCLUDE+=-I$(ROOT)/libs/banglejs', # targets/emscripten/main.c includes a Bangle.js header (declarations only)
      # Settings on LIBS come after make/family/EMSCRIPTEN.make's on the link line, so they win over its WASM=0.
      'LIBS+=-sWASM=1 -sMODULARIZE=1 -sEXPORT_NAME=createEspruino -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=0',
      'LIBS+=-sEMULATE_FUNCTION_POINTER_CASTS=1', # src/jsinteractive.c calls jsiConsolePrintf through a mismatched cast
      'LIBS+=-sASSERTIONS=0 -g0',
-     "LIBS+=-sEXPORTED_FUNCTIONS=_jsInit,_jsIdle,_jsKill,_jshPushIOCharEvent,_jshGetDeviceToTransmit,_jshGetCharToTransmit,_jsiGetConsoleDevice,_jsSendPinWatchEvent",
+     "LIBS+=-sEXPORTED_FUNCTIONS=_jsInit,_jsIdle,_jsKill,_jshPushIOCharEvent,_jshGetDeviceToTransmit,_jshGetCharToTransmit,_jsiGetConsoleDevice,_jsSendPinWatchEvent,_jsInitWithoutBootCode,_jsMsUntilWork",
    ]
  }
 };

@@ -1,9 +1,10 @@
 /*
- * The sensor node's hardware layer for Espruino's Linux build: what an ESP32 has and a Linux process does not.
- * At every interpreter start (power-on, reset(), load()), before the boot code in Storage runs, it evaluates the
+ * The sensor node's hardware layer for Espruino's Linux and WebAssembly builds: what an ESP32 has and they lack. At every interpreter start (power-on, reset(), load()), before the boot code in Storage runs, it evaluates the
  * compiled-in script "node-hardware" (hardware.js beside this file), which puts a simulated ADC behind
  * analogRead(). `require("Wifi")` and `require("ESP32")` are compiled-in modules (wifi.js, esp32.js). All three
- * read the node's hardware from hardware.json in the working folder, which the host writes.
+ * read the node's hardware from hardware.json, which the host writes: a file in the working folder on Linux, a file
+ * the host keeps in the WebAssembly build (jswrap_node_wasm.c). What only one build needs is in jswrap_node_linux.c
+ * and jswrap_node_wasm.c.
  *
  * The script is evaluated from the C string in place, as Espruino runs code saved in Storage: its function bodies
  * stay out of RAM, so the stand-ins cost a board's memory figures only the few variables they hold.
@@ -24,81 +25,4 @@ void jswrap_node_hardware_init() {
   if (!code) return;
   jsvUnLock(jspEvaluate(code, true));
   jsiCheckErrors(false);
-}
-
-/*
- * The ESP32's hardware random number generator behind E.hwRand() (Espruino's Linux port answers it with the same
- * unseeded generator as Math.random, so it would repeat after every start). The board files link every call to
- * jshGetRandomNumber here (-Wl,--wrap). Math.random() keeps Espruino's unseeded generator, as on a board.
- */
-#include <stdio.h>
-unsigned int __wrap_jshGetRandomNumber() {
-  static FILE *f;
-  unsigned int r = 0;
-  if (!f) f = fopen("/dev/urandom", "rb");
-  if (!f || fread(&r, sizeof(r), 1, f) != 1) r = (unsigned int)jshGetSystemTime();
-  return r;
-}
-
-/*
- * Console input. On a board, characters reach Espruino's input queue from an interrupt, which the main loop masks
- * while it takes events out. The Linux port reads the console on a thread of its own that pushes into the same
- * queue with nothing to exclude the main loop, and lines typed while datagrams arrived were lost or ran again and
- * again. The board files link the port's jshPushIOCharEvent calls here (-Wl,--wrap): characters from that thread
- * wait in a queue of our own, which the main loop empties on every pass (an idle hook), so only the main loop
- * touches Espruino's. Ctrl-C goes through at once, as its interrupt does on a board.
- */
-#include <pthread.h>
-#include <stdatomic.h>
-#define CONSOLE_QUEUE 4096
-static unsigned char consoleQueue[CONSOLE_QUEUE];
-static atomic_uint consoleHead, consoleTail; // written only by the console thread / the main loop
-static pthread_t mainThread;
-static bool mainThreadKnown;
-void __real_jshPushIOCharEvent(IOEventFlags channel, char ch);
-void __wrap_jshPushIOCharEvent(IOEventFlags channel, char ch) {
-  if (!mainThreadKnown || pthread_equal(pthread_self(), mainThread) || channel != EV_USBSERIAL || ch == 3) {
-    __real_jshPushIOCharEvent(channel, ch);
-    return;
-  }
-  unsigned int head = atomic_load(&consoleHead);
-  if (((head + 1) % CONSOLE_QUEUE) == atomic_load(&consoleTail)) return; // full: lost, as a board's UART overruns
-  consoleQueue[head] = (unsigned char)ch;
-  atomic_store(&consoleHead, (head + 1) % CONSOLE_QUEUE);
-}
-
-/*JSON{
-  "type" : "idle",
-  "generate" : "jswrap_node_hardware_idle"
-}*/
-bool jswrap_node_hardware_idle() {
-  if (!mainThreadKnown) {
-    mainThread = pthread_self();
-    mainThreadKnown = true;
-  }
-  unsigned int tail = atomic_load(&consoleTail);
-  while (tail != atomic_load(&consoleHead) && jshGetEventsUsed() < IOBUFFERMASK / 2) {
-    __real_jshPushIOCharEvent(EV_USBSERIAL, (char)consoleQueue[tail]);
-    tail = (tail + 1) % CONSOLE_QUEUE;
-    atomic_store(&consoleTail, tail);
-  }
-  // Not busy: what was moved is an event now, and the main loop does not sleep while it has events.
-  return false;
-}
-
-/*
- * End of console input. The Linux port's reader takes read()'s 0 at the end of standard input for a character (an
- * uninitialised one) and pushes it forever. A board's serial line at rest gives nothing: so does this, for fd 0.
- */
-#include <errno.h>
-#include <unistd.h>
-ssize_t __real_read(int fd, void *buf, size_t count);
-ssize_t __wrap_read(int fd, void *buf, size_t count) {
-  ssize_t r = __real_read(fd, buf, count);
-  if (fd == 0 && r == 0) {
-    usleep(50000);
-    errno = EAGAIN;
-    return -1;
-  }
-  return r;
 }

@@ -1,4 +1,2 @@
-/* The sensor node's hardware layer for Espruino's Linux build (jswrap_node_hardware.c). */
-#include <stdbool.h>
+/* The sensor node's hardware layer, both builds (jswrap_node_hardware.c). */
 void jswrap_node_hardware_init();
-bool jswrap_node_hardware_idle();

@@ -1,0 +1,94 @@
+// The UDP sockets of one engine (what host/engine/wasm.mjs calls `network`): real Node sockets on the loopback (or
+// any) interface, each datagram passing the simulated link (loss, duplication, reordering, delay, outages) both
+// ways. The interpreter polls: datagrams that arrive wait in their socket's queue until its main loop asks, and
+// `onArrival()` tells the host to run the loop.
+import nodeDgram from "node:dgram";
+
+/** Datagrams a socket holds for the interpreter at most (a board's network stack drops beyond its buffers). */
+export const RECEIVE_QUEUE = 16;
+
+/**
+ * @param {object} o
+ * @param {object} o.link host/sim/link.mjs (or {outbound, inbound} passing everything)
+ * @param {string} [o.bindAddress] the local address sockets bind to
+ * @param {(e: object) => void} [o.onTrace] every datagram that went out or came in: {type: "udp", dir, bytes, port, address}
+ * @param {(bytes: Buffer, port: number, address: string) => void} [o.onSent] a datagram really left
+ * @param {(bytes: Buffer, rinfo: object) => void} [o.onReceived] a datagram really arrived (before the link's fate)
+ * @param {() => void} [o.onArrival] a datagram waits for the interpreter
+ * @param {Record<string, string>} [o.hosts] names the interpreter may resolve ("localhost" always is 127.0.0.1)
+ */
+export function createUdpSockets({ link, bindAddress = "127.0.0.1", onTrace = () => {}, onSent = () => {}, onReceived = () => {}, onArrival = () => {}, hosts = {} }) {
+  const sockets = new Map(); // id -> { socket, queue, bound }
+  let nextId = 0;
+
+  function attach(entry, socket) {
+    entry.socket = socket;
+    socket.on("message", (buf, rinfo) => {
+      if (entry.socket !== socket) return; // replies to a port the node has left (NAT rebinding) are lost
+      const from = { address: rinfo.address, port: rinfo.port };
+      onReceived(buf, from);
+      link.inbound(new Uint8Array(buf), from, (bytes, peer) => {
+        if (!sockets.has(entry.id)) return;
+        onTrace({ type: "udp", dir: "in", bytes: Buffer.from(bytes), port: peer.port, address: peer.address });
+        if (entry.queue.length < RECEIVE_QUEUE) entry.queue.push({ bytes: Buffer.from(bytes), address: peer.address, port: peer.port });
+        onArrival();
+      });
+    });
+    socket.on("error", () => {}); // an ICMP "port unreachable" on loopback, or a send after close: the datagram is lost
+  }
+
+  return {
+    create(port) {
+      const id = nextId++;
+      const entry = { id, socket: null, queue: [] };
+      attach(entry, nodeDgram.createSocket({ type: "udp4" }));
+      entry.socket.bind(port || 0, bindAddress);
+      sockets.set(id, entry);
+      return id;
+    },
+    close(id) {
+      const entry = sockets.get(id);
+      if (!entry) return;
+      sockets.delete(id);
+      try { entry.socket.close(); } catch { /* closed already */ }
+    },
+    recv(id) {
+      const entry = sockets.get(id);
+      return entry ? entry.queue.shift() || null : null;
+    },
+    send(id, address, port, bytes) {
+      const entry = sockets.get(id);
+      if (!entry) return false;
+      link.outbound(new Uint8Array(bytes), port, address, (b, p, a) => {
+        const out = Buffer.from(b);
+        onSent(out, p, a);
+        onTrace({ type: "udp", dir: "out", bytes: out, port: p, address: a });
+        if (sockets.get(id) === entry) entry.socket.send(out, p, a);
+      });
+      return true;
+    },
+    resolve(name) {
+      if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return name;
+      return hosts[name] || null;
+    },
+    /** NAT rebinding: every socket moves to a new local port; resolves to the new ports. */
+    rebindAll() {
+      return Promise.all([...sockets.values()].map((entry) => new Promise((resolve) => {
+        const old = entry.socket;
+        const fresh = nodeDgram.createSocket({ type: "udp4" });
+        attach(entry, fresh);
+        fresh.bind(0, bindAddress, () => {
+          try { old.close(); } catch { /* closed already */ }
+          resolve(fresh.address().port);
+        });
+      })));
+    },
+    /** Every socket closed: what a reset does. */
+    closeAll() {
+      for (const id of [...sockets.keys()]) this.close(id);
+    },
+    get count() {
+      return sockets.size;
+    },
+  };
+}
