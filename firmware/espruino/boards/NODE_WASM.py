@@ -31,8 +31,8 @@ info = {
      # Settings on LIBS come after make/family/EMSCRIPTEN.make's on the link line, so they win over its WASM=0.
      'LIBS+=-sWASM=1 -sMODULARIZE=1 -sEXPORT_NAME=createEspruino -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=0',
      'LIBS+=-sEMULATE_FUNCTION_POINTER_CASTS=1', # src/jsinteractive.c calls jsiConsolePrintf through a mismatched cast
-     'LIBS+=-sASSERTIONS=0 -g0',
-     "LIBS+=-sEXPORTED_FUNCTIONS=_jsInit,_jsIdle,_jsKill,_jshPushIOCharEvent,_jshGetDeviceToTransmit,_jshGetCharToTransmit,_jsiGetConsoleDevice,_jsSendPinWatchEvent,_jsInitWithoutBootCode,_jsMsUntilWork",
+     'LIBS+=-sASSERTIONS=0 --profiling-funcs',
+     "LIBS+=-sEXPORTED_FUNCTIONS=_jsInit,_jsIdle,_jsKill,_jshPushIOCharEvent,_jshGetDeviceToTransmit,_jshGetCharToTransmit,_jsiGetConsoleDevice,_jsSendPinWatchEvent,_jsInitWithoutBootCode,_jsMsUntilWork,_malloc,_free",
    ]
  }
 };
