@@ -18,7 +18,7 @@ info = {
    'makefile' : [
      'EMSCRIPTEN=1',
      'USE_DEBUGGER=0', # single-threaded: the debugger needs interrupts
-     'DEFINES+=-DUSE_CALLFUNCTION_HACK -DEMULATED',
+     'DEFINES+=-DUSE_CALLFUNCTION_HACK', # not EMULATED: E.reboot() must reset the chip (the host), not call reset()
      'DEFINES+=-DSPIFLASH_BASE=0x8000000 -DSPIFLASH_LENGTH=FLASH_SAVED_CODE_LENGTH',
      # The network's socket calls go to the host: Espruino's JavaScript network type, its callbacks given by
      # hardware/jswrap_node_wasm.c instead of libs/network/js/ (NetworkJS).
@@ -31,7 +31,7 @@ info = {
      # Settings on LIBS come after make/family/EMSCRIPTEN.make's on the link line, so they win over its WASM=0.
      'LIBS+=-sWASM=1 -sMODULARIZE=1 -sEXPORT_NAME=createEspruino -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=0',
      'LIBS+=-sEMULATE_FUNCTION_POINTER_CASTS=1', # src/jsinteractive.c calls jsiConsolePrintf through a mismatched cast
-     'LIBS+=-sASSERTIONS=0 --profiling-funcs',
+     'LIBS+=-sASSERTIONS=0 -g0',
      "LIBS+=-sEXPORTED_FUNCTIONS=_jsInit,_jsIdle,_jsKill,_jshPushIOCharEvent,_jshGetDeviceToTransmit,_jshGetCharToTransmit,_jsiGetConsoleDevice,_jsSendPinWatchEvent,_jsInitWithoutBootCode,_jsMsUntilWork,_malloc,_free",
    ]
  }
