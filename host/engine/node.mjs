@@ -152,21 +152,9 @@ export class EngineNode extends EventEmitter {
   turn() {
     const engine = this.engine;
     if (!engine) return;
-    let next = BUSY;
+    let next;
     try {
-      // While a socket is open the loop never sleeps (idle() is always -1), so the host decides when it is done:
-      // after a pass that began with no work waiting and moved no datagram. A pass that ran work gets another, as
-      // what it sent leaves on the socket layer's next pass.
-      let worked = true;
-      for (let i = 0; i < TURNS_PER_SLICE && next === BUSY; i++) {
-        const traffic = engine.traffic;
-        next = engine.idle();
-        if (next !== BUSY) break;
-        const waiting = engine.msUntilWork();
-        const again = worked || engine.traffic !== traffic || waiting === 0;
-        worked = waiting === 0;
-        if (!again) next = waiting;
-      }
+      next = engine.settle(TURNS_PER_SLICE);
     } catch (e) {
       if (e instanceof EngineReset) return this.onReset();
       throw e;

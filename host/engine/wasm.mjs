@@ -72,6 +72,7 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
   if (flash.length !== FLASH_BYTES) throw new Error(`a flash image is ${FLASH_BYTES} bytes, not ${flash.length}`);
   const { glue, module } = load();
   let M = null;
+  let traffic = 0; // datagrams the interpreter sent or took in: settle() tells a pass that moved one
   const HostDate = class extends Date {
     static now() { return clock ? clock.now : Date.now(); }
   };
@@ -109,7 +110,7 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
     hwNetRecv: (id, ptr, len) => {
       const d = network.recv(id);
       if (!d) return 0;
-      engine.traffic++;
+      traffic++;
       const bytes = d.bytes.subarray(0, Math.max(0, len - UDP_HEADER)); // cut to the buffer, as the board's stack does
       const heap = M.HEAPU8;
       d.address.split(".").forEach((b, i) => { heap[ptr + i] = Number(b); });
@@ -125,7 +126,7 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
       const port = heap[ptr + 4] | (heap[ptr + 5] << 8);
       const length = heap[ptr + 6] | (heap[ptr + 7] << 8);
       const bytes = Buffer.from(heap.subarray(ptr + UDP_HEADER, ptr + UDP_HEADER + length));
-      engine.traffic++;
+      traffic++;
       return network.send(id, address, port, bytes) ? UDP_HEADER + length : -1;
     },
     hwFileRead: (namePtr, ptr, len) => {
@@ -158,8 +159,7 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
   else M._jsInitWithoutBootCode();
 
   let killed = false;
-  let engine = null;
-  engine = {
+  const engine = {
     clock,
     flash,
     pins,
@@ -172,8 +172,6 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
         engine.idle();
       }
     },
-    /** Datagrams the interpreter sent or took in so far. */
-    traffic: 0,
     /** Set once E.reboot() or ESP32.deepSleep() reset the chip: the engine runs no more. */
     reset: false,
     /**
@@ -201,14 +199,33 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
       return M._jsMsUntilWork();
     },
     /**
+     * Runs passes of the main loop until the interpreter has nothing to do now, and returns the milliseconds until
+     * it next has work (NO_TIMER: none), or -1 when `maxPasses` ran out first. While a socket is open the loop never
+     * sleeps (idle() is always -1), so the interpreter is done after a pass that began with no work waiting and
+     * moved no datagram; a pass that ran work gets another, as what it sent leaves on the socket layer's next pass.
+     */
+    settle(maxPasses = 32) {
+      let worked = true;
+      for (let i = 0; i < maxPasses; i++) {
+        const before = traffic;
+        const next = engine.idle();
+        if (next !== BUSY) return next;
+        const waiting = engine.msUntilWork();
+        const again = worked || traffic !== before || waiting === 0;
+        worked = waiting === 0;
+        if (!again) return waiting;
+      }
+      return BUSY;
+    },
+    /**
      * Runs the main loop for `ms` of the engine's time: on a virtual clock the clock jumps to each timer, so an hour
      * of timers takes as long as their work. Returns when the time is up or nothing is left to do.
      */
     run(ms = 0) {
       const end = (clock ? clock.now : Date.now()) + ms;
       for (let turns = 0; turns < 1_000_000; turns++) {
-        let next = engine.idle();
-        if (next === BUSY && (next = engine.msUntilWork()) === 0) continue;
+        const next = engine.settle();
+        if (next === BUSY) continue;
         const now = clock ? clock.now : Date.now();
         // A timer less than a millisecond away reads as 0: step over it, or the loop would never reach it.
         const wait = Math.max(1, next);
