@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import typescript from "@rollup/plugin-typescript";
-import terser from "@rollup/plugin-terser";
+import { terser } from "./scripts/terser-plugin.mjs";
 import * as acorn from "acorn";
 import * as walk from "acorn-walk";
 import { loadBoards, boardModuleSource } from "./scripts/board.mjs";

@@ -2,6 +2,7 @@
 // second `npm run sim` takes to its first simulated line (set-up finds everything current), and how long one board's
 // rebuild takes (what a --watch reload waits for).
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { build } from "../scripts/build.mjs";
@@ -39,12 +40,19 @@ export async function run() {
   const firsts = [];
   for (let i = 0; i < 3; i++) firsts.push(await simFirstLine());
   out["build.sim_first_line_s"] = firsts.sort((a, b) => a - b)[1];
-  // A --watch reload: the watch loop's second build, its rollup cache warm from the first.
+  // A --watch reload after a one-line change to src/main.ts, the caches warm from the watch loop's first build.
   const caches = new Map();
   await build({ boards: ["sim"], quiet: true, caches });
-  const t0 = performance.now();
-  await build({ boards: ["sim"], quiet: true, caches });
-  out["build.one_board_rebuild_s"] = (performance.now() - t0) / 1000;
+  const main = path.join(ROOT, "src/main.ts");
+  const source = fs.readFileSync(main, "utf8");
+  try {
+    fs.writeFileSync(main, source.replace('") up, readings "', '") up again, readings "'));
+    const t0 = performance.now();
+    await build({ boards: ["sim"], quiet: true, caches });
+    out["build.one_board_rebuild_s"] = (performance.now() - t0) / 1000;
+  } finally {
+    fs.writeFileSync(main, source);
+  }
   // The complete build leaves the stamp set-up checks; a one-board build removed it.
   await build({ quiet: true });
   return out;

@@ -8,7 +8,7 @@ import crypto from "node:crypto";
 import { createRequire } from "node:module";
 import { rollup } from "rollup";
 import { nodeResolve } from "@rollup/plugin-node-resolve";
-import terser from "@rollup/plugin-terser";
+import { terser } from "./terser-plugin.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const SRC = path.join(root, "host/dashboard");
@@ -27,7 +27,7 @@ export async function buildDashboard() {
   fs.mkdirSync(OUT, { recursive: true });
   fs.rmSync(STAMP, { force: true });
   const bundle = await rollup({ input: path.join(SRC, "app.mjs"), plugins: [nodeResolve({ browser: true })] });
-  await bundle.write({ file: path.join(OUT, "app.js"), format: "iife", plugins: [terser()] });
+  await bundle.write({ file: path.join(OUT, "app.js"), format: "iife", plugins: [terser({})] });
   await bundle.close();
   const uplotCss = fs.readFileSync(require.resolve("uplot/dist/uPlot.min.css"), "utf8");
   fs.writeFileSync(path.join(OUT, "app.css"), uplotCss + "\n" + fs.readFileSync(path.join(SRC, "style.css"), "utf8"));

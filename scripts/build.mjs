@@ -39,7 +39,7 @@ function parseArgs(argv) {
 
 /** Everything a full build reads: sources, board files, the build's own code and settings, the lock file. */
 const INPUTS = ["src", "boards", "rollup.config.js", "tsconfig.json", "package-lock.json", "scripts/build.mjs", "scripts/board.mjs",
-  "scripts/gate.mjs", "scripts/espruino-rewrites.mjs", "scripts/private-members.mjs", "src/platform/tslib.js"];
+  "scripts/gate.mjs", "scripts/espruino-rewrites.mjs", "scripts/private-members.mjs", "scripts/terser-plugin.mjs", "src/platform/tslib.js"];
 const STAMP = "dist/.build-stamp";
 
 /**
@@ -104,9 +104,11 @@ export async function build({ boards: only = [], quiet = false, caches = null } 
   for (const id of only) {
     if (!boards.some((b) => b.id === id)) throw new UsageError(`unknown board "${id}" (boards: ${boards.map((b) => b.id).join(", ")})`);
   }
-  // Any build may change dist/: only a complete one leaves the stamp that says which inputs it was built from.
-  fs.rmSync(STAMP, { force: true });
-  const fingerprint = only.length ? null : inputsFingerprint();
+  // A complete build leaves the stamp that says which inputs dist/ was built from. A one-board build of those very
+  // inputs writes the same bytes and keeps it; any other build removes it until a complete one runs.
+  const fingerprint = inputsFingerprint();
+  const current = fs.existsSync(STAMP) && fs.readFileSync(STAMP, "utf8") === fingerprint;
+  if (!(only.length && current)) fs.rmSync(STAMP, { force: true });
   const { firmwareConfig, libraryConfig, libraryEntries } = await import("../rollup.config.js");
   const wanted = only.length ? boards.filter((b) => only.includes(b.id)) : boards;
   const configs = [...wanted.map(firmwareConfig), ...(only.length ? [] : libraryEntries().map(libraryConfig))];
@@ -130,7 +132,7 @@ export async function build({ boards: only = [], quiet = false, caches = null } 
     }
     throw new Error(`Espruino compatibility gate failed:\n${lines.join("\n")}`);
   }
-  if (fingerprint) fs.writeFileSync(STAMP, fingerprint);
+  if (!only.length) fs.writeFileSync(STAMP, fingerprint);
   const sizes = files.map((f) => {
     const code = fs.readFileSync(f);
     return { file: f, bytes: code.length, gzip: zlib.gzipSync(code, { level: 9 }).length };

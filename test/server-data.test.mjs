@@ -174,6 +174,11 @@ test("OTA: upload, assign (fw_* shared attributes), /fw downloads with title/ver
   assert.equal(info.dataSize, 2600);
   const assigned = await http(s, "POST", "/api/device", { id: { id: d.id }, firmwareId: { id: pkg.id.id } });
   assert.equal(assigned.status, 200);
+  // A node's fw_state posted within the same millisecond as the assignment keeps its own place in the history.
+  s.core.postTelemetry({ id: d.id }, [{ ts: s.core.serverTs(d.id), entries: [{ key: "fw_state", type: "STRING", value: "DOWNLOADING" }] }]);
+  const states = (await http(s, "GET", `/api/plugins/telemetry/DEVICE/${d.id}/values/timeseries?keys=fw_state&startTs=0&endTs=${Date.now() + 60000}&limit=10`)).body.fw_state;
+  assert.deepEqual(states.map((p) => p.value).reverse(), ["QUEUED", "INITIATED", "DOWNLOADING"]);
+  assert.ok(states[0].ts > states[1].ts && states[1].ts > states[2].ts, "three distinct timestamps, in order");
   const shared = (await http(s, "GET", `/api/plugins/telemetry/DEVICE/${d.id}/values/attributes/SHARED_SCOPE`)).body;
   const attr = Object.fromEntries(shared.map((a) => [a.key, a.value]));
   const crc = Buffer.alloc(4);

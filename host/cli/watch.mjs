@@ -43,6 +43,23 @@ export function watchSources(onChange, { root = ROOT, settleMs = 200 } = {}) {
   };
 }
 
+/**
+ * One board's rebuild for a --watch loop, its rollup caches kept between builds. A first build starts at once, so
+ * that the caches are warm and the first reload after a change is as quick as the later ones.
+ */
+export function boardRebuilder(boardId) {
+  const caches = new Map();
+  const rebuild = async () => {
+    const { build } = await import("../../scripts/build.mjs");
+    await build({ boards: [boardId], quiet: true, caches });
+  };
+  const warm = rebuild().catch(() => {}); // a broken tree is reported by the first reload's build
+  return async () => {
+    await warm;
+    await rebuild();
+  };
+}
+
 /** "31894 -> 31900 bytes, +6" */
 export function sizeChange(before, after) {
   const d = after - before;

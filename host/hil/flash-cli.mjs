@@ -6,7 +6,7 @@ import { parseArgs, runCommand, UsageError } from "../cli/args.mjs";
 import { boardById, flashBundle, FlashError } from "./flash.mjs";
 import { writeFirmware, FirmwareError } from "./firmware.mjs";
 import { parsePort, PortError } from "./port.mjs";
-import { sizeChange, watchSources } from "../cli/watch.mjs";
+import { boardRebuilder, sizeChange, watchSources } from "../cli/watch.mjs";
 
 const HELP = `usage: npm run flash -- --board ID --port PORT [options]
        npm run flash -- --firmware espruino_esp32.bin --port /dev/ttyUSB0 [--bootloader F --partitions F]
@@ -63,12 +63,11 @@ async function main() {
   let size = r.bytes;
   o.erase = false; // a reload keeps the configuration and queued readings
   say("watching src/ and boards/; a change rebuilds and flashes again (Ctrl-C stops)");
-  const caches = new Map();
+  const rebuild = boardRebuilder(board.id);
   watchSources(async () => {
     const t0 = Date.now();
     try {
-      const { build } = await import("../../scripts/build.mjs");
-      await build({ boards: [board.id], quiet: true, caches });
+      await rebuild();
       const again = await flash(() => {});
       say(`reloaded dist/${board.id}/firmware.js (${sizeChange(size, again.bytes)}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       size = again.bytes;

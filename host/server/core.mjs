@@ -176,6 +176,17 @@ export function createCore({ store, log, options }) {
     return { status: 200, result: "SUCCESS" };
   }
 
+  /**
+   * The server's timestamp for a post without its own: never the same millisecond twice for one device, so two
+   * posts within a millisecond (an OTA's INITIATED, then the node's DOWNLOADING) both stay. ThingsBoard would keep
+   * the second.
+   */
+  function serverTs(deviceId) {
+    const ts = Math.max(Date.now(), (lastServerTs.get(deviceId) || 0) + 1);
+    lastServerTs.set(deviceId, ts);
+    return ts;
+  }
+
   // --- OTA ---
   /** Assigns (or with null unassigns) a package: fw_state telemetry, then the fw_* / sw_* shared attributes. */
   function assignOta(deviceId, type, packageId) {
@@ -187,10 +198,10 @@ export function createCore({ store, log, options }) {
       return;
     }
     const p = store.otaPackage(packageId);
-    const now = Date.now();
+    const now = serverTs(deviceId);
     const s = (key, value) => ({ key: `${prefix}_${key}`, type: "STRING", value });
     store.saveTelemetry(deviceId, [{ ts: now, entries: [s("state", "QUEUED"), { key: `target_${prefix}_title`, type: "STRING", value: p.title }, { key: `target_${prefix}_version`, type: "STRING", value: p.version }, { key: `target_${prefix}_ts`, type: "LONG", value: String(now) }] }]);
-    store.saveTelemetry(deviceId, [{ ts: now + 1, entries: [s("state", "INITIATED")] }]);
+    store.saveTelemetry(deviceId, [{ ts: serverTs(deviceId), entries: [s("state", "INITIATED")] }]);
     const attrs = [s("title", p.title), s("version", p.version)];
     if (p.tag) attrs.push(s("tag", p.tag));
     attrs.push({ key: `${prefix}_size`, type: "LONG", value: String(p.data_size ?? 0) }, s("checksum_algorithm", p.checksum_algorithm ?? ""), s("checksum", p.checksum ?? ""));
@@ -217,15 +228,7 @@ export function createCore({ store, log, options }) {
     setObserving,
     rateLimited,
     postTelemetry: (device, batches) => store.saveTelemetry(device.id, batches),
-    /**
-     * The server's timestamp for a post without its own: never the same millisecond twice for one device, so two
-     * posts within a millisecond (an OTA's DOWNLOADED, then VERIFIED) both stay. ThingsBoard would keep the second.
-     */
-    serverTs(deviceId) {
-      const ts = Math.max(Date.now(), (lastServerTs.get(deviceId) || 0) + 1);
-      lastServerTs.set(deviceId, ts);
-      return ts;
-    },
+    serverTs,
     setAttributes,
     deleteAttributes,
     submitRpc,

@@ -8,7 +8,7 @@ import { createSimNode, writeNodeConfig, bundleFile, boardFile } from "./node.mj
 import { startDefaultServer } from "./server.mjs";
 import { describeCoap, describeDatagram } from "./coap-trace.mjs";
 import { coapHead } from "../espruino/io-watch.mjs";
-import { sizeChange, watchSources } from "../cli/watch.mjs";
+import { boardRebuilder, sizeChange, watchSources } from "../cli/watch.mjs";
 import { linkConditions } from "./link.mjs";
 import { InterpreterNode, hardwareFor, VARIANTS } from "../interpreter/interpreter.mjs";
 import { startRelay } from "../interpreter/relay.mjs";
@@ -250,12 +250,11 @@ function attachPrinter(node, { secrets, verbose, colour }) {
 function watchAndReload(boardId, nodes) {
   const bundle = bundleFile(boardId);
   let size = fs.statSync(bundle).size;
-  const caches = new Map();
+  const rebuild = boardRebuilder(boardId);
   const watcher = watchSources(async () => {
     const t0 = Date.now();
     try {
-      const { build } = await import("../../scripts/build.mjs");
-      await build({ boards: [boardId], quiet: true, caches });
+      await rebuild();
       const code = fs.readFileSync(bundle, "latin1");
       for (const n of nodes) {
         n.device.flash(code);

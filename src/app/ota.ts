@@ -51,7 +51,6 @@ export class FirmwareUpdater {
     const slot = downloadSlot(h.storage);
     const chunks = Math.ceil(size / CHUNK);
     h.log("firmware " + a.fw_title + " " + a.fw_version + " (" + size + " bytes) announced; downloading");
-    h.report({ fw_state: "DOWNLOADING" }, () => {});
     let n = 0;
     const next = () => {
       if (n === chunks) return this.downloaded(a, slot, size);
@@ -66,7 +65,8 @@ export class FirmwareUpdater {
         next();
       });
     };
-    next();
+    // The download starts once DOWNLOADING is stored, so the server's record keeps the states in their order.
+    h.report({ fw_state: "DOWNLOADING" }, next);
   }
 
   private downloaded(a: FirmwareAnnouncement, slot: string, size: number): void {
