@@ -6,7 +6,7 @@ import { chromium } from "playwright-core";
 import { ROOT } from "./sim-support.mjs";
 
 export const CHROMIUM = "/usr/bin/chromium";
-/** Where the browser tests leave a screenshot of each step (the README names this folder). */
+/** Where the browser tests leave a screenshot of each step (docs/dashboard.md names this folder). */
 export const SCREENSHOTS = path.join(ROOT, "test-output/dashboard");
 
 export async function openBrowser(t) {

@@ -1,4 +1,4 @@
-// The emulated Espruino: the built bundle boots, and each emulated API behaves as ../shared/docs/espruino.md says.
+// The emulated Espruino: the built bundle boots, and each emulated API behaves as docs/espruino.md and the real interpreter say.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";

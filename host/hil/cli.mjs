@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run hil -- (--port P | --sim) [options] [scenario...]`: runs hardware-in-the-loop scenarios against a board or
 // the simulator, with the local server, and writes reports/hil-report.json and reports/hil-junit.xml. Exits 1 when a
-// scenario fails. See README section "hil".
+// scenario fails. See docs/hardware.md.
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";

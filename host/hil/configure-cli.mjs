@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run configure -- --port P --server URI [options]`: validates node.cfg with the firmware's own validator, then
-// writes it (and the CA certificate) to the board's Storage. See README section "hil".
+// writes it (and the CA certificate) to the board's Storage. See docs/hardware.md.
 import { parseArgs, runCommand, UsageError } from "../cli/args.mjs";
 import { buildConfig, maskConfig, writeConfig, ConfigError } from "./configure.mjs";
 import { boardById, FlashError } from "./flash.mjs";

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run flash -- --board ID --port P`: builds the board's bundle and saves it to the board's Storage (.bootcde)
 // through EspruinoTools. `npm run flash -- --firmware espruino_esp32.bin --port P`: writes the Espruino interpreter
-// itself through the chip's ROM bootloader (esptool-js). See README section "hil".
+// itself through the chip's ROM bootloader (esptool-js). See docs/hardware.md.
 import { parseArgs, runCommand, UsageError } from "../cli/args.mjs";
 import { boardById, flashBundle, FlashError } from "./flash.mjs";
 import { writeFirmware, FirmwareError } from "./firmware.mjs";

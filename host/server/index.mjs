@@ -1,5 +1,5 @@
 // A local server that behaves on the wire like ThingsBoard's CoAP device transport, with its data in SQLite and
-// an HTTP API on 127.0.0.1. See the README section "server".
+// an HTTP API on 127.0.0.1. See docs/server.md.
 //
 // startServer(options) -> Promise<{coapPort, port (= coapPort), dtlsPort, httpPort, httpUrl, db, store, core, handleDatagram, close()}>
 //

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run sim -- [options]`: starts a local server (unless --server is given) and one or more simulated nodes running
-// dist/<board>/firmware.js, and prints what each node does as it happens. See README section "sim".
+// dist/<board>/firmware.js, and prints what each node does as it happens. See docs/simulator.md.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
