@@ -85,6 +85,13 @@ test("set-up rebuilds the bundles only when an input changed, and says so", () =
     r = run();
     assert.equal(r.stderr, "setup: building the bundles (sources changed)\n");
     assert.equal(run().stderr, "");
+    // A one-board build (what --watch makes) of the same inputs keeps set-up's stamp; after a change it does not.
+    const one = () => spawnSync(process.execPath, ["scripts/build.mjs", "--quiet", "--board", "sim"], { cwd: dir, encoding: "utf8" });
+    assert.equal(one().status, 0);
+    assert.equal(run().stderr, "", "a one-board build of unchanged inputs left the stamp");
+    fs.appendFileSync(path.join(dir, "src", "main.ts"), "// another change\n");
+    assert.equal(one().status, 0);
+    assert.equal(run().stderr, "setup: building the bundles (no build of these sources yet)\n", "the other bundles are stale after a one-board build of a change");
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
