@@ -25,7 +25,7 @@ test("engine: the bundle as built boots, reports telemetry the server stores and
     ".bootcde": bundle,
     "node.cfg": JSON.stringify({ server: tb.uri, token, wifi: { ssid: "sim" }, intervalS: 5 }),
   });
-  await node.start();
+  node.start();
   const lines = () => node.lines.join("\n");
   const seen = (re, ms, what) => until(() => re.test(lines()), ms, `${what}; console so far:\n${lines()}`);
   await seen(/node: ESP32-DevKitC \(classic ESP32\) \(esp32\) up, readings \{"temperature":[0-9.]+,"battery":[0-9.]+\}/, 10000, "the boot banner");
@@ -48,7 +48,7 @@ async function startedNode(t, tb, config, options = {}) {
     "node.cfg": JSON.stringify({ server: tb.uri, wifi: { ssid: "sim" }, ...(tb.caPem ? { ca: "ca.pem" } : {}), ...config }),
   });
   const t0 = node.clock.now;
-  await node.start();
+  node.start();
   const text = () => node.lines.join("\n");
   return {
     node,

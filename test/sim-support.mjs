@@ -46,14 +46,19 @@ export function copyProject(t, prefix, { tools = false } = {}) {
 
 /** A started node whose loop and console are stopped when the test ends. */
 export async function startNode(t, options = {}) {
-  const node = await createSimNode({ storageDir: tempDir(t), ...options });
+  // Removed only after the node has stopped: a running node writes its Storage there.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-test-"));
+  const node = await createSimNode({ storageDir: dir, ...options });
   node.traces = [];
   node.device.on("trace", (e) => node.traces.push(e));
   // Each console line with how many traces (pins, analog reads, datagrams...) had happened when it was printed.
   node.outputs = [];
   node.device.on("output", (line) => node.outputs.push({ line, traces: node.traces.length }));
   node.done = node.start(options.untilMs === undefined ? {} : { untilMs: options.untilMs });
-  t.after(() => node.stop());
+  t.after(async () => {
+    await node.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   return node;
 }
 

@@ -14,13 +14,78 @@ import { createUdpSockets } from "./udp.mjs";
 import { Scheduler } from "../espruino/scheduler.mjs";
 import { seedFrom } from "../espruino/random.mjs";
 import { createLink } from "../sim/link.mjs";
-import { hardwareFor, evaluateOnConsole, consoleLine, literal } from "../interpreter/interpreter.mjs";
+import { hardwareFor, evaluateOnConsole, consoleLine, literal, serveConsole } from "../interpreter/interpreter.mjs";
+import { storageFiles } from "./storage.mjs";
 
 const BUSY = -1;
 /** Busy turns in a row before other work (datagrams, host timers) gets its turn. */
 const TURNS_PER_SLICE = 32;
 const RESET_MS = 50;
 const STORAGE_CHUNK = 768; // bytes per console line when writing Storage (base64: 1,024 characters)
+const LINE_LOG_LIMIT = 5000;
+
+/**
+ * The node's Storage seen from outside the chip: read from the flash image at any time; written while the node is
+ * off (the writes wait for the next power-on, where the interpreter's own Storage code makes them).
+ */
+class FlashStorage {
+  constructor(node) {
+    this.node = node;
+    this.dir = node.flashFile;
+    /** name -> Buffer, or null to erase: written at the next power-on. */
+    this.pending = new Map();
+  }
+
+  files() {
+    const files = new Map([...storageFiles(this.node.image)].map(([name, bytes]) => [name, Buffer.from(bytes)]));
+    for (const [name, bytes] of this.pending) {
+      if (bytes === null) files.delete(name);
+      else files.set(name, bytes);
+    }
+    return files;
+  }
+
+  read(name) {
+    return this.files().get(name);
+  }
+
+  size(name) {
+    const bytes = this.read(name);
+    return bytes === undefined ? undefined : bytes.length;
+  }
+
+  names() {
+    return [...this.files().keys()];
+  }
+
+  write(name, data) {
+    this.whileOff("write");
+    this.pending.set(name, Buffer.isBuffer(data) ? Buffer.from(data) : Buffer.from(String(data), "latin1"));
+  }
+
+  erase(name) {
+    this.whileOff("erase");
+    this.pending.set(name, null);
+  }
+
+  whileOff(what) {
+    if (this.node.engine) throw new Error(`${this.node.name}: Storage ${what} from outside while the node runs (use its console)`);
+  }
+
+  /** Makes the pending writes, with the interpreter's Storage code. */
+  async commit() {
+    if (!this.pending.size) return;
+    const files = Object.fromEntries(this.pending);
+    this.pending.clear();
+    await this.node.writeStorage(files);
+  }
+}
+
+function pinNumber(name) {
+  const m = /^D(\d+)$/.exec(String(name));
+  if (!m) throw new Error(`not a pin name: ${name} (D0, D1, ...)`);
+  return Number(m[1]);
+}
 
 export class EngineNode extends EventEmitter {
   /**
@@ -43,6 +108,8 @@ export class EngineNode extends EventEmitter {
     this.dir = dir;
     this.name = name;
     this.lines = [];
+    /** Every line ever printed (`lines` keeps the last LINE_LOG_LIMIT). */
+    this.lineCount = 0;
     this.boots = 0;
     this.engine = null;
     this.stopped = true;
@@ -71,10 +138,38 @@ export class EngineNode extends EventEmitter {
     this.files = new Map([["hardware.json", Buffer.from(JSON.stringify(hardwareFor(board, wifi)))]]);
     fs.mkdirSync(dir, { recursive: true });
     this.flashFile = path.join(dir, "flash.bin");
-    this.flash = fs.existsSync(this.flashFile) ? new Uint8Array(fs.readFileSync(this.flashFile)) : new Uint8Array(FLASH_BYTES).fill(0xff);
-    if (this.flash.length !== FLASH_BYTES) throw new Error(`${this.flashFile} is not a flash image of ${FLASH_BYTES} bytes`);
+    /** The flash image of the Storage partition, as the engine reads and writes it. */
+    this.image = fs.existsSync(this.flashFile) ? new Uint8Array(fs.readFileSync(this.flashFile)) : new Uint8Array(FLASH_BYTES).fill(0xff);
+    if (this.image.length !== FLASH_BYTES) throw new Error(`${this.flashFile} is not a flash image of ${FLASH_BYTES} bytes`);
     this.timer = 0;
     this.running = null;
+    this.storage = new FlashStorage(this);
+    /** GPIO levels by pin number, as the engine drives and reads them; a change the chip makes is traced. */
+    const levels = {};
+    this.pins = new Proxy(levels, {
+      set: (target, pin, value) => {
+        const v = value ? 1 : 0;
+        if ((target[pin] ? 1 : 0) !== v) this.trace({ type: "pin", pin: `D${pin}`, value: v });
+        target[pin] = v;
+        return true;
+      },
+    });
+    this.levels = levels;
+  }
+
+  /** A pin's level ("D2"): what the chip drives, or what drives its input. */
+  pin(name) {
+    return { value: this.levels[pinNumber(name)] ? 1 : 0 };
+  }
+
+  /** Drives an input pin from outside (a test's button press). */
+  setInput(name, value) {
+    this.levels[pinNumber(name)] = value ? 1 : 0;
+  }
+
+  /** The RTC, ms since 1970 (what getTime() and Date report). */
+  rtcMs() {
+    return this.clock.now;
   }
 
   trace(event) {
@@ -82,7 +177,7 @@ export class EngineNode extends EventEmitter {
   }
 
   saveFlash() {
-    fs.writeFileSync(this.flashFile, this.flash);
+    fs.writeFileSync(this.flashFile, this.image);
   }
 
   /**
@@ -93,7 +188,7 @@ export class EngineNode extends EventEmitter {
   async writeStorage(files, { eraseAll = false } = {}) {
     if (this.engine) throw new Error("writeStorage() needs the node off (stop() it first)");
     let out = "";
-    const engine = await startEngine({ flash: this.flash, clock: { now: this.clock.now }, bootCode: false, onOutput: (s) => { out += s; } });
+    const engine = await startEngine({ flash: this.image, clock: { now: this.clock.now }, bootCode: false, onOutput: (s) => { out += s; } });
     try {
       const type = (line) => { engine.input(`\x10${line}\n`); engine.run(0); };
       if (eraseAll) type('require("Storage").eraseAll()');
@@ -116,27 +211,38 @@ export class EngineNode extends EventEmitter {
     this.saveFlash();
   }
 
-  /** Flashes `code` as the boot code (.bootcde), as `npm run flash` does through EspruinoTools. */
-  flashCode(code) {
-    return this.writeStorage({ ".bootcde": code });
+  /** Flashes `code` as the boot code (.bootcde) at the next power-on, as `npm run flash` does through EspruinoTools. */
+  flash(code) {
+    this.storage.write(".bootcde", code);
   }
 
-  /** Powers the node on; it then runs (resetting, sleeping and waking) until stop(). */
-  async start() {
+  /**
+   * Powers the node on (at once, or `powerOnMs` into the simulation) and runs it, resetting, sleeping and waking,
+   * until stop() or `untilMs` of simulated time; resolves when the run ends.
+   */
+  start({ untilMs, powerOnMs = 0 } = {}) {
+    if (this.running) throw new Error(`${this.name} is already running`);
     this.stopped = false;
     this.files.delete("hardware.sleep");
     this.files.delete("hardware.woke");
-    this.running = this.scheduler.run();
-    await this.powerOn();
+    const powerOn = () => this.powerOn("poweron");
+    if (powerOnMs > 0) this.scheduler.addTimer(powerOn, powerOnMs, { kind: "internal" });
+    else this.scheduler.queue(powerOn);
+    this.running = this.scheduler.run({ untilMs }).finally(() => this.ended());
+    return this.running;
   }
 
-  async powerOn() {
+  async powerOn(cause) {
+    if (this.stopped || this.engine) return;
+    await this.storage.commit();
     if (this.stopped) return;
     this.boots++;
     this.emit("boot", this.boots);
+    this.trace({ type: "boot", cause, bootCount: this.boots });
     this.engine = await startEngine({
-      flash: this.flash,
+      flash: this.image,
       clock: this.clock,
+      pins: this.pins,
       network: this.udp,
       files: this.files,
       onOutput: (text) => this.onOutput(text),
@@ -146,6 +252,42 @@ export class EngineNode extends EventEmitter {
     });
     if (!this.engine) return this.onReset();
     this.scheduler.queue(() => this.turn());
+  }
+
+  /**
+   * The power switched off and on from outside (a reload of new firmware, the reset button): what runs stops at once
+   * and the chip boots from flash, which is kept.
+   */
+  powerCycle(cause = "poweron") {
+    this.scheduler.queue(() => {
+      this.halt();
+      this.files.delete("hardware.sleep");
+      this.files.delete("hardware.woke");
+      return this.powerOn(cause);
+    });
+  }
+
+  /** The reset button. */
+  reboot() {
+    this.powerCycle("reboot");
+  }
+
+  /** NAT rebinding: every open socket moves to a new local port. */
+  async rebindSockets() {
+    const ports = await this.udp.rebindAll();
+    this.trace({ type: "rebind", ports });
+    return ports;
+  }
+
+  /** The chip stops: the engine is gone, its sockets closed, its flash saved. */
+  halt() {
+    if (this.engine) this.engine.kill();
+    this.engine = null;
+    this.scheduler.removeTimer(this.timer, { kind: "internal" });
+    this.udp.closeAll();
+    this.scheduler.forgetIo();
+    this.flushPartial();
+    this.saveFlash();
   }
 
   /** Runs the interpreter's main loop until it sleeps, and wakes it for its next timer. */
@@ -165,25 +307,20 @@ export class EngineNode extends EventEmitter {
   }
 
   onReset() {
-    this.engine = null;
-    this.scheduler.removeTimer(this.timer, { kind: "internal" });
-    this.udp.closeAll();
-    this.scheduler.forgetIo();
-    this.flushPartial();
-    this.saveFlash();
+    this.halt();
     if (this.stopped) return;
     const sleep = this.files.get("hardware.sleep");
     this.files.delete("hardware.sleep");
     if (sleep === undefined) {
       this.files.delete("hardware.woke");
       this.emit("reset");
-      this.scheduler.addTimer(() => this.powerOn(), RESET_MS, { kind: "internal" });
+      this.scheduler.addTimer(() => this.powerOn("reboot"), RESET_MS, { kind: "internal" });
     } else {
       const us = Number(sleep.toString("latin1")) || 0;
       this.files.set("hardware.woke", Buffer.from("timer"));
       this.emit("sleep", us);
       this.trace({ type: "sleep", ms: us / 1000 });
-      this.scheduler.addTimer(() => this.powerOn(), Math.max(1, Math.round(us / 1000)), { kind: "internal" });
+      this.scheduler.addTimer(() => this.powerOn("deepsleep"), Math.max(1, Math.round(us / 1000)), { kind: "internal" });
     }
   }
 
@@ -202,7 +339,32 @@ export class EngineNode extends EventEmitter {
   pushLine(raw) {
     const line = consoleLine(raw);
     this.lines.push(line);
+    this.lineCount++;
+    if (this.lines.length > LINE_LOG_LIMIT) this.lines.splice(0, this.lines.length - LINE_LOG_LIMIT);
     this.emit("output", line);
+  }
+
+  /**
+   * Resolves with the first output line matching `pattern`, looking at lines from number `fromLine` on (a
+   * `lineCount` taken earlier).
+   */
+  waitForOutput(pattern, { fromLine = 0, realTimeoutMs = 20000 } = {}) {
+    const test = (l) => (pattern instanceof RegExp ? pattern.test(l) : l.includes(pattern));
+    const seen = this.lines.slice(Math.max(0, fromLine - (this.lineCount - this.lines.length))).find(test);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const onLine = (l) => {
+        if (!test(l)) return;
+        clearTimeout(timer);
+        this.off("output", onLine);
+        resolve(l);
+      };
+      const timer = setTimeout(() => {
+        this.off("output", onLine);
+        reject(new Error(`${this.name}: no output matching ${pattern} within ${realTimeoutMs} ms; output:\n${this.lines.slice(-40).join("\n")}`));
+      }, realTimeoutMs);
+      this.on("output", onLine);
+    });
   }
 
   /** Types on the console. */
@@ -223,14 +385,28 @@ export class EngineNode extends EventEmitter {
     return evaluateOnConsole(this, expression, timeoutMs);
   }
 
-  /** Powers the node off (Storage stays in flash.bin). */
+  /** Runs `code` on the console (as a statement) and resolves with the JSON value of its last expression. */
+  exec(code) {
+    return this.evaluate(code);
+  }
+
+  /** Serves the console on TCP; while a client is connected the clock runs no faster than real time. */
+  serveConsole(port = 0) {
+    return serveConsole(this, { port, onConnect: () => this.scheduler.holdRealTime() });
+  }
+
+  /** Powers the node off (Storage stays in flash.bin); resolves when its run has ended. */
   async stop() {
     this.stopped = true;
     this.scheduler.stop();
-    if (this.engine) this.engine.kill();
-    this.engine = null;
-    this.udp.closeAll();
-    this.saveFlash();
+    this.halt();
     await this.running;
+  }
+
+  /** The run ended (stop(), or the simulated time given to start() is up). */
+  ended() {
+    this.stopped = true;
+    this.halt();
+    this.running = null;
   }
 }

@@ -126,6 +126,35 @@ function ctrlCFilter() {
   };
 }
 
+/**
+ * Serves a node's console on TCP (for EspruinoTools, `npm run configure`, the HIL runner): bytes from a client are
+ * typed on the console (`node.write`), the console's output (`node`'s "data" events) goes to every client.
+ * `onConnect()` may return a function that is called when that client leaves. Resolves with the port and close().
+ */
+export async function serveConsole(node, { port = 0, onConnect = () => null } = {}) {
+  const clients = new Set();
+  const forward = (d) => { for (const c of clients) c.write(d); };
+  node.on("data", forward);
+  const server = net.createServer((sock) => {
+    clients.add(sock);
+    const left = onConnect();
+    sock.setNoDelay(true);
+    sock.on("data", (d) => node.write(d));
+    sock.on("close", () => {
+      clients.delete(sock);
+      if (left) left();
+    });
+    sock.on("error", () => {});
+  });
+  await new Promise((resolve, reject) => server.listen(port, "127.0.0.1", resolve).on("error", reject));
+  const close = () => new Promise((resolve) => {
+    node.off("data", forward);
+    for (const c of clients) c.destroy();
+    server.close(() => resolve());
+  });
+  return { port: server.address().port, close };
+}
+
 export class InterpreterNode extends EventEmitter {
   /**
    * @param {object} o
@@ -261,27 +290,9 @@ export class InterpreterNode extends EventEmitter {
     return evaluateOnConsole(this, expression, timeoutMs);
   }
 
-  /**
-   * Serves the console on TCP (for EspruinoTools, `npm run configure`, the HIL runner): bytes from a client go to
-   * standard input, the interpreter's output to every client. Resolves with the server and its port.
-   */
-  async serveConsole(port = 0) {
-    const clients = new Set();
-    const forward = (d) => { for (const c of clients) c.write(d); };
-    this.on("data", forward);
-    const server = net.createServer((sock) => {
-      clients.add(sock);
-      sock.on("data", (d) => this.write(d));
-      sock.on("close", () => clients.delete(sock));
-      sock.on("error", () => {});
-    });
-    await new Promise((resolve, reject) => server.listen(port, "127.0.0.1", resolve).on("error", reject));
-    const close = () => new Promise((resolve) => {
-      this.off("data", forward);
-      for (const c of clients) c.destroy();
-      server.close(() => resolve());
-    });
-    return { port: server.address().port, close };
+  /** Serves the console on TCP (serveConsole below). */
+  serveConsole(port = 0) {
+    return serveConsole(this, { port });
   }
 
   /** Powers the node off (the process is killed as a power cut would; Storage stays). */

@@ -10,6 +10,7 @@ import { Scheduler } from "../espruino/scheduler.mjs";
 import { startConsoleServer } from "../espruino/console.mjs";
 import { seedFrom } from "../espruino/random.mjs";
 import { createLink } from "./link.mjs";
+import { EngineNode } from "../engine/node.mjs";
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
 /** The Storage file the firmware reads its configuration from (src/node/config.ts CONFIG_FILE). */
@@ -125,6 +126,7 @@ export async function defaultModules() {
  * @param {object} [o.wifi] the simulated access point
  * @param {object} [o.modules] module providers by name, replacing the defaults (DTLS from host/dtls)
  * @param {number|"host"} [o.rtcMs] RTC at power-on
+ * @param {"wasm"|"emulation"} [o.engine] Espruino's interpreter as WebAssembly, or the emulation of it
  */
 export async function createSimNode({
   board = "sim",
@@ -143,8 +145,33 @@ export async function createSimNode({
   modules = {},
   rtcMs,
   epochMs,
+  engine = process.env.SIM_ENGINE || "wasm",
 }) {
   const b = typeof board === "string" ? loadBoard(boardFile(board)) : board;
+  if (engine === "wasm") {
+    const device = new EngineNode({ board: b, dir: storageDir, name, clock, speed, seed, network, wifi, epochMs,
+      bindAddress: bindAddressFor(config && config.server) });
+    const code = bundle === undefined ? fs.readFileSync(bundleFile(b.id), "latin1") : bundle;
+    if (code !== null) device.flash(code);
+    if (config) writeNodeConfig(device.storage, config, { caPem });
+    if (network.natRebindAtMs !== undefined) {
+      device.scheduler.addTimer(() => device.rebindSockets(), network.natRebindAtMs, { kind: "internal" });
+    }
+    const consoleServer = consolePort === null ? null : await device.serveConsole(consolePort);
+    return {
+      name,
+      board: b,
+      device,
+      scheduler: device.scheduler,
+      link: device.link,
+      console: consoleServer,
+      start: (opts) => device.start(opts),
+      async stop() {
+        await device.stop();
+        if (consoleServer) await consoleServer.close();
+      },
+    };
+  }
   const scheduler = new Scheduler({ clock, speed, settleMs, onError: () => {} });
   const nodeSeed = seedFrom(`${seed}/${name}`);
   let device = null;
