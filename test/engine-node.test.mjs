@@ -47,14 +47,13 @@ async function startedNode(t, tb, config, options = {}) {
     ...(tb.caPem ? { "ca.pem": tb.caPem } : {}),
     "node.cfg": JSON.stringify({ server: tb.uri, wifi: { ssid: "sim" }, ...(tb.caPem ? { ca: "ca.pem" } : {}), ...config }),
   });
-  const t0 = node.clock.now;
   node.start();
   const text = () => node.lines.join("\n");
   return {
     node,
     text,
     seen: (re, ms, what) => until(() => re.test(text()), ms, `${what}; console so far:\n${text()}`),
-    simS: () => (node.clock.now - t0) / 1000,
+    simS: () => node.scheduler.now() / 1000,
   };
 }
 

@@ -69,7 +69,7 @@ class FlashStorage {
   }
 
   whileOff(what) {
-    if (this.node.engine) throw new Error(`${this.node.name}: Storage ${what} from outside while the node runs (use its console)`);
+    if (this.node.powered) throw new Error(`${this.node.name}: Storage ${what} from outside while the node runs (use its console)`);
   }
 
   /** Makes the pending writes, with the interpreter's Storage code. */
@@ -99,10 +99,12 @@ export class EngineNode extends EventEmitter {
    * @param {object} [o.network] link conditions (host/sim/link.mjs)
    * @param {object} [o.wifi] the access point (hardwareFor)
    * @param {string} [o.bindAddress]
-   * @param {number} [o.epochMs] the real time at simulated time 0: the engine's clock is epochMs + simulated time
+   * @param {number} [o.epochMs] the real time at simulated time 0 (what a time server tells the node)
+   * @param {number|"host"} [o.rtcMs] the chip's RTC at simulated time 0: 0 (1970) as an ESP32 after power-on, until
+   *   SNTP or setTime() sets it; "host" for a clock set to the real time
    * @param {Record<string, string>} [o.hosts] host names the node may resolve
    */
-  constructor({ board, dir, name = "node1", clock = "virtual", speed, seed = 1, network = {}, wifi = {}, bindAddress = "127.0.0.1", epochMs = Date.now(), hosts = {} }) {
+  constructor({ board, dir, name = "node1", clock = "virtual", speed, seed = 1, network = {}, wifi = {}, bindAddress = "127.0.0.1", epochMs = Date.now(), rtcMs = 0, hosts = {} }) {
     super();
     this.board = board;
     this.dir = dir;
@@ -113,10 +115,17 @@ export class EngineNode extends EventEmitter {
     this.boots = 0;
     this.engine = null;
     this.stopped = true;
+    this.powered = false; // from power-on (Storage written, engine starting) until the chip stops
     this.partial = "";
     this.scheduler = new Scheduler({ clock, speed, onError: (e) => this.emit("error", e) });
     const scheduler = this.scheduler;
-    this.clock = { get now() { return epochMs + scheduler.now(); } };
+    let rtcOffset = rtcMs === "host" ? epochMs : Number(rtcMs) || 0;
+    this.clock = {
+      get now() { return rtcOffset + scheduler.now(); },
+      set(ms) { rtcOffset = ms - scheduler.now(); },
+    };
+    /** The real time at the current simulated time. */
+    this.wallMs = () => epochMs + scheduler.now();
     this.link = createLink({
       scheduler,
       seed: seedFrom(`${seed}/${name}`),
@@ -135,7 +144,10 @@ export class EngineNode extends EventEmitter {
       onReceived: (bytes, rinfo) => scheduler.io.received(bytes, rinfo),
       onArrival: () => this.scheduler.queue(() => this.turn()),
     });
-    this.files = new Map([["hardware.json", Buffer.from(JSON.stringify(hardwareFor(board, wifi)))]]);
+    this.files = new Map([
+      ["hardware.json", Buffer.from(JSON.stringify(hardwareFor(board, wifi)))],
+      ["hardware.ntp", () => Buffer.from(String(Math.round(this.wallMs())))], // what SNTP would learn
+    ]);
     fs.mkdirSync(dir, { recursive: true });
     this.flashFile = path.join(dir, "flash.bin");
     /** The flash image of the Storage partition, as the engine reads and writes it. */
@@ -233,7 +245,8 @@ export class EngineNode extends EventEmitter {
   }
 
   async powerOn(cause) {
-    if (this.stopped || this.engine) return;
+    if (this.stopped || this.powered) return;
+    this.powered = true;
     await this.storage.commit();
     if (this.stopped) return;
     this.boots++;
@@ -251,7 +264,13 @@ export class EngineNode extends EventEmitter {
       throw e;
     });
     if (!this.engine) return this.onReset();
+    this.emit("running");
     this.scheduler.queue(() => this.turn());
+  }
+
+  /** Resolves once the chip runs (at once if it does). */
+  whenRunning() {
+    return this.engine ? Promise.resolve() : new Promise((resolve) => this.once("running", resolve));
   }
 
   /**
@@ -283,6 +302,7 @@ export class EngineNode extends EventEmitter {
   halt() {
     if (this.engine) this.engine.kill();
     this.engine = null;
+    this.powered = false;
     this.scheduler.removeTimer(this.timer, { kind: "internal" });
     this.udp.closeAll();
     this.scheduler.forgetIo();
@@ -381,13 +401,14 @@ export class EngineNode extends EventEmitter {
   }
 
   /** Evaluates `expression` on the console and resolves with its JSON value. */
-  evaluate(expression, timeoutMs = 5000) {
+  async evaluate(expression, timeoutMs = 5000) {
+    await this.whenRunning();
     return evaluateOnConsole(this, expression, timeoutMs);
   }
 
-  /** Runs `code` on the console (as a statement) and resolves with the JSON value of its last expression. */
-  exec(code) {
-    return this.evaluate(code);
+  /** Runs `code` (statements, on as many lines as it likes) and resolves with the JSON value of the last one. */
+  exec(code, timeoutMs = 5000) {
+    return this.evaluate(`eval(${literal(code)})`, timeoutMs);
   }
 
   /** Serves the console on TCP; while a client is connected the clock runs no faster than real time. */

@@ -61,11 +61,12 @@ export function virtualClock(startMs = Date.now()) {
 }
 
 /**
- * flash: a Uint8Array of FLASH_BYTES (erased bytes are 0xFF) that holds Storage across restarts; clock: {now}
+ * flash: a Uint8Array of FLASH_BYTES (erased bytes are 0xFF) that holds Storage across restarts; clock: {now, set(ms)}
  * (virtualClock()) or null for the host's own clock; onOutput(text) gets the console's output.
  * network: the UDP sockets ({create(port) -> id or -1, close(id), recv(id) -> {bytes, address, port} or null,
  * send(id, address, port, bytes) -> bool, resolve(name) -> "a.b.c.d" or null}; host/engine/udp.mjs);
- * files: a Map of the stand-ins' files (name -> Buffer: hardware.json, hardware.sleep, ...), kept by the host.
+ * files: a Map of the stand-ins' files (name -> Buffer: hardware.json, hardware.sleep, ..., or a function that makes
+ * the content when the file is read), kept by the host.
  * bootCode: false powers on without running the boot code in Storage.
  */
 export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xff), clock = virtualClock(), onOutput = () => {}, pins = {}, network = NO_NETWORK, files = new Map(), random = () => (Math.random() * 2 ** 32) >>> 0, bootCode = true } = {}) {
@@ -130,7 +131,8 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
       return network.send(id, address, port, bytes) ? UDP_HEADER + length : -1;
     },
     hwFileRead: (namePtr, ptr, len) => {
-      const data = files.get(cString(M.HEAPU8, namePtr));
+      const entry = files.get(cString(M.HEAPU8, namePtr));
+      const data = typeof entry === "function" ? entry() : entry; // a file the host makes when it is read
       if (data === undefined) return -1;
       if (len) M.HEAPU8.set(data.subarray(0, len), ptr);
       return data.length;
@@ -139,6 +141,7 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
       files.set(cString(M.HEAPU8, namePtr), Buffer.from(M.HEAPU8.subarray(ptr, ptr + len)));
     },
     hwReboot: () => { throw new EngineReset(); },
+    hwSetTime: (ms) => { if (clock && clock.set) clock.set(ms); },
     hwRandom: () => random() >>> 0,
   };
   sandbox.exports = sandbox.module.exports;

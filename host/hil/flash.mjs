@@ -41,7 +41,7 @@ export function parseVersion(v) {
 }
 
 /** process.env.BOARD of the real interpreter's Linux variants (firmware/espruino/boards/). */
-export const HOST_INTERPRETERS = ["NODE_ESP32", "NODE_LINUX"];
+export const HOST_INTERPRETERS = ["NODE_ESP32", "NODE_LINUX", "NODE_WASM"];
 
 /**
  * Checks what the board says it runs against what the firmware was built for. Returns null or the problem in words.

@@ -127,6 +127,7 @@ export async function defaultModules() {
  * @param {object} [o.modules] module providers by name, replacing the defaults (DTLS from host/dtls)
  * @param {number|"host"} [o.rtcMs] RTC at power-on
  * @param {"wasm"|"emulation"} [o.engine] Espruino's interpreter as WebAssembly, or the emulation of it
+ * @param {Record<string, string>} [o.files] more Storage files (name -> 8-bit text), written before power-on
  */
 export async function createSimNode({
   board = "sim",
@@ -146,14 +147,16 @@ export async function createSimNode({
   rtcMs,
   epochMs,
   engine = process.env.SIM_ENGINE || "wasm",
+  files = {},
 }) {
   const b = typeof board === "string" ? loadBoard(boardFile(board)) : board;
   if (engine === "wasm") {
-    const device = new EngineNode({ board: b, dir: storageDir, name, clock, speed, seed, network, wifi, epochMs,
+    const device = new EngineNode({ board: b, dir: storageDir, name, clock, speed, seed, network, wifi, epochMs, rtcMs,
       bindAddress: bindAddressFor(config && config.server) });
     const code = bundle === undefined ? fs.readFileSync(bundleFile(b.id), "latin1") : bundle;
     if (code !== null) device.flash(code);
     if (config) writeNodeConfig(device.storage, config, { caPem });
+    for (const [file, content] of Object.entries(files)) device.storage.write(file, content);
     if (network.natRebindAtMs !== undefined) {
       device.scheduler.addTimer(() => device.rebindSockets(), network.natRebindAtMs, { kind: "internal" });
     }

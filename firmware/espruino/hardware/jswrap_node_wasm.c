@@ -201,6 +201,11 @@ void __wrap_jshReboot() {
   EM_ASM({ hwReboot(); }); // does not return: the host unwinds the module
 }
 
+// setTime() (and so SNTP, see hardware/wifi.js) sets the RTC the host keeps for this chip.
+void __wrap_jshSetSystemTime(JsSysTime time) {
+  EM_ASM({ hwSetTime($0); }, jshGetMillisecondsFromTime(time));
+}
+
 unsigned int __wrap_jshGetRandomNumber() {
   return (unsigned int)EM_ASM_INT({ return hwRandom(); });
 }

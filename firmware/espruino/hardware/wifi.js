@@ -46,8 +46,12 @@ exports.getIP = function (callback) {
   if (callback) setTimeout(function () { callback(ip); }, 0);
   return ip;
 };
-// The Linux process keeps the host's time already: SNTP has nothing to set.
-exports.setSNTP = function () {};
+// The Linux process keeps the host's time already: SNTP has nothing to set. The simulator's chip keeps an RTC of its
+// own (1970 at power-on, as an ESP32's) and offers the time a time server would give as hardware.ntp.
+exports.setSNTP = function () {
+  var ms = read("hardware.ntp");
+  if (ms) setTime(+ms / 1000);
+};
 exports.setHostname = function () {};
 exports.save = function () {};
 exports.restore = function () {};
