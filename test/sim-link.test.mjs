@@ -43,7 +43,7 @@ test("with loss set, retransmissions appear and the CoAP exchange with coap-serv
 test("duplication delivers a datagram twice; reordering lets the next one overtake", async (t) => {
   const peer = await udpPeer(t, (buf, rinfo, sock) => sock.send(buf, rinfo.port, rinfo.address));
   const dup = await startNode(t, { bundle: null, network: { dup: 1 } });
-  await dup.device.exec(`var s = require("dgram").createSocket("udp4", function (m) { print("got " + m); });
+  await dup.device.exec(`var s = require("dgram").createSocket("udp4"); s.on("message", function (m) { print("got " + m); });
     s.send("once", ${peer.port}, "127.0.0.1");`);
   await until(() => dup.device.lines.filter((l) => l === "got once").length === 4, 5000, "4 echoes");
   assert.equal(peer.received.length, 2, "the outbound datagram arrived twice");
@@ -60,9 +60,8 @@ test("delay adds simulated time each way; an outage window drops everything insi
   const peer = await udpPeer(t, (buf, rinfo, sock) => sock.send(buf, rinfo.port, rinfo.address));
   const node = await startNode(t, { bundle: null, network: { delayMs: 400, outage: { startMs: 10000, lenMs: 5000 } } });
   const d = node.device;
-  await d.exec(`var sent = {}; var s = require("dgram").createSocket("udp4", function (m) {
-      print("rtt " + m + " " + Math.round((getTime() - sent[m]) * 1000));
-    });
+  await d.exec(`var sent = {}; var s = require("dgram").createSocket("udp4");
+    s.on("message", function (m) { print("rtt " + m + " " + Math.round((getTime() - sent[m]) * 1000)); });
     function ping(m) { sent[m] = getTime(); s.send(m, ${peer.port}, "127.0.0.1"); }
     ping("a");
     setTimeout(function () { ping("b"); }, 11000);
@@ -84,7 +83,7 @@ test("NAT rebinding: the node's datagrams leave from a new port mid-run and repl
   const peer = await udpPeer(t, (buf, rinfo, sock) => sock.send(Buffer.from("re " + buf), rinfo.port, rinfo.address));
   const node = await startNode(t, { bundle: null, network: { natRebindAtMs: 5000 } });
   const d = node.device;
-  await d.exec(`var s = require("dgram").createSocket("udp4", function (m) { print(m); });
+  await d.exec(`var s = require("dgram").createSocket("udp4"); s.on("message", function (m) { print(m); });
     s.send("before", ${peer.port}, "127.0.0.1");
     setTimeout(function () { s.send("after", ${peer.port}, "127.0.0.1"); }, 10000);`);
   await d.waitForOutput("re after", { realTimeoutMs: 10000 });

@@ -291,6 +291,11 @@ export class EngineNode extends EventEmitter {
     this.powerCycle("reboot");
   }
 
+  /** The local {address, port} of each of the chip's open sockets. */
+  sockets() {
+    return this.udp.addresses();
+  }
+
   /** NAT rebinding: every open socket moves to a new local port. */
   async rebindSockets() {
     const ports = await this.udp.rebindAll();
@@ -406,9 +411,13 @@ export class EngineNode extends EventEmitter {
     return evaluateOnConsole(this, expression, timeoutMs);
   }
 
-  /** Runs `code` (statements, on as many lines as it likes) and resolves with the JSON value of the last one. */
+  /**
+   * Runs `code` (statements, on as many lines as it likes) and resolves with the JSON value of the last one; an
+   * instance of a class (a socket, say) is no JSON value, and resolves undefined.
+   */
   exec(code, timeoutMs = 5000) {
-    return this.evaluate(`eval(${literal(code)})`, timeoutMs);
+    const value = `(function(v){return v!==null&&typeof v=="object"&&v.constructor!==Object&&v.constructor!==Array?undefined:v;})(eval(${literal(code)}))`;
+    return this.evaluate(value, timeoutMs);
   }
 
   /** Serves the console on TCP; while a client is connected the clock runs no faster than real time. */

@@ -83,6 +83,14 @@ export function createUdpSockets({ link, bindAddress = "127.0.0.1", onTrace = ()
         });
       })));
     },
+    /** The local address and port of every open socket that is bound yet. */
+    addresses() {
+      const out = [];
+      for (const entry of sockets.values()) {
+        try { out.push(entry.socket.address()); } catch { /* binding still under way */ }
+      }
+      return out;
+    },
     /** Every socket closed: what a reset does. */
     closeAll() {
       for (const id of [...sockets.keys()]) this.close(id);
