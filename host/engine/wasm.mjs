@@ -158,8 +158,12 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
     },
   });
   // Without the boot code: as a board powered on with its boot button held (Storage written from the host).
-  if (bootCode) M._jsInit();
-  else M._jsInitWithoutBootCode();
+  try {
+    if (bootCode) M._jsInit();
+    else M._jsInitWithoutBootCode();
+  } finally {
+    drain(); // what the boot code printed, even when it reset the chip
+  }
 
   let killed = false;
   const engine = {
