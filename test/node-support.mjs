@@ -48,19 +48,19 @@ export function output(node, from = 0) {
   return node.device.lines.slice(from).join("\n");
 }
 
-/** The sim bundle built as firmware version `version` (the FW_VERSION the build compiles in), as text. */
-export async function buildFirmwareVersion(version) {
+/**
+ * The sim bundle built as firmware version `version` (the FW_VERSION the build compiles in), as text; `board`
+ * changes fields of the sim board file for this build (the bundle then runs on a board of that description).
+ */
+export async function buildFirmwareVersion(version, { board: changes = {} } = {}) {
   const { rollup } = await import("rollup");
   const { firmwareConfig } = await import("../rollup.config.js");
   const { loadBoard } = await import("../scripts/board.mjs");
-  const fs = await import("node:fs");
-  const os = await import("node:os");
-  const path = await import("node:path");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-"));
   const saved = process.env.FW_VERSION;
   process.env.FW_VERSION = version;
   try {
-    const config = firmwareConfig(loadBoard("boards/sim.json"));
+    const config = firmwareConfig({ ...loadBoard("boards/sim.json"), ...changes });
     config.output.file = path.join(dir, "firmware.js");
     const bundle = await rollup(config);
     await bundle.write(config.output);
