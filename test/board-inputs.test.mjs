@@ -1,6 +1,6 @@
 // Digital inputs and I2C sensors in a board file: validated by the build, read by the firmware (a pull resistor; an
-// I2C register's bytes, shift and sign), and fed by the same simulated signals in the emulator and on the real
-// interpreter. The board file and its bundle are made in a copy of the build inputs, so boards/ and dist/ stay as
+// I2C register's bytes, shift and sign), and fed by the same simulated signals in the simulator and on the real
+// interpreter's Linux build. The board file and its bundle are made in a copy of the build inputs, so boards/ and dist/ stay as
 // they are.
 import test from "node:test";
 import assert from "node:assert/strict";
@@ -48,7 +48,7 @@ test("board files: a digital input takes a pull of up or down, and a pull is ref
   assert.deepEqual(validateBoard(doorBoard(), "door.json").sensors[3].i2c, { sda: "D21", scl: "D22", address: 0x48, register: 0, bytes: 2, shift: 4, signed: true });
 });
 
-test("digital and I2C readings follow their simulated signals, in the emulator and on the real interpreter", { timeout: 240000 }, async (t) => {
+test("digital and I2C readings follow their simulated signals, in the simulator and on the real interpreter's Linux build", { timeout: 240000 }, async (t) => {
   const dir = copyProject(t, "door-build-");
   fs.writeFileSync(path.join(dir, "boards/door.json"), JSON.stringify(doorBoard(), null, 2));
   execFileSync(process.execPath, [path.join(dir, "scripts/build.mjs"), "--board", "door", "--quiet"], { cwd: dir, stdio: "pipe", timeout: 180000 });
@@ -60,13 +60,12 @@ test("digital and I2C readings follow their simulated signals, in the emulator a
   const plausible = (values) => values.length >= 3 && values.every((v) => v >= -5 && v <= 35 && Number.isInteger(v * 16)) &&
     values.some((v) => v < 0) && values.some((v) => v > 20);
 
-  // The emulator: 80 simulated seconds at a reading every 5 s.
+  // The simulator (the interpreter as WebAssembly): 80 simulated seconds at a reading every 5 s.
   const sim = await startNode(t, { board, bundle, config: { server: "coap://127.0.0.1:9", token: "T", intervalS: 5 }, untilMs: 80000 });
   await sim.done;
   const simDoors = doors(sim.device.lines);
-  assert.ok(simDoors.length >= 12 && simDoors.includes(0) && simDoors.includes(1), `door readings in the emulator: ${simDoors}`);
-  assert.ok(plausible(airs(sim.device.lines)), `I2C readings in the emulator: ${airs(sim.device.lines)}`);
-  assert.ok(sim.traces.some((e) => e.type === "i2c" && e.op === "read" && e.address === 0x48), "the emulator saw the register read");
+  assert.ok(simDoors.length >= 12 && simDoors.includes(0) && simDoors.includes(1), `door readings in the simulator: ${simDoors}`);
+  assert.ok(plausible(airs(sim.device.lines)), `I2C readings in the simulator: ${airs(sim.device.lines)}`);
 
   // The real interpreter, reporting to the local server.
   const tb = await startTb(t);
