@@ -143,7 +143,12 @@ export class EngineNode extends EventEmitter {
       onSent: (bytes, port, address) => scheduler.io.sent(bytes, port, address),
       onReceived: (bytes, rinfo) => scheduler.io.received(bytes, rinfo),
       onArrival: () => this.scheduler.queue(() => this.turn()),
+      onPlaintext: (dir, port, bytes) => this.plaintext(dir, port, bytes),
     });
+    /** DTLS plaintext sent to a port whose record has not left yet (it leaves on the socket layer's next pass). */
+    this.pendingPlaintext = [];
+    /** The address each DTLS peer port was last seen at. */
+    this.peerAddress = new Map();
     this.files = new Map([
       ["hardware.json", Buffer.from(JSON.stringify(hardwareFor(board, wifi)))],
       ["hardware.ntp", () => Buffer.from(String(Math.round(this.wallMs())))], // what SNTP would learn
@@ -186,6 +191,30 @@ export class EngineNode extends EventEmitter {
 
   trace(event) {
     this.emit("trace", { t: this.scheduler.now(), ...event });
+    const out = event.dir === "out" && (event.type === "udp" || (event.type === "link" && (event.fate === "lost" || event.fate === "outage")));
+    if (!out) return;
+    const port = event.type === "udp" ? event.port : event.peer.port;
+    const address = event.type === "udp" ? event.address : event.peer.address;
+    this.peerAddress.set(port, address);
+    // The record that carries pending plaintext went out, or was lost on the way.
+    const lost = event.type === "link";
+    const i = this.pendingPlaintext.findIndex((p) => p.port === port);
+    if (i < 0) return;
+    const [{ bytes }] = this.pendingPlaintext.splice(i, 1);
+    this.emit("trace", { t: this.scheduler.now(), type: "dtls-data", dir: "out", bytes, port, lost });
+    if (!lost) this.scheduler.io.sent(bytes, port, address);
+  }
+
+  /** DTLS application data to or from `port`: traced beside its record, and followed by the virtual clock. */
+  plaintext(dir, port, bytes) {
+    if (dir === "out") {
+      this.pendingPlaintext.push({ port, bytes });
+      return;
+    }
+    const address = this.peerAddress.get(port) || "127.0.0.1";
+    this.scheduler.io.plaintextFrom(address, port);
+    this.trace({ type: "dtls-data", dir: "in", bytes, port });
+    this.scheduler.io.received(bytes, { address, port });
   }
 
   saveFlash() {
@@ -310,6 +339,7 @@ export class EngineNode extends EventEmitter {
     this.powered = false;
     this.scheduler.removeTimer(this.timer, { kind: "internal" });
     this.udp.closeAll();
+    this.pendingPlaintext = [];
     this.scheduler.forgetIo();
     this.flushPartial();
     this.saveFlash();

@@ -17,7 +17,7 @@ export const RECEIVE_QUEUE = 16;
  * @param {() => void} [o.onArrival] a datagram waits for the interpreter
  * @param {Record<string, string>} [o.hosts] names the interpreter may resolve ("localhost" always is 127.0.0.1)
  */
-export function createUdpSockets({ link, bindAddress = "127.0.0.1", onTrace = () => {}, onSent = () => {}, onReceived = () => {}, onArrival = () => {}, hosts = {} }) {
+export function createUdpSockets({ link, bindAddress = "127.0.0.1", onTrace = () => {}, onSent = () => {}, onReceived = () => {}, onArrival = () => {}, onPlaintext = () => {}, hosts = {} }) {
   const sockets = new Map(); // id -> { socket, queue, bound }
   let nextId = 0;
 
@@ -66,6 +66,10 @@ export function createUdpSockets({ link, bindAddress = "127.0.0.1", onTrace = ()
         if (sockets.get(id) === entry) entry.socket.send(out, p, a);
       });
       return true;
+    },
+    /** The application data of a DTLS record to ("out") or from ("in") `port`, from the chip's DTLS module. */
+    plaintext(dir, port, bytes) {
+      onPlaintext(dir, port, bytes);
     },
     resolve(name) {
       if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return name;

@@ -64,7 +64,8 @@ export function virtualClock(startMs = Date.now()) {
  * flash: a Uint8Array of FLASH_BYTES (erased bytes are 0xFF) that holds Storage across restarts; clock: {now, set(ms)}
  * (virtualClock()) or null for the host's own clock; onOutput(text) gets the console's output.
  * network: the UDP sockets ({create(port) -> id or -1, close(id), recv(id) -> {bytes, address, port} or null,
- * send(id, address, port, bytes) -> bool, resolve(name) -> "a.b.c.d" or null}; host/engine/udp.mjs);
+ * send(id, address, port, bytes) -> bool, resolve(name) -> "a.b.c.d" or null, and optionally plaintext(dir, port,
+ * bytes): the application data of a DTLS record to or from that port}; host/engine/udp.mjs);
  * files: a Map of the stand-ins' files (name -> Buffer: hardware.json, hardware.sleep, ..., or a function that makes
  * the content when the file is read), kept by the host.
  * bootCode: false powers on without running the boot code in Storage.
@@ -139,6 +140,9 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
     },
     hwFileWrite: (namePtr, ptr, len) => {
       files.set(cString(M.HEAPU8, namePtr), Buffer.from(M.HEAPU8.subarray(ptr, ptr + len)));
+    },
+    hwDtlsPlaintext: (out, port, ptr, len) => {
+      if (network.plaintext) network.plaintext(out ? "out" : "in", port, Buffer.from(M.HEAPU8.subarray(ptr, ptr + len)));
     },
     hwReboot: () => { throw new EngineReset(); },
     hwSetTime: (ms) => { if (clock && clock.set) clock.set(ms); },

@@ -24,6 +24,16 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+
+#ifdef __EMSCRIPTEN__
+#include <emscripten.h>
+/* In the simulator the host is shown each record's plaintext (its trace shows the CoAP inside; its virtual clock
+ * follows that CoAP as it does plain CoAP). A capture on a board sees only ciphertext. */
+#define PLAINTEXT(out, s, data, len) \
+  EM_ASM({ if (typeof hwDtlsPlaintext === "function") hwDtlsPlaintext($0, $1, $2, $3); }, out, (s)->port, data, len)
+#else
+#define PLAINTEXT(out, s, data, len)
+#endif
 #include <string.h>
 
 #if defined(LINUX)
@@ -261,6 +271,7 @@ static void sendNow(JsVar *socket, DtlsSlot *s, JsVar *message) {
     return;
   }
   int n = dtls_write(s->conn, (const unsigned char *)data, len);
+  if (n == (int)len) PLAINTEXT(1, s, data, len);
   free(data);
   if (n != (int)len) {
     failWithConnError(socket, s);
@@ -277,6 +288,7 @@ static void run(JsVar *socket, DtlsSlot *s) {
   for (i = 0; i < 64; i++) {
     n = dtls_read(s->conn, readBuffer, sizeof(readBuffer));
     if (n <= 0) break;
+    PLAINTEXT(0, s, readBuffer, n);
     if (messages) jsvArrayPushAndUnLock(messages, jsvNewStringOfLength((unsigned int)n, (const char *)readBuffer));
   }
   flush(socket, s);
