@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { execFile } from "node:child_process";
 import { ROOT, tempDir } from "./sim-support.mjs";
-import { StorageFolder } from "../host/espruino/storage.mjs";
+import { readFlashFile } from "../host/engine/storage.mjs";
 import { describeDatagram } from "../host/sim/coap-trace.mjs";
 
 function sim(args) {
@@ -43,7 +43,7 @@ test("nodes get node.cfg in their Storage, validated by the firmware's own rules
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /local server/);
   for (const n of [1, 2]) {
-    const cfg = JSON.parse(new StorageFolder(path.join(dir, `node${n}`)).read("node.cfg").toString("latin1"));
+    const cfg = JSON.parse(readFlashFile(path.join(dir, `node${n}`, "flash.bin")).get("node.cfg").toString("latin1"));
     assert.deepEqual(cfg, { server: "coap://127.0.0.1:5999", token: `abc${n}`, wifi: { ssid: "sim" }, intervalS: 30, sleep: true });
   }
   // The second node powers on half an interval later.

@@ -304,11 +304,12 @@ export class EngineNode extends EventEmitter {
 
   /**
    * The power switched off and on from outside (a reload of new firmware, the reset button): what runs stops at once
-   * and the chip boots from flash, which is kept.
+   * and the chip boots from flash, which is kept; `files` (name -> content) are written to Storage while it is off.
    */
-  powerCycle(cause = "poweron") {
+  powerCycle(cause = "poweron", files = {}) {
     this.scheduler.queue(() => {
       this.halt();
+      for (const [name, content] of Object.entries(files)) this.storage.write(name, content); // as over the boot loader
       this.files.delete("hardware.sleep");
       this.files.delete("hardware.woke");
       return this.powerOn(cause);

@@ -2,6 +2,8 @@
 // 32-byte header (size in the low 24 bits, flags in the top 8; a 28-byte zero-padded name) and its data, the next
 // header at the following 4-byte boundary. A file written again leaves the old copy behind with a zeroed name; a
 // header that is erased (all 0xFF) or does not fit ends a page, and the files go on at the next page.
+import fs from "node:fs";
+
 export const PAGE_BYTES = 4096;
 const HEADER = 32;
 const NAME = 28;
@@ -38,4 +40,9 @@ export function storageFiles(flash) {
     }
   }
   return files;
+}
+
+/** The files of a node's flash image file (flash.bin in its Storage folder): name -> Buffer. */
+export function readFlashFile(file) {
+  return new Map([...storageFiles(new Uint8Array(fs.readFileSync(file)))].map(([name, bytes]) => [name, Buffer.from(bytes)]));
 }

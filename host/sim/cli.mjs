@@ -201,7 +201,7 @@ function attachPrinter(node, { secrets, verbose, colour }) {
     if (/^node: reading \{/.test(line)) counts.readings++;
     const m = /^node: telemetry (\d+) reading\(s\) -> 2\.0[14]/.exec(line);
     if (m) counts.delivered += Number(m[1]);
-    say(line);
+    if (line.trim()) say(line); // the blank lines Espruino's console leaves between prompts say nothing
   });
   node.device.on("trace", (e) => {
     switch (e.type) {
@@ -256,10 +256,7 @@ function watchAndReload(boardId, nodes) {
     try {
       await rebuild();
       const code = fs.readFileSync(bundle, "latin1");
-      for (const n of nodes) {
-        n.device.flash(code);
-        n.device.powerCycle();
-      }
+      for (const n of nodes) n.device.powerCycle("poweron", { ".bootcde": code });
       process.stdout.write(`sim: reloaded ${path.relative(process.cwd(), bundle)} into ${nodes.map((n) => n.name).join(", ")} ` +
         `(${sizeChange(size, code.length)}) after a ${((Date.now() - t0) / 1000).toFixed(1)} s build\n`);
       size = code.length;
