@@ -1,6 +1,7 @@
 // A client of Espruino's console (REPL) on an open port: collects what the board prints as lines, evaluates
 // expressions with echo off (a \x10 line) and reads their JSON value back between markers, and writes Storage files
 // in chunks with a CRC check. The same on a serial board, a TelnetServer and the simulator's console.
+import { consoleLine } from "../interpreter/interpreter.mjs";
 import zlib from "node:zlib";
 import { openPort } from "./port.mjs";
 
@@ -48,8 +49,7 @@ export class Repl {
     const parts = this.partial.split("\n");
     this.partial = parts.pop();
     for (const raw of parts) {
-      // A line overwritten with \r (the prompt taken away) counts from its last \r; the prompt itself is not output.
-      const line = raw.replace(/\r$/, "").split("\r").pop().replace(/^>+/, "");
+      const line = consoleLine(raw);
       this.lines.push(line);
       for (const l of this.listeners) l(line);
     }

@@ -72,9 +72,13 @@ export function literal(text) {
   return out + '"';
 }
 
-/** A console line as the firmware printed it: the prompt and input echo that share lines with output removed. */
+/**
+ * A console line as the firmware printed it: what shares the line with it removed (the prompt, the input echo, a
+ * line overwritten with \r, which counts from its last \r, and the terminal codes Espruino puts in front, such as
+ * \x1b[J after load()).
+ */
 export function consoleLine(raw) {
-  return raw.replace(/\r$/, "").replace(/^(>|\x1b\[[0-9;]*[A-Za-z]|\r)+/, "");
+  return raw.replace(/\r$/, "").split("\r").pop().replace(/^(>|\x1b\[[0-9;]*[A-Za-z])+/, "");
 }
 
 /**
