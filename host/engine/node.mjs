@@ -149,6 +149,8 @@ export class EngineNode extends EventEmitter {
     this.pendingPlaintext = [];
     /** The address each DTLS peer port was last seen at. */
     this.peerAddress = new Map();
+    /** DTLS handshakes under way: peer port -> release() of the real pace they hold. */
+    this.handshakes = new Map();
     this.files = new Map([
       ["hardware.json", Buffer.from(JSON.stringify(hardwareFor(board, wifi)))],
       ["hardware.ntp", () => Buffer.from(String(Math.round(this.wallMs())))], // what SNTP would learn
@@ -191,6 +193,7 @@ export class EngineNode extends EventEmitter {
 
   trace(event) {
     this.emit("trace", { t: this.scheduler.now(), ...event });
+    if (event.type === "udp") this.followHandshake(event);
     const out = event.dir === "out" && (event.type === "udp" || (event.type === "link" && (event.fate === "lost" || event.fate === "outage")));
     if (!out) return;
     const port = event.type === "udp" ? event.port : event.peer.port;
@@ -203,6 +206,22 @@ export class EngineNode extends EventEmitter {
     const [{ bytes }] = this.pendingPlaintext.splice(i, 1);
     this.emit("trace", { t: this.scheduler.now(), type: "dtls-data", dir: "out", bytes, port, lost });
     if (!lost) this.scheduler.io.sent(bytes, port, address);
+  }
+
+  /**
+   * While a DTLS handshake runs with a peer the clock keeps real pace: the peer retransmits its flights on real
+   * timers, and a clock that jumped over them would make every lost flight look like a dead server. The handshake
+   * begins with a handshake record (22) and ends with the peer's ChangeCipherSpec (20), application data or an alert.
+   */
+  followHandshake(e) {
+    const b = e.bytes;
+    if (b.length < 13 || b[1] !== 0xfe) return;
+    const held = this.handshakes.get(e.port);
+    if (b[0] === 22 && e.dir === "out" && !held) this.handshakes.set(e.port, this.scheduler.io.hold());
+    else if (held && e.dir === "in" && (b[0] === 20 || b[0] === 21 || b[0] === 23 || b[0] === 25)) {
+      this.handshakes.delete(e.port);
+      held();
+    }
   }
 
   /** DTLS application data to or from `port`: traced beside its record, and followed by the virtual clock. */
@@ -341,6 +360,7 @@ export class EngineNode extends EventEmitter {
     this.scheduler.removeTimer(this.timer, { kind: "internal" });
     this.udp.closeAll();
     this.pendingPlaintext = [];
+    this.handshakes.clear();
     this.scheduler.forgetIo();
     this.flushPartial();
     this.saveFlash();
