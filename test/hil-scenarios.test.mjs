@@ -99,7 +99,7 @@ test("the board path on a console port: observed over the console, EspruinoTools
 test("hil usage errors: no target or two, an unknown scenario; --list shows the shipped ones", async () => {
   const both = await hil(["--sim", "--port", "/dev/ttyUSB0"]);
   assert.equal(both.code, 2);
-  assert.match(both.stderr, /give one of --port PORT \(a board\), --sim \(the simulator\) or --engine espruino \(the real interpreter\)/);
+  assert.match(both.stderr, /give one of --port PORT \(a board\), --sim \(the simulator\) or --engine linux \(the real interpreter\)/);
   const unknown = await hil(["--sim", "nope"]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /no scenario "nope" \(scenarios: deep-sleep, first-boot, ota, rpc, shared-attributes, store-forward\)/);
@@ -109,12 +109,12 @@ test("hil usage errors: no target or two, an unknown scenario; --list shows the 
   assert.match(list.stdout, /store-forward\s+\(simulator only\) server outage with store and forward/);
 });
 
-test("shipped scenarios on the real Espruino interpreter (--engine espruino): OTA update, RPC round trip, shared attribute change", async (t) => {
+test("shipped scenarios on the real Espruino interpreter (--engine linux): OTA update, RPC round trip, shared attribute change", async (t) => {
   const dir = tempDir(t, "hil-reports-");
   // The real-time scenarios that take under half a minute each (first-boot and deep-sleep take two minutes, the
-  // six-minute outage of store-forward eight: `npm run hil -- --engine espruino` runs them all).
+  // six-minute outage of store-forward eight: `npm run hil -- --engine linux` runs them all).
   const names = ["ota", "rpc", "shared-attributes"];
-  const r = await hil(["--engine", "espruino", "--no-build", "--reports", dir, ...names]);
+  const r = await hil(["--engine", "linux", "--no-build", "--reports", dir, ...names]);
   const json = assertAllPassed(r, dir, names, { kind: "interpreter", board: "esp32", suite: "hil esp32 on the real Espruino interpreter" });
   assert.match(r.stdout, /the board runs Espruino 2v29\.277 for NODE_ESP32/);
   assert.match(json.scenarios.find((s) => s.name === "rpc").steps.find((s) => s.name.startsWith("RPC getStatus")).detail, /"board":"esp32"/);

@@ -100,16 +100,16 @@ test("real interpreter: boot, telemetry, both observations once, every built-in 
   assert.ok(!/Uncaught|Error/.test(lines()), `no error on the console:\n${lines()}`);
 });
 
-test("npm run sim -- --engine espruino: the flashed bundle on the real interpreter against the local server", { timeout: 60000 }, async () => {
+test("npm run sim -- --engine linux: the flashed bundle on the real interpreter against the local server", { timeout: 60000 }, async () => {
   const { spawnSync } = await import("node:child_process");
-  const r = spawnSync(process.execPath, ["host/sim/cli.mjs", "--engine", "espruino", "--duration", "8", "--interval", "5", "--token", "SECRET_TOKEN_42"], { cwd: ROOT, encoding: "utf8", timeout: 40000 });
+  const r = spawnSync(process.execPath, ["host/sim/cli.mjs", "--engine", "linux", "--duration", "8", "--interval", "5", "--token", "SECRET_TOKEN_42"], { cwd: ROOT, encoding: "utf8", timeout: 40000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /sim: node1 \(Simulated ESP32 \(desktop simulator\)\) on the real Espruino interpreter \(esp32 build\)/);
   assert.match(r.stdout, /\[node1 \d\d:\d\d:\d\d\.\d{3}\] node: Simulated ESP32 \(desktop simulator\) \(sim\) up, readings \{"temperature":/);
   assert.match(r.stdout, /\* -> CON POST \/api\/v1\/<token>\/telemetry mid=\d+/);
   assert.match(r.stdout, /node: telemetry 1 reading\(s\) -> 2\.01/);
   assert.ok(!(r.stdout + r.stderr).includes("SECRET_TOKEN_42"), "the token is never printed");
-  const bad = spawnSync(process.execPath, ["host/sim/cli.mjs", "--engine", "espruino", "--loss", "0.1"], { cwd: ROOT, encoding: "utf8" });
+  const bad = spawnSync(process.execPath, ["host/sim/cli.mjs", "--engine", "linux", "--loss", "0.1"], { cwd: ROOT, encoding: "utf8" });
   assert.equal(bad.status, 2);
-  assert.equal(bad.stderr, "sim: --engine espruino runs in real time on the real interpreter: --clock, --speed, --loss, --dup, --reorder, --delay and --nat-rebind need the emulator\n");
+  assert.equal(bad.stderr, "sim: --engine linux runs in real time in a process of its own: --clock, --speed, --loss, --dup, --reorder, --delay and --nat-rebind need the simulator's engine (wasm)\n");
 });

@@ -1,13 +1,14 @@
-// Espruino's `dgram` module on Node, with Espruino's shapes: messages arrive as 8-bit strings, `send` accepts only
-// strings, `rinfo` is {address, port, size}, and datagrams over 528 bytes are cut to 528 unless the socket was
-// created with a larger `recvBufferSize`.
+// Espruino's `dgram` module on Node, for host tools and tests that run the firmware's library bundles: messages
+// arrive as 8-bit strings, `rinfo` is {address, port, size}, datagrams over 528 bytes are cut to 528 unless the
+// socket was created with a larger `recvBufferSize`, and `send` takes only strings (Espruino would send a typed
+// array's text, "1,2,3": here that mistake fails loudly).
 import nodeDgram from "node:dgram";
 import { EspruinoEmitter, queueEvent } from "./events.mjs";
 
 export const DEFAULT_RECV_LIMIT = 528;
 
 /**
- * A network between the emulated board and the real one. `outbound(bytes, port, address, deliver)` and
+ * A network between Espruino-shaped code on Node and the real one. `outbound(bytes, port, address, deliver)` and
  * `inbound(bytes, rinfo, deliver)` may drop, delay, duplicate or reorder by calling `deliver` as they like.
  */
 export const directLink = {

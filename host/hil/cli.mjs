@@ -17,11 +17,11 @@ import { writeReports } from "./report.mjs";
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
 const SCENARIO_DIR = path.join(ROOT, "host", "hil", "scenarios");
 
-const HELP = `usage: npm run hil -- (--port PORT | --sim | --engine espruino) [options] [scenario...]
+const HELP = `usage: npm run hil -- (--port PORT | --sim | --engine linux) [options] [scenario...]
 
   --port P               the board: serial device (/dev/ttyUSB0) or tcp://HOST:PORT (TelnetServer, simulator console)
   --sim                  a simulated node per scenario (its console on a free port), with the EspruinoTools path
-  --engine espruino      a real Espruino interpreter per scenario (the ESP32-like Linux build), console on a free
+  --engine linux      a real Espruino interpreter per scenario (the ESP32-like Linux build), console on a free
                          port, link through a relay for outages; real time throughout
   --board ID             board file boards/ID.json (default: sim with --sim, esp32 otherwise)
   --baud N               serial speed (default 115200)
@@ -77,10 +77,10 @@ async function main() {
     for (const s of scenarios) process.stdout.write(`${s.name.padEnd(20)} ${s.simOnly ? "(simulator only) " : ""}${s.description}\n`);
     return;
   }
-  if (o.engine !== undefined && o.engine !== "espruino") throw new UsageError(`--engine must be espruino (the emulator is --sim), not ${o.engine}`);
-  const local = o.sim || o.engine === "espruino";
+  if (o.engine !== undefined && o.engine !== "linux") throw new UsageError(`--engine must be linux (the simulator is --sim), not ${o.engine}`);
+  const local = o.sim || o.engine === "linux";
   if ((o.sim && o.engine) || local === (o.port !== undefined)) {
-    throw new UsageError("give one of --port PORT (a board), --sim (the simulator) or --engine espruino (the real interpreter)");
+    throw new UsageError("give one of --port PORT (a board), --sim (the simulator) or --engine linux (the real interpreter)");
   }
   if (o.port !== undefined) requirePresent(parsePort(o.port));
   const board = boardById(o.board ?? (o.sim ? "sim" : "esp32"));

@@ -2,7 +2,7 @@
 // console someone else started), observed through its console, with time as the wall clock; or, with --sim, a fresh
 // simulated node per scenario (host/sim) whose console the same EspruinoTools and REPL paths use, observed in
 // process so that its virtual clock can run idle time fast, and whose link can be given network conditions; or, with
-// --engine espruino, a fresh real interpreter per scenario (host/interpreter), its console on a free TCP port and its
+// --engine linux, a fresh real interpreter per scenario (host/interpreter), its console on a free TCP port and its
 // link through a relay that can cut it, in real time.
 import fs from "node:fs";
 import os from "node:os";

@@ -51,15 +51,15 @@ const HELP = `usage: npm run sim -- [options]
   --verbose             also print sensor reads, pin changes and every link decision
   --watch               rebuild on every change under src/ or boards/ and reload the new bundle into the running
                         nodes (Storage, queued readings and the server's state are kept)
-  --engine emulator|espruino
-                        emulator (default): the bundle on Node in an emulated Espruino; espruino: on the real
-                        interpreter built from Espruino's source, in real time (--outage, --storage, --console,
-                        --nodes, --duration, --interval, --sleep, --wifi-fail apply; times in real seconds)
-  --variant esp32|linux with --engine espruino: the ESP32-like build (16,383 variables, default) or stock Linux
+  --engine wasm|linux   wasm (default): Espruino's interpreter compiled to WebAssembly, in this process, on the
+                        simulator's clock and link; linux: Espruino's Linux build as a process of its own, in real
+                        time (--outage, --storage, --console, --nodes, --duration, --interval, --sleep, --wifi-fail
+                        apply; times in real seconds)
+  --variant esp32|linux with --engine linux: the ESP32-like build (16,383 variables, default) or stock Linux
 `;
 
 function parseArgs(argv) {
-  const o = { engine: "emulator", variant: "esp32", board: "sim", seed: 1, nodes: 1, flash: true, network: {}, verbose: false, wifiFail: 0 };
+  const o = { engine: "wasm", variant: "esp32", board: "sim", seed: 1, nodes: 1, flash: true, network: {}, verbose: false, wifiFail: 0 };
   let nodesGiven = false;
   const num = (flag, v) => {
     const n = Number(v);
@@ -148,16 +148,16 @@ function parseArgs(argv) {
   // A server elsewhere keeps real time and stores the node's timestamps as they come: a node's clock must never run
   // ahead of it, so with --server the clock is real unless asked otherwise (and then warned about, in main()).
   o.clockGiven = o.clock !== undefined;
-  if (o.clock === undefined) o.clock = o.server !== undefined && o.engine === "emulator" ? "real" : "virtual";
+  if (o.clock === undefined) o.clock = o.server !== undefined && o.engine === "wasm" ? "real" : "virtual";
   if (!["virtual", "real"].includes(o.clock)) throw new Error(`--clock must be virtual or real, not ${o.clock}`);
   if (o.speed !== undefined && !(o.speed > 0)) throw new Error("--speed must be a positive number");
   if (!(Number.isInteger(o.wifiFail) && o.wifiFail >= 0)) throw new Error("--wifi-fail must be a whole number");
-  if (!["emulator", "espruino"].includes(o.engine)) throw new Error(`--engine must be emulator or espruino, not ${o.engine}`);
+  if (!["wasm", "linux"].includes(o.engine)) throw new Error(`--engine must be wasm or linux, not ${o.engine}`);
   if (!VARIANTS.includes(o.variant)) throw new Error(`--variant must be one of ${VARIANTS.join(", ")}, not ${o.variant}`);
-  if (o.engine === "espruino") {
-    const emulatorOnly = Object.keys(o.network).filter((k) => k !== "outage");
-    if (emulatorOnly.length || o.clockGiven || o.speed !== undefined) {
-      throw new Error("--engine espruino runs in real time on the real interpreter: --clock, --speed, --loss, --dup, --reorder, --delay and --nat-rebind need the emulator");
+  if (o.engine === "linux") {
+    const simulatorOnly = Object.keys(o.network).filter((k) => k !== "outage");
+    if (simulatorOnly.length || o.clockGiven || o.speed !== undefined) {
+      throw new Error("--engine linux runs in real time in a process of its own: --clock, --speed, --loss, --dup, --reorder, --delay and --nat-rebind need the simulator's engine (wasm)");
     }
   }
   linkConditions(o.network);
@@ -290,7 +290,7 @@ async function main() {
     return;
   }
   if (o.insecure) process.stderr.write("sim: warning: --insecure: the node will not verify the server's certificate\n");
-  if (o.server !== undefined && o.clock === "virtual" && o.engine === "emulator") {
+  if (o.server !== undefined && o.clock === "virtual" && o.engine === "wasm") {
     process.stderr.write("sim: warning: --clock virtual with --server: once SNTP sets the node's clock it runs faster than the server's, so readings carry timestamps ahead of real time\n");
   }
   let caPem;
@@ -310,7 +310,7 @@ async function main() {
     serverUri = `coap://127.0.0.1:${server.port}`;
     process.stdout.write(`sim: dashboard ${server.server.httpUrl}/ (local server ${server.kind} on ${serverUri})\n`);
   }
-  if (o.engine === "espruino") return runOnInterpreter(o, { server, serverUri, caPem });
+  if (o.engine === "linux") return runOnInterpreter(o, { server, serverUri, caPem });
   // Watchable by default: an open-ended run on the virtual clock goes a simulated minute per real second; with
   // --duration it runs as fast as it can.
   const speed = o.speed ?? (o.clock === "virtual" && o.duration === undefined ? 60 : undefined);
@@ -391,7 +391,7 @@ async function main() {
 }
 
 /**
- * --engine espruino: each node is the real interpreter (host/interpreter) with the flashed bundle and node.cfg in its
+ * --engine linux: each node is the real interpreter (host/interpreter) with the flashed bundle and node.cfg in its
  * Storage, behind a UDP relay that shows its CoAP traffic and cuts the link for --outage; real time throughout.
  */
 async function runOnInterpreter(o, { server, serverUri, caPem }) {
@@ -425,7 +425,7 @@ async function runOnInterpreter(o, { server, serverUri, caPem }) {
     if (o.insecure) config.insecure = true;
     if (o.flash) {
       const files = { ".bootcde": code };
-      // The same validation and files as the emulator's node.cfg.
+      // The same validation and files as the simulator's node.cfg.
       writeNodeConfig({ write: (n, text) => { files[n] = text; } }, config, { caPem });
       node.writeStorage(files);
     }
