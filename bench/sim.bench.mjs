@@ -3,13 +3,17 @@
 //   exchanges a datagram with a real UDP peer and deep-sleeps (the real clock would take 86400 s: ratio 1);
 // - sim.short_run_speedup_vs_real_clock: wall time of a 6 s scenario (three wakes 2.5 s apart, each with a UDP exchange) on the real clock
 //   divided by its wall time on the virtual clock;
-// - sim.wake_ms: wall milliseconds per wake in the day run (boot of a fresh context, Storage, one UDP round trip).
+// - sim.wake_ms: wall milliseconds per wake in the day run (a fresh engine, Storage, one UDP round trip);
+// - sim.nodes_per_process: the most nodes of a ladder (25, 50, 100, 200) one process runs with a reading every 10 s
+//   to the local server at 60 simulated seconds per real second or more, every node keeping that pace (goal 200);
+//   sim.nodes_slowest_speed: the slowest node's pace in the largest run.
 import dgram from "node:dgram";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { createSimNode } from "../host/sim/node.mjs";
+import { startHilServer } from "../host/hil/server.mjs";
 
 async function echoPeer() {
   const sock = dgram.createSocket("udp4");
@@ -30,6 +34,34 @@ async function timed(bundle, options) {
   return { wall, wakes: state ? Number(state.toString()) : 0 };
 }
 
+/** `count` nodes reporting every 10 s at speed 60 for `realS` seconds: the slowest node's simulated s per real s. */
+async function manyNodes(count, realS) {
+  const tb = await startHilServer();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-nodes-"));
+  const nodes = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const token = `bench-node-${i}`;
+      await tb.createDevice(`bench-${i}`, token);
+      nodes.push(await createSimNode({ storageDir: path.join(dir, `n${i}`), name: `n${i}`, speed: 60, rtcMs: "host",
+        config: { server: `coap://127.0.0.1:${tb.port}`, token, wifi: { ssid: "sim" }, intervalS: 10 } }));
+    }
+    const t0 = performance.now();
+    // Spread over the first interval, as `npm run sim -- --nodes` powers them on.
+    for (const [i, n] of nodes.entries()) n.done = n.start({ powerOnMs: Math.round((i * 10000) / count) });
+    await new Promise((r) => setTimeout(r, realS * 1000));
+    const wall = (performance.now() - t0) / 1000;
+    const slowest = Math.min(...nodes.map((n) => n.scheduler.now() / 1000 / wall));
+    const readings = nodes.map((n) => n.device.lines.filter((l) => /^node: telemetry \d+ reading/.test(l)).length);
+    if (Math.min(...readings) === 0) throw new Error(`a node of ${count} delivered nothing in ${realS} s`);
+    return slowest;
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+    await tb.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run() {
   const peer = await echoPeer();
   try {
@@ -44,7 +76,16 @@ export async function run() {
     const real = await timed(short, { clock: "real", untilMs: 6000 });
     const virtual = await timed(short, { clock: "virtual", untilMs: 6000 });
     if (real.wakes !== virtual.wakes) throw new Error(`real clock woke ${real.wakes} times, virtual ${virtual.wakes}`);
+    let perProcess = 0;
+    let slowest = 0;
+    for (const count of [25, 50, 100, 200]) {
+      slowest = await manyNodes(count, 20);
+      if (slowest < 60) break;
+      perProcess = count;
+    }
     return {
+      "sim.nodes_per_process": perProcess,
+      "sim.nodes_slowest_speed": slowest,
       "sim.day_speedup_vs_real_clock": 86400 / (day.wall / 1000),
       "sim.short_run_speedup_vs_real_clock": real.wall / virtual.wall,
       "sim.wake_ms": day.wall / day.wakes,

@@ -76,8 +76,8 @@ class FlashStorage {
   async commit() {
     if (!this.pending.size) return;
     const files = Object.fromEntries(this.pending);
-    this.pending.clear();
     await this.node.writeStorage(files);
+    for (const [name, bytes] of Object.entries(files)) if (this.pending.get(name) === bytes) this.pending.delete(name);
   }
 }
 
@@ -144,6 +144,7 @@ export class EngineNode extends EventEmitter {
       onReceived: (bytes, rinfo) => scheduler.io.received(bytes, rinfo),
       onArrival: () => this.scheduler.queue(() => this.turn()),
       onPlaintext: (dir, port, bytes) => this.plaintext(dir, port, bytes),
+      onClose: () => { for (const port of [...this.handshakes.keys()]) this.handshakeOver(port); },
     });
     /** DTLS plaintext sent to a port whose record has not left yet (it leaves on the socket layer's next pass). */
     this.pendingPlaintext = [];
@@ -162,6 +163,7 @@ export class EngineNode extends EventEmitter {
     if (this.image.length !== FLASH_BYTES) throw new Error(`${this.flashFile} is not a flash image of ${FLASH_BYTES} bytes`);
     this.timer = 0;
     this.running = null;
+    this.dirty = null; // the range of the flash image written since flash.bin was last saved
     this.storage = new FlashStorage(this);
     /** GPIO levels by pin number, as the engine drives and reads them; a change the chip makes is traced. */
     const levels = {};
@@ -211,17 +213,21 @@ export class EngineNode extends EventEmitter {
   /**
    * While a DTLS handshake runs with a peer the clock keeps real pace: the peer retransmits its flights on real
    * timers, and a clock that jumped over them would make every lost flight look like a dead server. The handshake
-   * begins with a handshake record (22) and ends with the peer's ChangeCipherSpec (20), application data or an alert.
+   * begins with a handshake record (22) and ends with the peer's ChangeCipherSpec (20) or application data, an alert
+   * either way (21), or the socket closing.
    */
   followHandshake(e) {
     const b = e.bytes;
     if (b.length < 13 || b[1] !== 0xfe) return;
     const held = this.handshakes.get(e.port);
     if (b[0] === 22 && e.dir === "out" && !held) this.handshakes.set(e.port, this.scheduler.io.hold());
-    else if (held && e.dir === "in" && (b[0] === 20 || b[0] === 21 || b[0] === 23 || b[0] === 25)) {
-      this.handshakes.delete(e.port);
-      held();
-    }
+    else if (held && (b[0] === 21 || (e.dir === "in" && (b[0] === 20 || b[0] === 23 || b[0] === 25)))) this.handshakeOver(e.port);
+  }
+
+  handshakeOver(port) {
+    const held = this.handshakes.get(port);
+    this.handshakes.delete(port);
+    if (held) held();
   }
 
   /** DTLS application data to or from `port`: traced beside its record, and followed by the virtual clock. */
@@ -236,8 +242,25 @@ export class EngineNode extends EventEmitter {
     this.scheduler.io.received(bytes, { address, port });
   }
 
+  /** The chip wrote flash from `addr` for `len` bytes: that range goes to flash.bin at the next save. */
+  flashWritten(addr, len) {
+    if (!this.dirty) this.dirty = { from: addr, to: addr + len };
+    else this.dirty = { from: Math.min(this.dirty.from, addr), to: Math.max(this.dirty.to, addr + len) };
+  }
+
+  /** Writes what changed in the flash image to flash.bin (all of it the first time). */
   saveFlash() {
-    fs.writeFileSync(this.flashFile, this.image);
+    if (!fs.existsSync(this.flashFile)) {
+      fs.writeFileSync(this.flashFile, this.image);
+    } else if (this.dirty) {
+      const fd = fs.openSync(this.flashFile, "r+");
+      try {
+        fs.writeSync(fd, this.image, this.dirty.from, this.dirty.to - this.dirty.from, this.dirty.from);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    this.dirty = null;
   }
 
   /**
@@ -248,7 +271,8 @@ export class EngineNode extends EventEmitter {
   async writeStorage(files, { eraseAll = false } = {}) {
     if (this.engine) throw new Error("writeStorage() needs the node off (stop() it first)");
     let out = "";
-    const engine = await startEngine({ flash: this.image, clock: { now: this.clock.now }, bootCode: false, onOutput: (s) => { out += s; } });
+    const engine = await startEngine({ flash: this.image, clock: { now: this.clock.now }, bootCode: false, onOutput: (s) => { out += s; },
+      onFlashWrite: (addr, len) => this.flashWritten(addr, len) });
     try {
       const type = (line) => { engine.input(`\x10${line}\n`); engine.run(0); };
       if (eraseAll) type('require("Storage").eraseAll()');
@@ -302,6 +326,7 @@ export class EngineNode extends EventEmitter {
     this.trace({ type: "boot", cause, bootCount: this.boots });
     this.engine = await startEngine({
       flash: this.image,
+      onFlashWrite: (addr, len) => this.flashWritten(addr, len),
       clock: this.clock,
       pins: this.pins,
       network: this.udp,

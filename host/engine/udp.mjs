@@ -17,7 +17,7 @@ export const RECEIVE_QUEUE = 16;
  * @param {() => void} [o.onArrival] a datagram waits for the interpreter
  * @param {Record<string, string>} [o.hosts] names the interpreter may resolve ("localhost" always is 127.0.0.1)
  */
-export function createUdpSockets({ link, bindAddress = "127.0.0.1", onTrace = () => {}, onSent = () => {}, onReceived = () => {}, onArrival = () => {}, onPlaintext = () => {}, hosts = {} }) {
+export function createUdpSockets({ link, bindAddress = "127.0.0.1", onTrace = () => {}, onSent = () => {}, onReceived = () => {}, onArrival = () => {}, onPlaintext = () => {}, onClose = () => {}, hosts = {} }) {
   const sockets = new Map(); // id -> { socket, queue, bound }
   let nextId = 0;
 
@@ -51,6 +51,7 @@ export function createUdpSockets({ link, bindAddress = "127.0.0.1", onTrace = ()
       if (!entry) return;
       sockets.delete(id);
       try { entry.socket.close(); } catch { /* closed already */ }
+      onClose(id);
     },
     recv(id) {
       const entry = sockets.get(id);

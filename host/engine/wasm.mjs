@@ -68,9 +68,9 @@ export function virtualClock(startMs = Date.now()) {
  * bytes): the application data of a DTLS record to or from that port}; host/engine/udp.mjs);
  * files: a Map of the stand-ins' files (name -> Buffer: hardware.json, hardware.sleep, ..., or a function that makes
  * the content when the file is read), kept by the host.
- * bootCode: false powers on without running the boot code in Storage.
+ * bootCode: false powers on without running the boot code in Storage. onFlashWrite(addr, len) follows writes to flash.
  */
-export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xff), clock = virtualClock(), onOutput = () => {}, pins = {}, network = NO_NETWORK, files = new Map(), random = () => (Math.random() * 2 ** 32) >>> 0, bootCode = true } = {}) {
+export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xff), clock = virtualClock(), onOutput = () => {}, onFlashWrite = () => {}, pins = {}, network = NO_NETWORK, files = new Map(), random = () => (Math.random() * 2 ** 32) >>> 0, bootCode = true } = {}) {
   if (flash.length !== FLASH_BYTES) throw new Error(`a flash image is ${FLASH_BYTES} bytes, not ${flash.length}`);
   const { glue, module } = load();
   let M = null;
@@ -97,7 +97,11 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
     module: { exports: {} },
     jsHandleIO: drain,
     hwFlashRead: (addr) => flash[addr],
-    hwFlashWritePtr: (addr, ptr, len) => flash.set(M.HEAPU8.subarray(ptr, ptr + len), addr),
+    hwFlashReadPtr: (addr, ptr, len) => M.HEAPU8.set(flash.subarray(addr, addr + len), ptr),
+    hwFlashWritePtr: (addr, ptr, len) => {
+      flash.set(M.HEAPU8.subarray(ptr, ptr + len), addr);
+      onFlashWrite(addr, len);
+    },
     hwGetPinValue: (pin) => (pins[pin] ? 1 : 0),
     hwSetPinValue: (pin, value) => { pins[pin] = Boolean(value); },
     hwNetCreate: (port) => network.create(port),

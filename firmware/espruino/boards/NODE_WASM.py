@@ -26,8 +26,9 @@ info = {
      'DEFINES+=-DUSE_NETWORK_JS',
      'INCLUDE+=-I$(ROOT)/libs/network/js', # network_js.h: the declaration of the callbacks' setter
      'LIBS+=$(NODE_DTLS_OBJECT)', # the DTLS module's shim and mbedTLS (firmware/espruino/dtls/jswrap_dtls.c)
-     # reset, E.hwRand and setTime() through the host (jswrap_node_wasm.c)
-     'LIBS+=-Wl,--wrap=jshReboot -Wl,--wrap=jshGetRandomNumber -Wl,--wrap=jshSetSystemTime',
+     # reset, E.hwRand and setTime() through the host (jswrap_node_wasm.c),
+     # and flash reads a block at a time (targets/emscripten asks the host for each byte)
+     'LIBS+=-Wl,--wrap=jshReboot -Wl,--wrap=jshGetRandomNumber -Wl,--wrap=jshSetSystemTime -Wl,--wrap=jshFlashRead',
      'INCLUDE+=-I$(ROOT)/libs/banglejs', # targets/emscripten/main.c includes a Bangle.js header (declarations only)
      # Settings on LIBS come after make/family/EMSCRIPTEN.make's on the link line, so they win over its WASM=0.
      'LIBS+=-sWASM=1 -sMODULARIZE=1 -sEXPORT_NAME=createEspruino -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=0',

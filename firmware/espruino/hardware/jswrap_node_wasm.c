@@ -201,6 +201,12 @@ void __wrap_jshReboot() {
   EM_ASM({ hwReboot(); }); // does not return: the host unwinds the module
 }
 
+// Storage reads many bytes at once: one call to the host per read, not one per byte.
+void __wrap_jshFlashRead(void *buf, uint32_t addr, uint32_t len) {
+  if (addr < FLASH_START || !len) return;
+  EM_ASM({ hwFlashReadPtr($0, $1, $2); }, addr - FLASH_START, buf, len);
+}
+
 // setTime() (and so SNTP, see hardware/wifi.js) sets the RTC the host keeps for this chip.
 void __wrap_jshSetSystemTime(JsSysTime time) {
   EM_ASM({ hwSetTime($0); }, jshGetMillisecondsFromTime(time));

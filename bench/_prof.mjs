@@ -1,0 +1,20 @@
+import dgram from "node:dgram";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { createSimNode } from "../host/sim/node.mjs";
+const sock = dgram.createSocket("udp4");
+sock.on("message", (buf, rinfo) => sock.send(buf, rinfo.port, rinfo.address));
+await new Promise((r) => sock.bind(0, "127.0.0.1", r));
+const bundle = `
+      var S = require("Storage"); var n = Number(S.read("n") || 0) + 1; S.write("n", String(n));
+      var woke = getTime(); var s = require("dgram").createSocket("udp4");
+      s.on("message", function () { require("ESP32").deepSleep((60 - (getTime() - woke)) * 1e6); });
+      s.send("wake " + n, ${sock.address().port}, "127.0.0.1");`;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-bench-"));
+const node = await createSimNode({ storageDir: dir, bundle, clock: "virtual" });
+const t0 = performance.now();
+await node.start({ untilMs: 4 * 3600 * 1000 });
+console.log("wall", performance.now() - t0, "wakes", node.device.storage.read("n").toString());
+await node.stop(); sock.close();
