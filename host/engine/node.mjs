@@ -8,13 +8,12 @@
 // starts it `us` later with the wake-up cause "timer", as a board wakes.
 import fs from "node:fs";
 import path from "node:path";
-import { EventEmitter } from "node:events";
 import { startEngine, EngineReset, FLASH_BYTES, NO_TIMER } from "./wasm.mjs";
 import { createUdpSockets } from "./udp.mjs";
 import { Scheduler } from "../espruino/scheduler.mjs";
 import { seedFrom } from "../espruino/random.mjs";
 import { createLink } from "../sim/link.mjs";
-import { hardwareFor, evaluateOnConsole, consoleLine, literal, serveConsole } from "../interpreter/interpreter.mjs";
+import { ConsoleNode, hardwareFor, evaluateOnConsole, literal, serveConsole } from "../interpreter/interpreter.mjs";
 import { storageFiles } from "./storage.mjs";
 
 const BUSY = -1;
@@ -22,7 +21,6 @@ const BUSY = -1;
 const TURNS_PER_SLICE = 32;
 const RESET_MS = 50;
 const STORAGE_CHUNK = 768; // bytes per console line when writing Storage (base64: 1,024 characters)
-const LINE_LOG_LIMIT = 5000;
 
 /**
  * The node's Storage seen from outside the chip: read from the flash image at any time; written while the node is
@@ -87,7 +85,7 @@ function pinNumber(name) {
   return Number(m[1]);
 }
 
-export class EngineNode extends EventEmitter {
+export class EngineNode extends ConsoleNode {
   /**
    * @param {object} o
    * @param {object} o.board a loaded board file (scripts/board.mjs)
@@ -109,14 +107,10 @@ export class EngineNode extends EventEmitter {
     this.board = board;
     this.dir = dir;
     this.name = name;
-    this.lines = [];
-    /** Every line ever printed (`lines` keeps the last LINE_LOG_LIMIT). */
-    this.lineCount = 0;
     this.boots = 0;
     this.engine = null;
     this.stopped = true;
     this.powered = false; // from power-on (Storage written, engine starting) until the chip stops
-    this.partial = "";
     this.scheduler = new Scheduler({ clock, speed, onError: (e) => this.emit("error", e) });
     const scheduler = this.scheduler;
     let rtcOffset = rtcMs === "host" ? epochMs : Number(rtcMs) || 0;
@@ -142,7 +136,7 @@ export class EngineNode extends EventEmitter {
       onTrace: (e) => this.trace(e),
       onSent: (bytes, port, address) => scheduler.io.sent(bytes, port, address),
       onReceived: (bytes, rinfo) => scheduler.io.received(bytes, rinfo),
-      onArrival: () => this.scheduler.queue(() => this.turn()),
+      onArrival: () => this.wake(),
       onPlaintext: (dir, port, bytes) => this.plaintext(dir, port, bytes),
       onClose: () => { for (const port of [...this.handshakes.keys()]) this.handshakeOver(port); },
     });
@@ -331,14 +325,14 @@ export class EngineNode extends EventEmitter {
       pins: this.pins,
       network: this.udp,
       files: this.files,
-      onOutput: (text) => this.onOutput(text),
+      onOutput: (text) => this.consoleOutput(text),
     }).catch((e) => {
       if (e instanceof EngineReset) return null; // the boot code reset the chip at once
       throw e;
     });
     if (!this.engine) return this.onReset();
     this.emit("running");
-    this.scheduler.queue(() => this.turn());
+    this.wake();
   }
 
   /** Resolves once the chip runs (at once if it does). */
@@ -391,6 +385,11 @@ export class EngineNode extends EventEmitter {
     this.saveFlash();
   }
 
+  /** The chip has work (a datagram, console input): a turn of its loop as soon as the clock allows. */
+  wake() {
+    this.scheduler.queue(() => this.turn());
+  }
+
   /** Runs the interpreter's main loop until it sleeps, and wakes it for its next timer. */
   turn() {
     const engine = this.engine;
@@ -403,7 +402,7 @@ export class EngineNode extends EventEmitter {
       throw e;
     }
     this.scheduler.removeTimer(this.timer, { kind: "internal" });
-    if (next === BUSY) this.scheduler.queue(() => this.turn());
+    if (next === BUSY) this.wake();
     else if (next !== NO_TIMER) this.timer = this.scheduler.addTimer(() => this.turn(), Math.max(1, next), { kind: "internal" });
   }
 
@@ -425,49 +424,6 @@ export class EngineNode extends EventEmitter {
     }
   }
 
-  onOutput(text) {
-    this.emit("data", Buffer.from(text, "latin1"));
-    const parts = (this.partial + text).split("\n");
-    this.partial = parts.pop();
-    for (const p of parts) this.pushLine(p);
-  }
-
-  flushPartial() {
-    if (this.partial) this.pushLine(this.partial);
-    this.partial = "";
-  }
-
-  pushLine(raw) {
-    const line = consoleLine(raw);
-    this.lines.push(line);
-    this.lineCount++;
-    if (this.lines.length > LINE_LOG_LIMIT) this.lines.splice(0, this.lines.length - LINE_LOG_LIMIT);
-    this.emit("output", line);
-  }
-
-  /**
-   * Resolves with the first output line matching `pattern`, looking at lines from number `fromLine` on (a
-   * `lineCount` taken earlier).
-   */
-  waitForOutput(pattern, { fromLine = 0, realTimeoutMs = 20000 } = {}) {
-    const test = (l) => (pattern instanceof RegExp ? pattern.test(l) : l.includes(pattern));
-    const seen = this.lines.slice(Math.max(0, fromLine - (this.lineCount - this.lines.length))).find(test);
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const onLine = (l) => {
-        if (!test(l)) return;
-        clearTimeout(timer);
-        this.off("output", onLine);
-        resolve(l);
-      };
-      const timer = setTimeout(() => {
-        this.off("output", onLine);
-        reject(new Error(`${this.name}: no output matching ${pattern} within ${realTimeoutMs} ms; output:\n${this.lines.slice(-40).join("\n")}`));
-      }, realTimeoutMs);
-      this.on("output", onLine);
-    });
-  }
-
   /** Types on the console. */
   write(data) {
     if (!this.engine) return false;
@@ -477,7 +433,7 @@ export class EngineNode extends EventEmitter {
       if (e instanceof EngineReset) { this.onReset(); return true; }
       throw e;
     }
-    this.scheduler.queue(() => this.turn());
+    this.wake();
     return true;
   }
 

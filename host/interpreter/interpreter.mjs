@@ -159,7 +159,68 @@ export async function serveConsole(node, { port = 0, onConnect = () => null } = 
   return { port: server.address().port, close };
 }
 
-export class InterpreterNode extends EventEmitter {
+const LINE_LOG_LIMIT = 5000;
+
+/**
+ * A node seen through its console: "data" events carry what the interpreter printed, "output" events each line of
+ * it (consoleLine), `lines` the last LINE_LOG_LIMIT lines and `lineCount` every line ever printed.
+ */
+export class ConsoleNode extends EventEmitter {
+  constructor() {
+    super();
+    this.lines = [];
+    this.lineCount = 0;
+    this.partial = "";
+  }
+
+  /** What the interpreter printed (a Buffer or 8-bit text). */
+  consoleOutput(data) {
+    const text = Buffer.isBuffer(data) ? data.toString("latin1") : data;
+    this.emit("data", Buffer.isBuffer(data) ? data : Buffer.from(text, "latin1"));
+    const parts = (this.partial + text).split("\n");
+    this.partial = parts.pop();
+    for (const p of parts) this.pushLine(p);
+  }
+
+  /** The chip stopped: an unfinished last line is a line too. */
+  flushPartial() {
+    if (this.partial) this.pushLine(this.partial);
+    this.partial = "";
+  }
+
+  pushLine(raw) {
+    const line = consoleLine(raw);
+    this.lines.push(line);
+    this.lineCount++;
+    if (this.lines.length > LINE_LOG_LIMIT) this.lines.splice(0, this.lines.length - LINE_LOG_LIMIT);
+    this.emit("output", line);
+  }
+
+  /**
+   * Resolves with the first output line matching `pattern`, looking at lines from number `fromLine` on (a
+   * `lineCount` taken earlier).
+   */
+  waitForOutput(pattern, { fromLine = 0, realTimeoutMs = 20000 } = {}) {
+    const test = (l) => (pattern instanceof RegExp ? pattern.test(l) : l.includes(pattern));
+    const seen = this.lines.slice(Math.max(0, fromLine - (this.lineCount - this.lines.length))).find(test);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const onLine = (l) => {
+        if (!test(l)) return;
+        clearTimeout(timer);
+        this.off("output", onLine);
+        resolve(l);
+      };
+      const timer = setTimeout(() => {
+        this.off("output", onLine);
+        reject(new Error(`${this.name}: no output matching ${pattern} within ${realTimeoutMs} ms; output:\n${this.lines.slice(-40).join("\n")}`));
+      }, realTimeoutMs);
+      this.on("output", onLine);
+    });
+  }
+}
+
+export class InterpreterNode extends ConsoleNode {
   /**
    * @param {object} o
    * @param {string} o.dir the node's folder: its Storage (espruino.flash) and hardware files
@@ -173,11 +234,9 @@ export class InterpreterNode extends EventEmitter {
     this.variant = variant;
     this.dir = dir;
     this.name = name;
-    this.lines = [];
     this.boots = 0;
     this.proc = null;
     this.stopped = true;
-    this.partial = "";
     this.toStdin = ctrlCFilter();
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, "hardware.json"), JSON.stringify(hardware));
@@ -237,7 +296,7 @@ export class InterpreterNode extends EventEmitter {
     const proc = spawn(this.bin, [], { cwd: this.dir, stdio: ["pipe", "pipe", "pipe"] });
     this.proc = proc;
     this.emit("boot", this.boots);
-    proc.stdout.on("data", (d) => this.onOutput(d));
+    proc.stdout.on("data", (d) => this.consoleOutput(d));
     proc.stderr.on("data", () => {}); // the build's own start-up notes ("Interactive mode." ...)
     proc.stdin.on("error", () => {});
     proc.on("exit", (code, signal) => {
@@ -261,25 +320,6 @@ export class InterpreterNode extends EventEmitter {
         this.restart = setTimeout(() => this.spawn(), Math.max(1, Math.round(sleepUs / 1000)));
       }
     });
-  }
-
-  onOutput(d) {
-    const text = d.toString("latin1");
-    this.emit("data", d);
-    const parts = (this.partial + text).split("\n");
-    this.partial = parts.pop();
-    for (const p of parts) this.pushLine(p);
-  }
-
-  flushPartial() {
-    if (this.partial) this.pushLine(this.partial);
-    this.partial = "";
-  }
-
-  pushLine(raw) {
-    const line = consoleLine(raw);
-    this.lines.push(line);
-    this.emit("output", line);
   }
 
   /** Types on the console (bytes as the serial line would carry them). */
