@@ -13,13 +13,16 @@
 // - engine.coap_jsvars_vs_native_esp32 / engine.coap_bytes_vs_native_esp32: variables and bytes (variables times
 //   process.memory().blocksize) that loading the firmware's CoAP library (dist/lib/coap.cjs) takes on the engine,
 //   over the same on the native ESP32-like build. Counts differ where strings fill variables: 14-byte variables
-//   (the ESP32's, and the engine's) hold fewer characters than the native build's 18-byte ones.
+//   (the ESP32's, and the engine's) hold fewer characters than the native build's 18-byte ones;
+// - engine.coap_jsvars_vs_native_i386, engine.boot_jsvars_vs_native_i386: the same library load, and the
+//   firmware bundle's boot (dist/esp32/firmware.js with no configuration, a second after it started), against the
+//   ESP32-like build for 32-bit x86, whose 14-byte variables are the ESP32's: like for like (goal within 5 %).
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { startEngine, virtualClock, ENGINE_DIR } from "../host/engine/wasm.mjs";
-import { runScript } from "../host/interpreter/interpreter.mjs";
+import { InterpreterNode, runScript } from "../host/interpreter/interpreter.mjs";
 import { EngineNode } from "../host/engine/node.mjs";
 import { startHilServer } from "../host/hil/server.mjs";
 import { loadBoard } from "../scripts/board.mjs";
@@ -96,6 +99,24 @@ export async function run() {
     const nativeBase = usage(runScript(PROBE + "\n", { dir }).stdout);
     const nativeLoaded = usage(runScript(LOAD + "\n" + PROBE + "\n", { dir }).stdout);
     const [base, loaded] = (await onEngine([PROBE, LOAD, PROBE])).filter((_, i) => i !== 1).map(usage);
+    // Like for like: the i386 build's variables are the ESP32's 14 bytes.
+    const i386 = (code) => usage(runScript(code + "\n", { dir, variant: "i386", timeoutMs: 5000 }).stdout);
+    const i386Vars = i386(LOAD + "\n" + PROBE).vars - i386(PROBE).vars;
+    // The bundle from Storage on both, as a board runs it: usage a second after it started, with no configuration.
+    const bundle = fs.readFileSync(new URL("../dist/esp32/firmware.js", import.meta.url));
+    const BOOT = 'eval(require("Storage").read("b.js"));' + PROBE.replace(",10);", ",1000);");
+    const i386Dir = path.join(dir, "i386");
+    new InterpreterNode({ dir: i386Dir, variant: "i386" }).writeStorage({ "b.js": bundle });
+    const i386Boot = usage(runScript(BOOT + "\n", { dir: i386Dir, variant: "i386", timeoutMs: 5000 }).stdout).vars;
+    const holder = new EngineNode({ board: loadBoard(new URL("../boards/esp32.json", import.meta.url).pathname), dir: path.join(dir, "engine") });
+    await holder.writeStorage({ "b.js": bundle });
+    let bootOut = "";
+    const booted = await startEngine({ flash: holder.image, onOutput: (t) => (bootOut += t) });
+    booted.run(0);
+    booted.input(`\x10${BOOT}\n`);
+    booted.run(2000);
+    booted.kill();
+    const engineBoot = usage(bootOut).vars;
 
     const clock = virtualClock();
     const e = await startEngine({ clock, onOutput: () => {} });
@@ -118,6 +139,8 @@ export async function run() {
       "engine.node_speedup_vs_real_clock": nodeSpeed,
       "engine.coap_jsvars_vs_native_esp32": vars / nativeVars,
       "engine.coap_bytes_vs_native_esp32": (vars * loaded.blocksize) / (nativeVars * nativeLoaded.blocksize),
+      "engine.coap_jsvars_vs_native_i386": vars / i386Vars,
+      "engine.boot_jsvars_vs_native_i386": engineBoot / i386Boot,
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

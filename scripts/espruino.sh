@@ -10,6 +10,8 @@
 #
 #   scripts/espruino.sh              build what is out of date
 #   scripts/espruino.sh --if-stale   return at once when the source and firmware/espruino/ are unchanged
+#   scripts/espruino.sh --i386       also build/espruino/i386/espruino, the ESP32-like build for 32-bit x86 (14-byte
+#                                    variables, as the ESP32's), for the benchmark's memory comparison only
 #
 # The source, first found wins: $ESPRUINO_SRC (an archive made by `git archive` or GitHub, or a source folder),
 # the archive in ../shared/espruino/ beside this checkout, or the pinned commit downloaded from Espruino's
@@ -33,8 +35,9 @@ if_stale=0
 for arg in "$@"; do
   case "$arg" in
     --if-stale) if_stale=1 ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument: $arg (use --if-stale or nothing)" ;;
+    --i386) VARIANTS+=("i386:NODE_I386") ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument: $arg (use --if-stale, --i386 or nothing)" ;;
   esac
 done
 
@@ -95,7 +98,10 @@ fingerprint() {
 }
 outputs_present() {
   local v
-  [ -x "$OUT/linux/espruino" ] && [ -x "$OUT/esp32/espruino" ] && [ -f "$OUT/wasm/espruino.wasm" ] && [ -f "$OUT/wasm/espruino.js" ]
+  for v in "${VARIANTS[@]}"; do
+    if [ "${v%%:*}" = wasm ]; then [ -f "$OUT/wasm/espruino.wasm" ] && [ -f "$OUT/wasm/espruino.js" ] || return 1
+    else [ -x "$OUT/${v%%:*}/espruino" ] || return 1; fi
+  done
 }
 if [ $if_stale -eq 1 ] && [ -f "$TREE/.unpacked" ] && outputs_present && [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$(fingerprint)" ]; then
   exit 0
@@ -162,10 +168,12 @@ for v in "${VARIANTS[@]}"; do
     done
     continue
   fi
+  dtls=("$ROOT/firmware/espruino/dtls/jswrap_dtls.c" "$DTLS_OBJECT")
+  [ "$name" = i386 ] && dtls=("" "") # no 32-bit mbedTLS: the i386 build is for memory figures only
   (cd "$TREE" && PATH="$STUB:$PATH" make -j2 BOARD="$board" PYTHON=python3 RELEASE=1 \
       GENDIR="gen-$board" OBJDIR="obj-$board" \
-      ESPRUINO_WRAPPERSOURCES="$HW/jswrap_node_hardware.c $HW/jswrap_node_linux.c $ROOT/firmware/espruino/dtls/jswrap_dtls.c" \
-      NODE_DTLS_OBJECT="$DTLS_OBJECT" \
+      ESPRUINO_WRAPPERSOURCES="$HW/jswrap_node_hardware.c $HW/jswrap_node_linux.c ${dtls[0]}" \
+      NODE_DTLS_OBJECT="${dtls[1]}" \
       JSMODULESOURCES="node-hardware:$HW/hardware.js Wifi:$HW/wifi.js ESP32:$HW/esp32.js" >"$log" 2>&1) ||
     { tail -n 30 "$log" >&2; die "building the $name interpreter failed (whole log: $log)"; }
   bin=$(find "$TREE/bin" -maxdepth 1 -type f -name "espruino-node-$name" | head -n 1)
@@ -175,4 +183,4 @@ for v in "${VARIANTS[@]}"; do
   cp "$bin" "$OUT/$name/espruino.tmp" && mv -f "$OUT/$name/espruino.tmp" "$OUT/$name/espruino"
 done
 fingerprint > "$OUT/.stamp"
-say "built build/espruino/linux/espruino, build/espruino/esp32/espruino and build/espruino/wasm/espruino.wasm ($VERSION) in $(( $(date +%s) - start ))s"
+say "built ${VARIANTS[*]%%:*} in build/espruino/ ($VERSION) in $(( $(date +%s) - start ))s"

@@ -2,15 +2,19 @@
 # Idempotent set-up for a Debian machine: Debian packages, npm packages, the mbedTLS WebAssembly build, the real
 # Espruino interpreter built from source (scripts/espruino.sh) and the bundles. `npm test`, `npm run sim` and `npm run bench` run it first; each step is
 # skipped when its result is already current, so a second run takes about a second.
-# `--riscv` (what `npm run bench` passes) adds the RISC-V cross compiler and the DTLS library built with it, for the
-# benchmark's ESP32-C3 flash-cost figure only: about 1.2 GB that `npm test` and `npm run sim` do not need.
+# `--riscv` and `--i386` (what `npm run bench` passes) add what only benchmarks need, which `npm test` and `npm run
+# sim` do not: the RISC-V cross compiler and the DTLS library built with it, for the ESP32-C3 flash-cost figure
+# (about 1.2 GB); and Debian's 32-bit x86 compiler libraries with an i386 build of the ESP32-like interpreter, whose
+# 14-byte variables (the ESP32's) the simulator's memory figures are compared with (about 60 MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 riscv=0
+i386=0
 for arg in "$@"; do
   case "$arg" in
     --riscv) riscv=1 ;;
-    *) printf 'setup: unknown option %s (scripts/setup.sh [--riscv])\n' "$arg" >&2; exit 2 ;;
+    --i386) i386=1 ;;
+    *) printf 'setup: unknown option %s (scripts/setup.sh [--riscv] [--i386])\n' "$arg" >&2; exit 2 ;;
   esac
 done
 
@@ -51,9 +55,15 @@ if [ $riscv -eq 1 ]; then
   PACKAGES+=("riscv64-unknown-elf-gcc:gcc-riscv64-unknown-elf")
   FILES+=("/usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs:picolibc-riscv64-unknown-elf")
 fi
+if [ $i386 -eq 1 ]; then
+  FILES+=("/usr/lib32/crt1.o:gcc-multilib" "/usr/lib/gcc/x86_64-linux-gnu/*/32/libstdc++.so:g++-multilib")
+fi
 missing=()
 for entry in "${PACKAGES[@]}"; do command -v "${entry%%:*}" >/dev/null || missing+=("${entry##*:}"); done
 for entry in "${FILES[@]}"; do compgen -G "${entry%%:*}" >/dev/null || missing+=("${entry##*:}"); done
+if [[ " ${missing[*]} " == *multilib* ]]; then
+  say "the benchmark's memory comparison needs Debian's 32-bit x86 compiler libraries (about 60 MB installed)"
+fi
 if [[ " ${missing[*]} " == *riscv64* ]]; then
   say "the benchmark's ESP32-C3 flash-cost figure needs the RISC-V cross compiler and picolibc (about 1.2 GB installed)"
 fi
@@ -85,7 +95,8 @@ if [ -x firmware/build.sh ]; then
 fi
 
 # --- the real Espruino interpreter (cached; rebuilt when its source or firmware/espruino/ changes) ------------------
-bash scripts/espruino.sh --if-stale || die "building the Espruino interpreter failed (see above)"
+if [ $i386 -eq 1 ]; then espruino=(--i386); else espruino=(); fi
+bash scripts/espruino.sh --if-stale "${espruino[@]}" || die "building the Espruino interpreter failed (see above)"
 
 # --- the bundles -----------------------------------------------------------------------------------------------
 node scripts/build.mjs --quiet --if-stale || die "the firmware build failed (see above)"

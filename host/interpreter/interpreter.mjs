@@ -15,9 +15,11 @@ export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname)
 
 /** The two builds: "esp32" has the ESP32's 16,383 fixed variables and 8-bit strings; "linux" the stock settings. */
 export const VARIANTS = ["esp32", "linux"];
+/** The benchmark's build of "esp32" for 32-bit x86 (14-byte variables, as the ESP32's; scripts/espruino.sh --i386). */
+export const BENCH_VARIANTS = ["i386"];
 
 export function interpreterBinary(variant = "esp32") {
-  if (!VARIANTS.includes(variant)) throw new Error(`no interpreter variant "${variant}" (variants: ${VARIANTS.join(", ")})`);
+  if (!VARIANTS.includes(variant) && !BENCH_VARIANTS.includes(variant)) throw new Error(`no interpreter variant "${variant}" (variants: ${VARIANTS.join(", ")})`);
   return path.join(ROOT, "build", "espruino", variant, "espruino");
 }
 
