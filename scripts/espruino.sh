@@ -103,7 +103,14 @@ outputs_present() {
     else [ -x "$OUT/${v%%:*}/espruino" ] || return 1; fi
   done
 }
-if [ $if_stale -eq 1 ] && [ -f "$TREE/.unpacked" ] && outputs_present && [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$(fingerprint)" ]; then
+# The stamp: the fingerprint the builds were made from, then the variants made from it.
+current() {
+  local stamp v
+  stamp=$(cat "$OUT/.stamp" 2>/dev/null) || return 1
+  [ "${stamp%% *}" = "$(fingerprint)" ] || return 1
+  for v in "${VARIANTS[@]}"; do [[ " ${stamp#* } " == *" ${v%%:*} "* ]] || return 1; done
+}
+if [ $if_stale -eq 1 ] && [ -f "$TREE/.unpacked" ] && outputs_present && current; then
   exit 0
 fi
 
@@ -182,5 +189,5 @@ for v in "${VARIANTS[@]}"; do
   # Replaced, not overwritten: an interpreter still running keeps its own file.
   cp "$bin" "$OUT/$name/espruino.tmp" && mv -f "$OUT/$name/espruino.tmp" "$OUT/$name/espruino"
 done
-fingerprint > "$OUT/.stamp"
+echo "$(fingerprint) ${VARIANTS[*]%%:*}" > "$OUT/.stamp"
 say "built ${VARIANTS[*]%%:*} in build/espruino/ ($VERSION) in $(( $(date +%s) - start ))s"

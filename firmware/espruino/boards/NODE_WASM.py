@@ -34,6 +34,9 @@ info = {
      'LIBS+=-sWASM=1 -sMODULARIZE=1 -sEXPORT_NAME=createEspruino -sENVIRONMENT=node -sALLOW_MEMORY_GROWTH=0',
      'LIBS+=-sEMULATE_FUNCTION_POINTER_CASTS=1', # src/jsinteractive.c calls jsiConsolePrintf through a mismatched cast
      'LIBS+=-sASSERTIONS=0 -g0',
+     # 4 MB a chip, not emscripten's 16 (variables, 1 MB of stack, the C heap for mbedTLS): one engine per boot and per
+     # wake, and each one's memory is allocated and collected by the host.
+     'LIBS+=-sINITIAL_MEMORY=4194304 -sTOTAL_STACK=1048576',
      "LIBS+=-sEXPORTED_FUNCTIONS=_jsInit,_jsIdle,_jsKill,_jshPushIOCharEvent,_jshGetDeviceToTransmit,_jshGetCharToTransmit,_jsiGetConsoleDevice,_jsSendPinWatchEvent,_jsInitWithoutBootCode,_jsMsUntilWork,_malloc,_free",
    ]
  }
