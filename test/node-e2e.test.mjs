@@ -40,17 +40,22 @@ for (const scheme of ["coap", "coaps"]) {
     await tb.api("DELETE", `/api/plugins/telemetry/DEVICE/${id}/SHARED_SCOPE?keys=colour`);
     await node.device.waitForOutput(/shared attribute update \{\} deleted colour/);
 
-    const status = await tb.api("POST", `/api/plugins/rpc/twoway/${id}`, { method: "getStatus", params: {}, timeout: 10000 });
+    // A failed call says what the node printed, and the datagrams it exchanged, up to then.
+    const rpc = (body) => tb.api("POST", `/api/plugins/rpc/twoway/${id}`, body).catch((e) => {
+      const trace = node.traces.filter((x) => x.type === "udp").slice(-12).map((x) => `${x.t} ${x.dir} ${x.bytes.length} B ${x.bytes.subarray(0, 4).toString("hex")}`);
+      throw new Error(`${e.message}\nnode:\n${node.device.lines.slice(-15).join("\n")}\ndatagrams:\n${trace.join("\n")}`);
+    });
+    const status = await rpc({ method: "getStatus", params: {}, timeout: 10000 });
     assert.equal(status.fw_version, "0.1.0");
     assert.equal(status.board, "sim");
     assert.equal(status.intervalS, 30);
-    assert.deepEqual(await tb.api("POST", `/api/plugins/rpc/twoway/${id}`, { method: "setLed", params: { on: true }, timeout: 10000 }), { led: true });
+    assert.deepEqual(await rpc({ method: "setLed", params: { on: true }, timeout: 10000 }), { led: true });
     assert.equal(node.device.pin("D2").value, 1, "the status LED pin is driven");
-    assert.deepEqual(await tb.api("POST", `/api/plugins/rpc/twoway/${id}`, { method: "selfDestruct", params: {}, timeout: 10000 }),
+    assert.deepEqual(await rpc({ method: "selfDestruct", params: {}, timeout: 10000 }),
       { error: "unknown method selfDestruct" });
-    assert.deepEqual(await tb.api("POST", `/api/plugins/rpc/twoway/${id}`, { method: "setInterval", params: { intervalS: 2 }, timeout: 10000 }),
+    assert.deepEqual(await rpc({ method: "setInterval", params: { intervalS: 2 }, timeout: 10000 }),
       { error: "intervalS must be a number of seconds from 5 to 86400" });
-    const reading = await tb.api("POST", `/api/plugins/rpc/twoway/${id}`, { method: "getReading", params: {}, timeout: 10000 });
+    const reading = await rpc({ method: "getReading", params: {}, timeout: 10000 });
     assert.equal(typeof reading.temperature, "number");
     await until(async () => (await tb.history(id, "temperature")).some((p) => p.value === reading.temperature), 10000, "the RPC's reading stored");
   });
