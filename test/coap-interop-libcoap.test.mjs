@@ -4,23 +4,15 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import nodeDgram from "node:dgram";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { createDgramModule } from "../host/espruino/dgram.mjs";
 import { installE } from "../host/espruino/E.mjs";
+import { freeUdpPort } from "../host/dtls/peers.mjs";
 
 const coap = createRequire(import.meta.url)("../dist/lib/coap.cjs");
 const { Code, Opt, getOption, getOptions, readString, readUint } = coap;
 installE();
-
-async function freeUdpPort() {
-  const s = nodeDgram.createSocket("udp4");
-  await new Promise((r) => s.bind(0, "127.0.0.1", r));
-  const port = s.address().port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Is something bound to UDP 127.0.0.1:port? (/proc/net/udp, so that no probe datagram counts against -l.) */
 function udpBound(port) {

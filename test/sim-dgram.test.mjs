@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startNode, udpPeer, until, COAP_GET_SOURCE } from "./sim-support.mjs";
-import { startLibcoapServer, freeUdpPort } from "../host/sim/server.mjs";
+import { startLibcoapServer } from "../host/sim/server.mjs";
+import { freeUdpPort } from "../host/dtls/peers.mjs";
 
 test("the bundle's device exchanges a hand-encoded CoAP GET with coap-server-notls and gets 2.05", async (t) => {
   const server = await startLibcoapServer({ port: await freeUdpPort() });

@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startNode, udpPeer, until, COAP_GET_SOURCE } from "./sim-support.mjs";
-import { startLibcoapServer, freeUdpPort } from "../host/sim/server.mjs";
+import { startLibcoapServer } from "../host/sim/server.mjs";
+import { freeUdpPort } from "../host/dtls/peers.mjs";
 import { createLink, linkConditions } from "../host/sim/link.mjs";
 import { Scheduler } from "../host/espruino/scheduler.mjs";
 

@@ -2,20 +2,10 @@
 // (host/server/index.mjs). libcoap's coap-server-notls is here too, as a peer for the link tests.
 import { spawn } from "node:child_process";
 import dgram from "node:dgram";
+import { freeUdpPort } from "../dtls/peers.mjs";
 
 const DASHBOARD_PORT = 8080;
 
-/** A free UDP port on 127.0.0.1 (bound, read, released). */
-export function freeUdpPort() {
-  return new Promise((resolve, reject) => {
-    const s = dgram.createSocket("udp4");
-    s.once("error", reject);
-    s.bind(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts libcoap's plain-CoAP server on 127.0.0.1:port; resolves once it answers. */
 export async function startLibcoapServer({ port, extraArgs = [] }) {
