@@ -21,7 +21,11 @@ export function tempDir(t, prefix = "sim-test-") {
  */
 export function interpreterNode(t, prefix, options, NodeClass = InterpreterNode) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const node = new NodeClass({ dir, ...options });
+  return removedAfterStop(t, dir, new NodeClass({ dir, ...options }));
+}
+
+/** After the test, `node` is stopped and only then its folder `dir` removed. */
+function removedAfterStop(t, dir, node) {
   t.after(async () => {
     await node.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -46,19 +50,14 @@ export function copyProject(t, prefix, { tools = false } = {}) {
 
 /** A started node whose loop and console are stopped when the test ends. */
 export async function startNode(t, options = {}) {
-  // Removed only after the node has stopped: a running node writes its Storage there.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sim-test-"));
-  const node = await createSimNode({ storageDir: dir, ...options });
+  const node = removedAfterStop(t, dir, await createSimNode({ storageDir: dir, ...options }));
   node.traces = [];
   node.device.on("trace", (e) => node.traces.push(e));
   // Each console line with how many traces (pins, analog reads, datagrams...) had happened when it was printed.
   node.outputs = [];
   node.device.on("output", (line) => node.outputs.push({ line, traces: node.traces.length }));
   node.done = node.start(options.untilMs === undefined ? {} : { untilMs: options.untilMs });
-  t.after(async () => {
-    await node.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
   return node;
 }
 

@@ -34,8 +34,9 @@ class FlashStorage {
     this.pending = new Map();
   }
 
-  files() {
-    const files = new Map([...storageFiles(this.node.image)].map(([name, bytes]) => [name, Buffer.from(bytes)]));
+  /** name -> its bytes as they will be at the next power-on (views into the image, or pending writes). */
+  current() {
+    const files = storageFiles(this.node.image);
     for (const [name, bytes] of this.pending) {
       if (bytes === null) files.delete(name);
       else files.set(name, bytes);
@@ -43,17 +44,14 @@ class FlashStorage {
     return files;
   }
 
+  /** A copy of the file's bytes (the image changes under a view as the chip writes). */
   read(name) {
-    return this.files().get(name);
-  }
-
-  size(name) {
-    const bytes = this.read(name);
-    return bytes === undefined ? undefined : bytes.length;
+    const bytes = this.current().get(name);
+    return bytes === undefined ? undefined : Buffer.from(bytes);
   }
 
   names() {
-    return [...this.files().keys()];
+    return [...this.current().keys()];
   }
 
   write(name, data) {
@@ -180,11 +178,6 @@ export class EngineNode extends ConsoleNode {
   /** Drives an input pin from outside (a test's button press). */
   setInput(name, value) {
     this.levels[pinNumber(name)] = value ? 1 : 0;
-  }
-
-  /** The RTC, ms since 1970 (what getTime() and Date report). */
-  rtcMs() {
-    return this.clock.now;
   }
 
   trace(event) {

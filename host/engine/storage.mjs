@@ -11,7 +11,10 @@ const ERASED = 0xffffffff;
 // Flags of real files (JSFF_NONE, JSFF_STORAGEFILE, JSFF_COMPRESSED); others (the filename table) are internal.
 const FILE_FLAGS = new Set([0, 64, 128]);
 
-/** The files in a flash image: name -> a view of its bytes (later copies win, as they are the current ones). */
+/**
+ * The files in a flash image (a Uint8Array): name -> a Buffer viewing its bytes in the image (later copies win, as
+ * they are the current ones).
+ */
 export function storageFiles(flash) {
   const view = new DataView(flash.buffer, flash.byteOffset, flash.byteLength);
   const files = new Map();
@@ -29,7 +32,7 @@ export function storageFiles(flash) {
       const raw = flash.subarray(at + 4, at + 4 + NAME);
       const end = raw.indexOf(0);
       const name = Buffer.from(raw.subarray(0, end < 0 ? NAME : end)).toString("latin1");
-      files.set(name, flash.subarray(at + HEADER, at + HEADER + h.size));
+      files.set(name, Buffer.from(flash.buffer, flash.byteOffset + at + HEADER, h.size));
     }
     const next = (at + HEADER + h.size + 3) & ~3;
     h = header(next);
@@ -44,5 +47,5 @@ export function storageFiles(flash) {
 
 /** The files of a node's flash image file (flash.bin in its Storage folder): name -> Buffer. */
 export function readFlashFile(file) {
-  return new Map([...storageFiles(new Uint8Array(fs.readFileSync(file)))].map(([name, bytes]) => [name, Buffer.from(bytes)]));
+  return storageFiles(fs.readFileSync(file));
 }

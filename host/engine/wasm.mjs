@@ -1,10 +1,10 @@
 // Espruino's own interpreter compiled to WebAssembly (build/espruino/wasm/, made by scripts/espruino.sh from the
 // board firmware/espruino/boards/NODE_WASM.py), run inside Node. The module is compiled once per process; each
 // engine is an instance of its own in a context of its own, because the interpreter reaches its host through
-// global functions (targets/emscripten: jsHandleIO, hwFlashRead, hwFlashWritePtr, hwGetPinValue, hwSetPinValue,
-// Date.now) and the project's hardware layer (firmware/espruino/hardware/jswrap_node_wasm.c: hwNet* for UDP, hwFile*
-// for the stand-ins' files, hwReboot, hwRandom): each engine gets its own console, flash image, pins, clock,
-// network and files.
+// global functions (targets/emscripten: jsHandleIO, hwFlashWritePtr, hwGetPinValue, hwSetPinValue, Date.now; the
+// project's hardware layer, firmware/espruino/hardware/jswrap_node_wasm.c: hwNet* for UDP, hwFile* for the
+// stand-ins' files, hwFlashReadPtr, hwSetTime, hwReboot, hwRandom; and hwDtlsPlaintext from the DTLS module): each
+// engine gets its own console, flash image, pins, clock, network and files.
 //
 //   const engine = await startEngine({ flash, clock, onOutput });
 //   engine.input("print(1+1)\n"); engine.run(0);            // console in and out, as over a serial port
@@ -96,7 +96,6 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
     process: { argv: ["node", "espruino"], versions: process.versions, platform: process.platform, env: {}, on() {}, exit(code) { throw new Error(`the engine exited (${code})`); } },
     module: { exports: {} },
     jsHandleIO: drain,
-    hwFlashRead: (addr) => flash[addr],
     hwFlashReadPtr: (addr, ptr, len) => M.HEAPU8.set(flash.subarray(addr, addr + len), ptr),
     hwFlashWritePtr: (addr, ptr, len) => {
       flash.set(M.HEAPU8.subarray(ptr, ptr + len), addr);

@@ -21,7 +21,7 @@ const HELP = `usage: npm run hil -- (--port PORT | --sim | --engine linux) [opti
 
   --port P               the board: serial device (/dev/ttyUSB0) or tcp://HOST:PORT (TelnetServer, simulator console)
   --sim                  a simulated node per scenario (its console on a free port), with the EspruinoTools path
-  --engine linux      a real Espruino interpreter per scenario (the ESP32-like Linux build), console on a free
+  --engine linux         a real Espruino interpreter per scenario (the ESP32-like Linux build), console on a free
                          port, link through a relay for outages; real time throughout
   --board ID             board file boards/ID.json (default: sim with --sim, esp32 otherwise)
   --baud N               serial speed (default 115200)

@@ -6,7 +6,6 @@ import { freeUdpPort } from "../dtls/peers.mjs";
 
 const DASHBOARD_PORT = 8080;
 
-
 /** Starts libcoap's plain-CoAP server on 127.0.0.1:port; resolves once it answers. */
 export async function startLibcoapServer({ port, extraArgs = [] }) {
   const child = spawn("coap-server-notls", ["-A", "127.0.0.1", "-p", String(port), ...extraArgs], { stdio: ["ignore", "ignore", "pipe"] });
