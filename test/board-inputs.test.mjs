@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { hardwareFor } from "../host/interpreter/interpreter.mjs";
+import { hardwareFor, runScript } from "../host/interpreter/interpreter.mjs";
 import { loadBoard, validateBoard, BoardError } from "../scripts/board.mjs";
 import { startTb, until } from "./node-support.mjs";
-import { ROOT, copyProject, startNode, interpreterNode } from "./sim-support.mjs";
+import { ROOT, copyProject, startNode, interpreterNode, tempDir } from "./sim-support.mjs";
 
 /**
  * The sim board with a door contact on D4 (pull-up), open (1) for 10 s and closed (0) for 10 s in turn, and a TMP102
@@ -79,4 +79,18 @@ test("digital and I2C readings follow their simulated signals, in the simulator 
   });
   await until(async () => new Set((await tb.history(id, "door")).map((p) => p.value)).size === 2, 15000, "both door states stored");
   assert.ok(!/Uncaught|Error|WARNING/.test(node.lines.join("\n")), node.lines.join("\n"));
+});
+
+test("the interpreter's I2C stand-in gives a register's exact bytes at the ends of its range (Espruino's Math.pow(2, 12) is not 4096)", (t) => {
+  const dir = tempDir(t, "i2c-");
+  const sensor = (base, bytes, shift, signed) => ({ sim: { base, amplitude: 0, noise: 0 }, bytes, shift, signed });
+  // -80 counts (the TMP102 above at its lowest), clamped at +2047 and -2048, and an unsigned byte rounded.
+  const i2c = { "72/0": sensor(-80, 2, 4, true), "72/1": sensor(5000, 2, 4, true), "72/2": sensor(-5000, 2, 4, true), "72/3": sensor(200.4, 1, 0, false) };
+  fs.writeFileSync(path.join(dir, "hardware.json"), JSON.stringify({ i2c }));
+  const r = runScript('var r = [];\nfor (var reg = 0; reg < 4; reg++) { I2C1.writeTo(72, reg); r.push([].slice.call(I2C1.readFrom(72, 2))); }\nprint("<i2c>" + JSON.stringify(r));\n', { dir, timeoutMs: 10000 });
+  const line = r.stdout.split(/\r?\n/).find((l) => l.startsWith("<i2c>"));
+  assert.ok(line, r.stdout);
+  assert.deepEqual(JSON.parse(line.slice(5)), [[0xfb, 0x00], [0x7f, 0xf0], [0x80, 0x00], [200, 0]]);
+  const pow = runScript('print("<pow>" + (Math.pow(2, 12) === 4096));\n', { dir, timeoutMs: 10000 }).stdout;
+  assert.match(pow, /<pow>false/, "Espruino computes Math.pow(2, 12) as exp(log(2) * 12)");
 });

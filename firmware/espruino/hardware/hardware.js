@@ -25,11 +25,12 @@
   global.I2C1.readFrom = function (address, count) {
     var s = i2c[address + "/" + register];
     if (!s) throw new Error("I2C1: no device answers at address 0x" + address.toString(16));
-    var bits = s.bytes * 8 - s.shift, range = Math.pow(2, bits);
+    // Shifts, not Math.pow: Espruino's pow is exp(log(x) * y) for powers of 10 and more, a little off a whole number.
+    var range = 1 << (s.bytes * 8 - s.shift);
     var v = Math.round(signal(s.sim)), min = s.signed ? -range / 2 : 0, max = s.signed ? range / 2 - 1 : range - 1;
     v = Math.min(max, Math.max(min, v));
-    var word = ((v + range) % range) * Math.pow(2, s.shift), out = new Uint8Array(count);
-    for (var i = 0; i < count && i < s.bytes; i++) out[i] = Math.floor(word / Math.pow(2, 8 * (s.bytes - 1 - i))) % 256;
+    var word = (v & (range - 1)) << s.shift, out = new Uint8Array(count);
+    for (var i = 0; i < count && i < s.bytes; i++) out[i] = (word >> (8 * (s.bytes - 1 - i))) & 255;
     return out;
   };
   var digitalRead = global.digitalRead;
