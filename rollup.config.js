@@ -134,8 +134,12 @@ function prototypeAlias() {
   };
 }
 
-function tsPlugin(transformers) {
-  return typescript({ tsconfig: "./tsconfig.json", tslib: HELPERS, noEmit: false, outputToFilesystem: false, transformers });
+/**
+ * Firmware bundles inline every const enum member they use; library bundles keep the enums as objects for the host.
+ * @param {{ transformers?: object, preserveConstEnums?: boolean }} [options]
+ */
+function tsPlugin({ transformers = undefined, preserveConstEnums = false } = {}) {
+  return typescript({ tsconfig: "./tsconfig.json", tslib: HELPERS, noEmit: false, outputToFilesystem: false, transformers, compilerOptions: { preserveConstEnums } });
 }
 
 function onwarn(warning, warn) {
@@ -158,7 +162,7 @@ export function firmwareConfig(board) {
     external: BUILTIN,
     onwarn,
     treeshake: { moduleSideEffects: true, propertyReadSideEffects: false },
-    plugins: [boardModule(board), tsPlugin({ before: [{ type: "program", factory: markPrivateMembers }] })],
+    plugins: [boardModule(board), tsPlugin({ transformers: { before: [{ type: "program", factory: markPrivateMembers }] } })],
     output: {
       file: `dist/${board.id}/firmware.js`,
       format: "iife",
@@ -176,7 +180,7 @@ export function libraryConfig(entry) {
     input: entry,
     external: BUILTIN,
     onwarn,
-    plugins: [noBoardInLibraries(), tsPlugin()],
+    plugins: [noBoardInLibraries(), tsPlugin({ preserveConstEnums: true })],
     output: {
       file: `dist/lib/${name}.cjs`,
       format: "cjs",

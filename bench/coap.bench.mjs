@@ -14,6 +14,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
+import { loadLibrary } from "../host/lib.mjs";
 import { rollup } from "rollup";
 import typescript from "@rollup/plugin-typescript";
 import { minify } from "terser";
@@ -160,7 +161,7 @@ function fuzz(coap, count) {
 
 export async function run() {
   await build({ quiet: true });
-  const coap = require(path.join(root, "dist/lib/coap.cjs"));
+  const coap = loadLibrary("coap", path.join(root, "dist"));
   const out = {};
   out["coap.codec_speedup_vs_coap_packet"] = await codecSpeedup(coap);
   const codec = { codec: "encodeMessage, decodeMessage, CoapDecodeError" };

@@ -11,12 +11,12 @@ import path from "node:path";
 import zlib from "node:zlib";
 import dgram from "node:dgram";
 import { createRequire } from "node:module";
+import { coap } from "../host/lib.mjs";
 import { performance } from "node:perf_hooks";
 import { startServer } from "../host/server/index.mjs";
 import { buildDashboard } from "../scripts/build-dashboard.mjs";
 
 const require = createRequire(import.meta.url);
-const coap = require("../dist/lib/coap.cjs");
 const ROUNDS = 60;
 const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 

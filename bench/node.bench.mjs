@@ -5,14 +5,13 @@ import os from "node:os";
 import path from "node:path";
 import dgram from "node:dgram";
 import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
+import { coap } from "../host/lib.mjs";
 import { performance } from "node:perf_hooks";
 import { startServer } from "../host/server/index.mjs";
 import { createSimNode } from "../host/sim/node.mjs";
 import { createCa, issueCert } from "../host/dtls/pki.mjs";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const coap = createRequire(import.meta.url)(path.join(ROOT, "dist/lib/coap.cjs"));
 
 /** A UDP relay in front of the server that keeps every datagram it passes, tagged with its direction. */
 async function relay(serverPort) {

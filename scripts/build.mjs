@@ -9,6 +9,7 @@ import { rollup } from "rollup";
 import { BoardError, loadBoards, espruinoToolsBoardJson } from "./board.mjs";
 import { SourceMap } from "node:module";
 import { checkFiles, checkSource, formatFinding } from "./gate.mjs";
+import ts from "typescript";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 process.chdir(root);
@@ -60,9 +61,9 @@ async function inTheSource(config, findings) {
     const bundle = await rollup(config);
     const { output } = await bundle.generate({ ...config.output, plugins: [], sourcemap: true });
     await bundle.close();
-    const map = new SourceMap(output[0].map);
+    const map = new SourceMap(/** @type {import("node:module").SourceMapPayload} */ (/** @type {unknown} */ (output[0].map)));
     mapped = checkSource(output[0].code, config.output.file).map((f) => {
-      const e = map.findEntry(f.line - 1, f.column - 1);
+      const e = /** @type {import("node:module").SourceMapping} */ (map.findEntry(f.line - 1, f.column - 1));
       return e && e.originalSource ? { ...f, source: `${sourcePath(config, e.originalSource)}:${e.originalLine + 1}:${e.originalColumn + 1}` } : f;
     });
   } catch (e) {
@@ -74,6 +75,29 @@ async function inTheSource(config, findings) {
     const [m] = mapped.splice(i, 1);
     return `${m.source}: ${f.construct}  (${f.file}:${f.line}:${f.column})`;
   });
+}
+
+/**
+ * Type declarations of the library bundles, for host code that loads them (host/lib.mjs): dist/lib/<name>.d.cts
+ * beside each bundle, over the declarations of the sources in dist/lib/types/. The bundles keep the const enums as
+ * objects, so the declarations say enum.
+ */
+function emitLibraryDeclarations(entries) {
+  const { config } = ts.readConfigFile(path.join(root, "tsconfig.json"), ts.sys.readFile);
+  const { options, fileNames } = ts.parseJsonConfigFileContent(config, ts.sys, root);
+  const outDir = path.join(root, "dist/lib/types");
+  fs.rmSync(outDir, { recursive: true, force: true });
+  const program = ts.createProgram([...entries, ...fileNames.filter((f) => f.endsWith(".d.ts"))], { ...options, noEmit: false, declaration: true, emitDeclarationOnly: true, outDir, rootDir: path.join(root, "src") });
+  const result = program.emit(undefined, (file, text) => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text.replace(/\bconst enum\b/g, "enum"));
+  });
+  const errors = ts.getPreEmitDiagnostics(program).concat(result.diagnostics);
+  if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" }));
+  for (const entry of entries) {
+    const name = path.basename(entry, ".ts");
+    fs.writeFileSync(path.join(root, `dist/lib/${name}.d.cts`), `export * from "./types/lib/${name}";\n`);
+  }
 }
 
 /** A hash of the build's inputs (contents, not times: checkouts touch files without changing them). */
@@ -114,12 +138,13 @@ export async function build({ boards: only = [], quiet = false, caches = null } 
   const configs = [...wanted.map(firmwareConfig), ...(only.length ? [] : libraryEntries().map(libraryConfig))];
   const files = [];
   for (const config of configs) {
-    const bundle = await rollup({ ...config, cache: caches?.get(config.output.file) });
+    const bundle = await rollup(/** @type {import("rollup").RollupOptions} */ ({ ...config, cache: caches?.get(config.output.file) }));
     caches?.set(config.output.file, bundle.cache);
-    await bundle.write(config.output);
+    await bundle.write(/** @type {import("rollup").OutputOptions} */ (config.output));
     await bundle.close();
     files.push(config.output.file);
   }
+  if (!only.length) emitLibraryDeclarations(libraryEntries());
   for (const b of wanted) {
     fs.writeFileSync(`dist/${b.id}/board.json`, JSON.stringify(espruinoToolsBoardJson(b), null, 2) + "\n");
   }

@@ -221,7 +221,7 @@ function varsBeforeDeclaration(fn, report) {
       report(n.loc.start, `"${n.name}" used before its var statement runs (Espruino creates a var only then)`);
   };
   // Assignment targets are visited as VariablePattern, reads as Identifier.
-  walk.ancestor(fn.type === "Program" ? fn : fn.body, { Identifier: visit, VariablePattern: visit });
+  walk.ancestor(fn.type === "Program" ? fn : fn.body, /** @type {walk.AncestorVisitors<any>} */ ({ Identifier: visit, VariablePattern: visit }));
 }
 
 /**
@@ -298,7 +298,7 @@ export function checkSource(code, file = "<input>") {
       case "ForOfStatement": case "ForInStatement":
         if (n.left.type === "VariableDeclaration" && n.left.declarations[0].id.type !== "Identifier") break; // reported by VariableDeclarator
         if (n.left.type === "ObjectPattern" || n.left.type === "ArrayPattern") report(at(n), "destructuring in for loop");
-        if (n.await) report(at(n), "for await");
+        if (n.type === "ForOfStatement" && n.await) report(at(n), "for await");
         break;
       case "SpreadElement": report(at(n), "spread ..."); break;
       case "RestElement": if (parent && parent.type !== "FunctionDeclaration" && parent.type !== "FunctionExpression" && parent.type !== "ArrowFunctionExpression") report(at(n), "rest element ..."); break;
@@ -314,7 +314,7 @@ export function checkSource(code, file = "<input>") {
       case "ImportExpression": report(at(n), "dynamic import()"); break;
       case "ClassDeclaration": case "ClassExpression":
         if (n.superClass && n.superClass.type !== "Identifier") report(at(n), "class extends an expression");
-        else if (n.superClass && /Error$/.test(n.superClass.name)) report(at(n), `class extends ${n.superClass.name}`);
+        else if (n.superClass && n.superClass.type === "Identifier" && /Error$/.test(n.superClass.name)) report(at(n), `class extends ${n.superClass.name}`);
         break;
       case "ArrayExpression":
         if (n.elements.some((e) => e === null)) report(at(n), "array hole [a,,b]");

@@ -35,7 +35,10 @@ function plan(program) {
       if (s && members.has(s)) ids.add(n.name);
       else if (!s) unsure.add(n.name.text);
     } else if (ts.isElementAccessExpression(n) && ts.isStringLiteralLike(n.argumentExpression)) unsure.add(n.argumentExpression.text);
-    else if (ts.isBindingElement(n) && ts.isIdentifier(n.propertyName || n.name)) unsure.add((n.propertyName || n.name).text);
+    else if (ts.isBindingElement(n)) {
+      const key = n.propertyName || n.name;
+      if (ts.isIdentifier(key)) unsure.add(key.text);
+    }
   });
   return new Set([...ids].filter((id) => !unsure.has(id.text)));
 }

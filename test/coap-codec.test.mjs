@@ -3,10 +3,9 @@
 // encoder, and a bounded fuzz run in which the decoder may only throw CoapDecodeError.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
+import { coap } from "../host/lib.mjs";
 import packet from "coap-packet";
 
-const coap = createRequire(import.meta.url)("../dist/lib/coap.cjs");
 const { encodeMessage, decodeMessage, CoapDecodeError, CoapError, Type, Code, Opt, ContentFormat } = coap;
 
 const hex = (s) => Uint8Array.from(s.replace(/\s+/g, "").match(/../g) || [], (h) => parseInt(h, 16));

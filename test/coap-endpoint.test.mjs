@@ -4,11 +4,10 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import nodeDgram from "node:dgram";
-import { createRequire } from "node:module";
+import { coap } from "../host/lib.mjs";
 import { createDgramModule } from "../host/espruino/dgram.mjs";
 import { installE } from "../host/espruino/E.mjs";
 
-const coap = createRequire(import.meta.url)("../dist/lib/coap.cjs");
 const { Type, Code, Opt, encodeMessage, decodeMessage, getOption, readUint, readString, readBlock, blockValue } = coap;
 installE();
 

@@ -5,12 +5,11 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
+import { coap } from "../host/lib.mjs";
 import { createDgramModule } from "../host/espruino/dgram.mjs";
 import { installE } from "../host/espruino/E.mjs";
 import { freeUdpPort } from "../host/dtls/peers.mjs";
 
-const coap = createRequire(import.meta.url)("../dist/lib/coap.cjs");
 const { Code, Opt, getOption, getOptions, readString, readUint } = coap;
 installE();
 

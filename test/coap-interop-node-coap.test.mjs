@@ -2,12 +2,11 @@
 // implementation: the `coap` npm package's server, run in this process on 127.0.0.1.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
+import { coap } from "../host/lib.mjs";
 import nodeCoap from "coap";
 import { createDgramModule } from "../host/espruino/dgram.mjs";
 import { installE } from "../host/espruino/E.mjs";
 
-const coap = createRequire(import.meta.url)("../dist/lib/coap.cjs");
 const { Code, Opt, ContentFormat, getOption, readString, readUint } = coap;
 installE();
 

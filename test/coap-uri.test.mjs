@@ -1,9 +1,8 @@
 // URI helpers from the ES5 bundle: coap:// and coaps:// URIs to options (RFC 7252 section 6.4) and back (6.5).
 import test from "node:test";
 import assert from "node:assert/strict";
-import { createRequire } from "node:module";
+import { coap } from "../host/lib.mjs";
 
-const coap = createRequire(import.meta.url)("../dist/lib/coap.cjs");
 const opts = (list) => list.map((o) => [o.number, coap.readString(o.value)]);
 
 test("parseUri: host, default and explicit ports, path and query, percent-decoding", () => {

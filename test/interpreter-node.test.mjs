@@ -5,14 +5,13 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { createRequire } from "node:module";
+import { coap } from "../host/lib.mjs";
 import { hardwareFor } from "../host/interpreter/interpreter.mjs";
 import { startRelay } from "../host/interpreter/relay.mjs";
 import { loadBoard } from "../scripts/board.mjs";
 import { startTb, until } from "./node-support.mjs";
 import { ROOT, interpreterNode } from "./sim-support.mjs";
 
-const coap = createRequire(import.meta.url)(path.join(ROOT, "dist/lib/coap.cjs"));
 const OBSERVE = 6;
 
 /** "attributes" or "rpc" for a CON GET registering an observation (Observe 0), else null. */

@@ -3,11 +3,10 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
-import { createRequire } from "node:module";
+import { nodeLib as lib } from "../host/lib.mjs";
 import { installE } from "../host/espruino/E.mjs";
 
 installE();
-const lib = createRequire(import.meta.url)("../dist/lib/node.cjs");
 
 const base = { server: "coap://127.0.0.1:5683", token: "A1_TEST_TOKEN" };
 

@@ -5,12 +5,11 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createRequire } from "node:module";
+import { nodeLib as lib } from "../host/lib.mjs";
 import { StorageFolder, createStorageModule } from "../host/espruino/storage.mjs";
 import { installE } from "../host/espruino/E.mjs";
 
 installE();
-const lib = createRequire(import.meta.url)("../dist/lib/node.cjs");
 
 function freshStorage() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "storage-"));

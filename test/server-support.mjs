@@ -5,10 +5,11 @@ import os from "node:os";
 import path from "node:path";
 import dgram from "node:dgram";
 import { execFile } from "node:child_process";
-import { createRequire } from "node:module";
+import { coap } from "../host/lib.mjs";
 import { startServer } from "../host/server/index.mjs";
 
-export const coap = createRequire(import.meta.url)("../dist/lib/coap.cjs");
+export { coap };
+
 export const { Type, Code, Opt } = coap;
 
 export function tempDir(t) {

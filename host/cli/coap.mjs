@@ -3,7 +3,7 @@
 // the bundle that is flashed) and, for coaps://, our DTLS module (mbedTLS as WebAssembly). Options follow libcoap's
 // coap-client where they exist. Exit status 0 only for a 2.xx answer; otherwise the error in words on stderr.
 import fs from "node:fs";
-import { createRequire } from "node:module";
+import { coap } from "../lib.mjs";
 import { createDgramModule } from "../espruino/dgram.mjs";
 import { installE } from "../espruino/E.mjs";
 import { createDtlsModule } from "../dtls/module.mjs";
@@ -78,11 +78,17 @@ function readText(file, what) {
   }
 }
 
-/** The CoAP endpoint's Transport over a socket of the DTLS module (the Node twin of src/transport/dtls.ts). */
+/**
+ * The CoAP endpoint's Transport over a socket of the DTLS module (the Node twin of src/transport/dtls.ts).
+ * @param {DtlsModule} dtls
+ * @param {DtlsConnectOptions} options
+ * @param {(info: { resumed: boolean, cipher: string }) => void} onConnect
+ */
 function dtlsTransport(dtls, options, onConnect) {
+  const E = /** @type {{ E: EspruinoE }} */ (/** @type {unknown} */ (globalThis)).E;
   const socket = dtls.connect(options);
-  let onData = () => {};
-  let onError = () => {};
+  let onData = (/** @type {Uint8Array} */ _data) => {};
+  let onError = (/** @type {{ code: string, message: string }} */ _error) => {};
   socket.on("message", (m) => onData(E.toUint8Array(m)));
   socket.on("error", (e) => onError({ code: "dtls", message: e.message }));
   socket.on("connect", onConnect);
@@ -143,10 +149,7 @@ async function main(argv) {
   const waitSeconds = o["-B"] === undefined ? 90 : Number(o["-B"]);
   if (!(waitSeconds > 0 && waitSeconds <= 86400)) throw new UsageError(`-B: seconds must be 1..86400, not ${o["-B"]}`);
 
-  const bundle = new URL("../../dist/lib/coap.cjs", import.meta.url).pathname;
-  if (!fs.existsSync(bundle)) throw new Error("dist/lib/coap.cjs is missing: run npm run build");
   installE();
-  const coap = createRequire(import.meta.url)(bundle);
   let uri;
   try {
     uri = coap.parseUri(o.uri);

@@ -4,7 +4,13 @@ export class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
-async function call(method, path, { json, body, contentType } = {}) {
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {{ json?: unknown, body?: BodyInit, contentType?: string }} [options]
+ */
+async function call(method, path, { json = undefined, body = undefined, contentType = undefined } = {}) {
+  /** @type {Record<string, string>} */
   const headers = {};
   if (json !== undefined) { body = JSON.stringify(json); headers["content-type"] = "application/json"; }
   else if (contentType) headers["content-type"] = contentType;

@@ -4,7 +4,10 @@
 import * as api from "./api.mjs";
 import { TimeChart } from "./chart.mjs";
 
+/** An element of index.html by id (each is of the kind the page uses it as: a table, a form, an input). @returns {any} */
 const $ = (id) => document.getElementById(id);
+/** @returns {HTMLElement[]} */
+const all = (selector) => /** @type {HTMLElement[]} */ ([...document.querySelectorAll(selector)]);
 const MAX_EXCHANGE_ROWS = 200;
 const FW_DONE = new Set(["DOWNLOADED", "VERIFIED", "UPDATING", "UPDATED"]);
 // Numbers ThingsBoard's OTA bookkeeping stores as telemetry (target_fw_ts...) are not readings: no chart for them.
@@ -95,9 +98,9 @@ async function loadActivity(id) {
 /** Updates the list in place (a button being clicked is never replaced under the pointer). */
 function renderDevices() {
   const ul = $("devices");
-  for (const li of [...ul.children]) if (!state.devices.has(li.dataset.id)) li.remove();
+  for (const li of /** @type {HTMLElement[]} */ ([...ul.children])) if (!state.devices.has(li.dataset.id)) li.remove();
   for (const [id, { device, active, lastSeen }] of state.devices) {
-    let li = [...ul.children].find((x) => x.dataset.id === id);
+    let li = /** @type {HTMLElement[]} */ ([...ul.children]).find((x) => x.dataset.id === id);
     if (!li) {
       li = el("li", { "data-id": id },
         el("button", { type: "button", onclick: () => select(id) },
@@ -204,7 +207,7 @@ function showPace() {
 
 function setRange(range) {
   state.range = range;
-  for (const b of document.querySelectorAll(".ranges button")) b.setAttribute("aria-pressed", String(b.dataset.range === range));
+  for (const b of all(".ranges button")) b.setAttribute("aria-pressed", String(b.dataset.range === range));
   for (const c of state.charts.values()) c.setRange(range);
 }
 
@@ -254,7 +257,7 @@ async function sendRpc(form) {
   const f = new FormData(form);
   let params;
   try {
-    params = JSON.parse(f.get("params") || "null");
+    params = JSON.parse(String(f.get("params") || "null"));
   } catch (e) {
     return notice(`RPC params are not JSON: ${e.message}`);
   }
@@ -308,6 +311,7 @@ function addExchange(x) {
 
 // --- live updates -------------------------------------------------------------------------------------------------
 
+/** What the page does on each event of the live stream (host/server/live.mjs), given its JSON. @type {Record<string, (event: any) => void>} */
 const onEvent = {
   device: () => attempt("loading the devices", loadDevices),
   attributes: async ({ deviceId, scope }) => {
@@ -341,19 +345,19 @@ function connect() {
     $("live").textContent = "server unreachable, retrying…";
     $("live").className = "live";
   };
-  for (const [name, handle] of Object.entries(onEvent)) source.addEventListener(name, (e) => handle(JSON.parse(e.data)));
+  for (const [name, handle] of Object.entries(onEvent)) source.addEventListener(name, (/** @type {MessageEvent} */ e) => handle(JSON.parse(e.data)));
 }
 
 $("reveal-token").addEventListener("click", toggleToken);
-for (const b of document.querySelectorAll(".ranges button")) b.addEventListener("click", () => setRange(b.dataset.range));
+for (const b of all(".ranges button")) b.addEventListener("click", () => setRange(b.dataset.range));
 $("shared-form").addEventListener("submit", async (e) => {
   e.preventDefault();
-  const form = e.target;
+  const form = /** @type {HTMLFormElement} */ (e.target);
   const f = new FormData(form);
   const saved = await attempt(`saving ${f.get("key")}`, async () => { await api.saveShared(state.selected, f.get("key"), f.get("value")); return true; });
   if (saved) form.reset();
 });
-$("rpc-form").addEventListener("submit", (e) => { e.preventDefault(); sendRpc(e.target); });
+$("rpc-form").addEventListener("submit", (e) => { e.preventDefault(); sendRpc(/** @type {HTMLFormElement} */ (e.target)); });
 $("ota-form").addEventListener("submit", (e) => { e.preventDefault(); pushFirmware(e.target); });
 window.addEventListener("resize", () => { for (const c of state.charts.values()) c.resize($("charts").clientWidth); });
 setInterval(renderDevices, 1000);

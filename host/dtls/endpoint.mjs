@@ -111,7 +111,11 @@ export class DtlsConfig {
 
 /** One DTLS association. Every method may throw DtlsTrap if the engine crashes. */
 export class DtlsConnection {
-  /** Client: `hostname` is the name the certificate must carry. Server: `peerId` is the client's address text. */
+  /**
+   * Client: `hostname` is the name the certificate must carry. Server: `peerId` is the client's address text.
+   * @param {DtlsConfig} config
+   * @param {{ hostname?: string, peerId?: string }} [options]
+   */
   constructor(config, { hostname, peerId } = {}) {
     const wasm = config.wasm;
     this.wasm = wasm;

@@ -21,7 +21,10 @@ const INSECURE_WARNING =
 
 /**
  * Creates a `DTLS` module. `dgram` is the board's Espruino dgram module (a fresh one by default); `log` receives
- * warnings and, with `trace`, handshake progress lines.
+ * warnings and, with `trace`, handshake progress lines; `unixTime` is the clock certificates are checked against.
+ * @param {{ dgram?: DgramModule & { queue?: (fn: () => void) => void }, log?: (line: string) => void,
+ *   trace?: ((line: string) => void) | null, unixTime?: () => number }} [options]
+ * @returns {DtlsModule}
  */
 export function createDtlsModule({ dgram = createDgramModule(), log = (line) => console.warn(line), trace = null, unixTime } = {}) {
   return {
@@ -45,25 +48,26 @@ function validate(o) {
   if ((o.cert && !o.key) || (!o.cert && o.key)) throw new Error("DTLS.connect: cert and key must be given together");
 }
 
+/** @implements {DtlsSocket} */
 class DtlsClientSocket extends EspruinoEmitter {
+  #config; #conn; #connected; #done; #host; #mtu; #pending; #port; #session; #step; #timer; #trace; #udp;
   constructor(options, { dgram, log, trace, unixTime }) {
     super();
     validate(options);
     if (options.insecure) log(INSECURE_WARNING);
-    const hidden = (k, v) => Object.defineProperty(this, k, { value: v, enumerable: false, writable: true });
-    hidden("_host", options.host);
-    hidden("_port", options.port);
-    hidden("_trace", trace);
-    hidden("_pending", []);
-    hidden("_timer", null);
-    hidden("_done", false);
-    hidden("_connected", false);
-    hidden("_session", undefined);
-    hidden("_step", "");
-    hidden("_mtu", options.mtu || DEFAULT_MTU);
+    this.#host = options.host;
+    this.#port = options.port;
+    this.#trace = trace;
+    this.#pending = [];
+    this.#timer = null;
+    this.#done = false;
+    this.#connected = false;
+    this.#session = undefined;
+    this.#step = "";
+    this.#mtu = options.mtu || DEFAULT_MTU;
     // A clock other than the host's (the simulator's virtual time) needs its own engine instance.
     const wasm = unixTime ? new DtlsWasm({ unixTime }) : getDtlsWasm();
-    hidden("_config", new DtlsConfig({
+    this.#config = new DtlsConfig({
       ca: options.ca,
       cert: options.cert,
       key: options.key,
@@ -75,32 +79,32 @@ class DtlsClientSocket extends EspruinoEmitter {
       mtu: options.mtu,
       retransmitMinMs: options.retransmitMinMs,
       retransmitMaxMs: options.retransmitMaxMs,
-    }, wasm));
+    }, wasm);
     try {
       const verified = !options.insecure && options.ca;
       const hostname = verified ? options.servername || options.host : undefined;
-      hidden("_conn", new DtlsConnection(this._config, { hostname }));
+      this.#conn = new DtlsConnection(this.#config, { hostname });
       // A session saved by another firmware build (or damaged in storage) only costs a full handshake.
       if (options.session) {
         try {
-          this._conn.importSession(options.session);
+          this.#conn.importSession(options.session);
         } catch (e) {
           log(`${e.message}; doing a full handshake`);
         }
       }
     } catch (e) {
-      this._config.free();
+      this.#config.free();
       throw e;
     }
     const recvBufferSize = Math.max(options.recvBufferSize || 0, RECV_BUFFER);
-    hidden("_udp", dgram.createSocket({ type: "udp4", recvBufferSize }));
-    this._udp.on("message", (msg, rinfo) => {
-      if (rinfo.port !== this._port) return;
-      if (this._trace) this._trace(`dtls: <- datagram of ${msg.length} bytes`);
-      this._run(() => this._conn.feed(Buffer.from(msg, "latin1")));
+    this.#udp = dgram.createSocket({ type: "udp4", recvBufferSize });
+    this.#udp.on("message", (msg, rinfo) => {
+      if (rinfo.port !== this.#port) return;
+      if (this.#trace) this.#trace(`dtls: <- datagram of ${msg.length} bytes`);
+      this.#run(() => this.#conn.feed(Buffer.from(msg, "latin1")));
     });
-    this._udp.on("error", (e) => this._fail({ code: "SOCKET", message: `UDP socket error: ${e.message}` }));
-    queueEvent(() => this._run(() => {}));
+    this.#udp.on("error", (e) => this.#fail({ code: "SOCKET", message: `UDP socket error: ${e.message}` }));
+    queueEvent(() => this.#run(() => {}));
   }
 
   /**
@@ -108,139 +112,139 @@ class DtlsClientSocket extends EspruinoEmitter {
    * record expansion of the offered suites (so a request queued before the handshake fits afterwards).
    */
   maxDatagram() {
-    if (this._connected && !this._done) {
-      const max = this._conn.maxPayload;
+    if (this.#connected && !this.#done) {
+      const max = this.#conn.maxPayload;
       if (max > 0) return max;
     }
-    return this._mtu - MAX_RECORD_EXPANSION;
+    return this.#mtu - MAX_RECORD_EXPANSION;
   }
 
   /** Application data, one datagram, 8-bit string. Sends queue until the handshake is done. */
   send(message) {
     if (typeof message !== "string") throw new TypeError("DTLS send: message must be a string of 8-bit bytes");
-    if (this._done) {
+    if (this.#done) {
       this.emit("error", { code: "CLOSED", message: "DTLS send on a closed connection" });
       return;
     }
-    if (!this._connected) {
-      if (this._pending.length >= MAX_QUEUED_SENDS) {
+    if (!this.#connected) {
+      if (this.#pending.length >= MAX_QUEUED_SENDS) {
         this.emit("error", { code: "QUEUE_FULL", message: "DTLS send: too many datagrams queued before the handshake finished" });
         return;
       }
-      this._pending.push(message);
+      this.#pending.push(message);
       return;
     }
-    this._run(() => {
+    this.#run(() => {
       // Too large is the caller's mistake, not the connection's: report it and keep the session.
-      const max = this._conn.maxPayload;
+      const max = this.#conn.maxPayload;
       if (max > 0 && message.length > max) {
         this.emit("error", { code: "TOO_LARGE", message: `DTLS send: a datagram of ${message.length} bytes does not fit one record (at most ${max} bytes with this MTU)` });
         return;
       }
-      if (!this._conn.write(Buffer.from(message, "latin1"))) throw Object.assign(new Error(), { dtls: this._conn.error });
+      if (!this.#conn.write(Buffer.from(message, "latin1"))) throw Object.assign(new Error(), { dtls: this.#conn.error });
     });
   }
 
   /** The session for an abbreviated handshake later (8-bit string; holds the master secret: store it privately). */
   exportSession() {
-    if (this._session === undefined && this._connected && !this._done) {
-      const bytes = this._conn.exportSession();
-      this._session = bytes ? Buffer.from(bytes).toString("latin1") : undefined;
+    if (this.#session === undefined && this.#connected && !this.#done) {
+      const bytes = this.#conn.exportSession();
+      this.#session = bytes ? Buffer.from(bytes).toString("latin1") : undefined;
     }
-    return this._session;
+    return this.#session;
   }
 
   close() {
-    if (this._done) return;
+    if (this.#done) return;
     try {
-      this._conn.close();
-      this._flush();
+      this.#conn.close();
+      this.#flush();
     } catch (e) {
       /* a crashed engine cannot send close_notify; closing goes on */
     }
-    this._finish();
+    this.#finish();
   }
 
   /** Runs one step against the engine, then sends, delivers and re-arms the timer; any failure ends the socket. */
-  _run(step) {
-    if (this._done) return;
+  #run(step) {
+    if (this.#done) return;
     let messages;
     try {
       step();
-      messages = this._conn.process();
-      this._flush();
+      messages = this.#conn.process();
+      this.#flush();
     } catch (e) {
-      this._fail(e.dtls || { code: e.code || "DTLS_ERROR", message: e.message });
+      this.#fail(e.dtls || { code: e.code || "DTLS_ERROR", message: e.message });
       return;
     }
-    this._traceStep();
-    const state = this._conn.state;
+    this.#traceStep();
+    const state = this.#conn.state;
     if (state === "failed") {
-      this._fail(this._conn.error);
+      this.#fail(this.#conn.error);
       return;
     }
-    if (state === "established" && !this._connected) {
-      this._connected = true;
-      this.emit("connect", { resumed: this._conn.resumed, cipher: this._conn.cipher });
-      const pending = this._pending.splice(0);
+    if (state === "established" && !this.#connected) {
+      this.#connected = true;
+      this.emit("connect", { resumed: this.#conn.resumed, cipher: this.#conn.cipher });
+      const pending = this.#pending.splice(0);
       for (const m of pending) this.send(m);
     }
     for (const m of messages) this.emit("message", Buffer.from(m).toString("latin1"));
     if (state === "closed") {
-      this.emit("error", this._conn.error);
-      this._finish();
+      this.emit("error", this.#conn.error);
+      this.#finish();
       return;
     }
-    this._arm();
+    this.#arm();
   }
 
-  _flush() {
-    for (const d of this._conn.takeOutgoing()) {
-      if (this._trace) this._trace(`dtls: -> datagram of ${d.length} bytes`);
-      this._udp.send(Buffer.from(d).toString("latin1"), this._port, this._host);
+  #flush() {
+    for (const d of this.#conn.takeOutgoing()) {
+      if (this.#trace) this.#trace(`dtls: -> datagram of ${d.length} bytes`);
+      this.#udp.send(Buffer.from(d).toString("latin1"), this.#port, this.#host);
     }
   }
 
-  _arm() {
-    if (this._timer) clearTimeout(this._timer);
-    this._timer = null;
-    const ms = this._conn.timeoutMs();
-    if (ms >= 0) this._timer = setTimeout(() => this._run(() => {}), ms);
+  #arm() {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const ms = this.#conn.timeoutMs();
+    if (ms >= 0) this.#timer = setTimeout(() => this.#run(() => {}), ms);
   }
 
-  _traceStep() {
-    if (!this._trace) return;
+  #traceStep() {
+    if (!this.#trace) return;
     let step;
     try {
-      step = this._conn.handshakeStep;
+      step = this.#conn.handshakeStep;
     } catch (e) {
       return;
     }
-    if (step !== this._step) {
-      this._step = step;
-      this._trace(`dtls: handshake at ${step}`);
+    if (step !== this.#step) {
+      this.#step = step;
+      this.#trace(`dtls: handshake at ${step}`);
     }
   }
 
-  _fail(error) {
-    if (this._done) return;
+  #fail(error) {
+    if (this.#done) return;
     this.emit("error", { code: error.code, message: error.message });
-    this._finish();
+    this.#finish();
   }
 
-  _finish() {
-    if (this._done) return;
-    this._done = true;
-    if (this._timer) clearTimeout(this._timer);
-    this._timer = null;
+  #finish() {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
     try {
-      this._conn.free();
-      this._config.free();
+      this.#conn.free();
+      this.#config.free();
     } catch (e) {
       /* engine already discarded */
     }
     // Node resolves the address before sending, so a close_notify just queued would be lost by closing at once.
-    setTimeout(() => this._udp.close(), CLOSE_DELAY_MS);
+    setTimeout(() => this.#udp.close(), CLOSE_DELAY_MS);
     this.emit("close");
   }
 }

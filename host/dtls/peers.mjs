@@ -79,6 +79,8 @@ function track(child, name) {
  * `openssl s_server -dtls1_2` on a free port. Options: cert, key (paths), caFile + requireClientCert, mtu,
  * psk (hex) with pskIdentity. `write(text)` sends to the connected client; output() holds what it printed,
  * including the application data it received.
+ * @param {{ cert?: string, key?: string, caFile?: string, requireClientCert?: boolean, mtu?: number, psk?: string,
+ *   pskIdentity?: string }} [options]
  */
 export async function startOpensslServer({ cert, key, caFile, requireClientCert = false, mtu, psk, pskIdentity } = {}) {
   const port = await freeUdpPort();
@@ -99,6 +101,8 @@ export async function startOpensslServer({ cert, key, caFile, requireClientCert 
  * `coap-server-openssl` on 127.0.0.1; DTLS on `port` (libcoap listens for plain CoAP one below). Options: cert,
  * key, caFile (client certificates then required unless `noClientCheck`), psk (text) and pskHint, loss ("1,2"),
  * dynamic (how many resources PUT may create).
+ * @param {{ cert?: string, key?: string, caFile?: string, noClientCheck?: boolean, psk?: string, pskHint?: string,
+ *   loss?: string, dynamic?: number }} [options]
  */
 export async function startCoapServer({ cert, key, caFile, noClientCheck = false, psk, pskHint, loss, dynamic } = {}) {
   const plain = await freeUdpPort({ pair: true });

@@ -45,6 +45,10 @@ export function createCa(dir, name = "ca", { type = "ec", cn = `Test CA ${name}`
 /**
  * Issues a certificate from `ca`: { cert, key (paths), pem, keyPem }. Options: cn, dns (names), ips, type,
  * usage "server" | "client", notBefore / notAfter (Date; default now - 1 day .. now + 1 year).
+ * @param {ReturnType<typeof createCa>} ca
+ * @param {string} name
+ * @param {{ cn?: string, dns?: string[], ips?: string[], type?: "ec" | "rsa", usage?: "server" | "client", notBefore?: Date,
+ *   notAfter?: Date }} [options]
  */
 export function issueCert(ca, name, { cn = name, dns = [], ips = [], type = "ec", usage = "server", notBefore, notAfter } = {}) {
   const dir = ca.dir;

@@ -61,6 +61,12 @@ export class DtlsServerSession extends EventEmitter {
  * "error" (Error: socket failure or engine crash; every session is then closed).
  */
 export class DtlsServer extends EventEmitter {
+  /**
+   * @param {{ cert?: string, key?: string, ca?: string, clientCert?: "none" | "optional" | "required", psk?: string,
+   *   pskIdentity?: string, connectionId?: boolean, mtu?: number, maxSessions?: number, maxHandshakes?: number,
+   *   handshakeTimeoutMs?: number, retransmitMinMs?: number, retransmitMaxMs?: number, suites?: string[],
+   *   send?: (bytes: Buffer, port: number, address: string) => void }} [options]
+   */
   constructor(options = {}) {
     super();
     if (!options.psk && !(options.cert && options.key)) throw new Error("DTLS server: cert and key (or psk) required");
@@ -115,7 +121,7 @@ export class DtlsServer extends EventEmitter {
       this.socket = null;
       // Let the close_notify alerts leave before the socket goes.
       await new Promise((r) => setImmediate(r));
-      await new Promise((r) => s.close(r));
+      await new Promise((r) => s.close(() => r(undefined)));
     }
     if (!this.wasm.dead) this.config.free();
   }

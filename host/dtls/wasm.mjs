@@ -46,8 +46,9 @@ export class DtlsWasm {
       },
     };
     this.instance = new WebAssembly.Instance(compile(), imports);
-    this.exports = this.instance.exports;
-    this.memory = this.exports.memory;
+    /** The shim's exports (firmware/dtls_shim.h): functions of numbers and pointers. */
+    this.exports = /** @type {Record<string, (...args: number[]) => number>} */ (/** @type {unknown} */ (this.instance.exports));
+    this.memory = /** @type {WebAssembly.Memory} */ (this.instance.exports.memory);
     this.exports._initialize();
   }
 

@@ -101,10 +101,9 @@ export class EngineNode extends ConsoleNode {
    * @param {Record<string, string>} [o.hosts] host names the node may resolve
    */
   constructor({ board, dir, name = "node1", clock = "virtual", speed, seed = 1, network = {}, wifi = {}, bindAddress = "127.0.0.1", epochMs = Date.now(), rtcMs = 0, hosts = {} }) {
-    super();
+    super(name);
     this.board = board;
     this.dir = dir;
-    this.name = name;
     this.boots = 0;
     this.engine = null;
     this.stopped = true;
@@ -144,10 +143,10 @@ export class EngineNode extends ConsoleNode {
     this.peerAddress = new Map();
     /** DTLS handshakes under way: peer port -> release() of the real pace they hold. */
     this.handshakes = new Map();
-    this.files = new Map([
-      ["hardware.json", Buffer.from(JSON.stringify(hardwareFor(board, wifi)))],
-      ["hardware.ntp", () => Buffer.from(String(Math.round(this.wallMs())))], // what SNTP would learn
-    ]);
+    /** @type {Map<string, Buffer | (() => Buffer)>} */
+    this.files = new Map();
+    this.files.set("hardware.json", Buffer.from(JSON.stringify(hardwareFor(board, wifi))));
+    this.files.set("hardware.ntp", () => Buffer.from(String(Math.round(this.wallMs())))); // what SNTP would learn
     fs.mkdirSync(dir, { recursive: true });
     this.flashFile = path.join(dir, "flash.bin");
     /** The flash image of the Storage partition, as the engine reads and writes it. */
@@ -158,11 +157,12 @@ export class EngineNode extends ConsoleNode {
     this.dirty = null; // the range of the flash image written since flash.bin was last saved
     this.storage = new FlashStorage(this);
     /** GPIO levels by pin number, as the engine drives and reads them; a change the chip makes is traced. */
+    /** @type {Record<string | symbol, number>} */
     const levels = {};
     this.pins = new Proxy(levels, {
       set: (target, pin, value) => {
         const v = value ? 1 : 0;
-        if ((target[pin] ? 1 : 0) !== v) this.trace({ type: "pin", pin: `D${pin}`, value: v });
+        if ((target[pin] ? 1 : 0) !== v) this.trace({ type: "pin", pin: `D${String(pin)}`, value: v });
         target[pin] = v;
         return true;
       },
@@ -291,7 +291,7 @@ export class EngineNode extends ConsoleNode {
    * Powers the node on (at once, or `powerOnMs` into the simulation) and runs it, resetting, sleeping and waking,
    * until stop() or `untilMs` of simulated time; resolves when the run ends.
    */
-  start({ untilMs, powerOnMs = 0 } = {}) {
+  start({ untilMs = undefined, powerOnMs = 0 } = {}) {
     if (this.running) throw new Error(`${this.name} is already running`);
     this.stopped = false;
     this.files.delete("hardware.sleep");

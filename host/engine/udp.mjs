@@ -15,6 +15,9 @@ export const RECEIVE_QUEUE = 16;
  * @param {(bytes: Buffer, port: number, address: string) => void} [o.onSent] a datagram really left
  * @param {(bytes: Buffer, rinfo: object) => void} [o.onReceived] a datagram really arrived (before the link's fate)
  * @param {() => void} [o.onArrival] a datagram waits for the interpreter
+ * @param {(direction: "in" | "out", port: number, bytes: Buffer) => void} [o.onPlaintext] the application data of a
+ *   DTLS record the interpreter sent to or took in from that port
+ * @param {(id: number) => void} [o.onClose] the interpreter closed socket `id`
  * @param {Record<string, string>} [o.hosts] names the interpreter may resolve ("localhost" always is 127.0.0.1)
  */
 export function createUdpSockets({ link, bindAddress = "127.0.0.1", onTrace = () => {}, onSent = () => {}, onReceived = () => {}, onArrival = () => {}, onPlaintext = () => {}, onClose = () => {}, hosts = {} }) {

@@ -52,10 +52,26 @@ function cString(heap, ptr) {
   return Buffer.from(heap.subarray(ptr, end)).toString("latin1");
 }
 
-/** A network that has no sockets (an engine that was given none). */
+/**
+ * The UDP sockets the engine's network driver reaches (host/engine/udp.mjs makes them).
+ * @typedef {{ create(port: number): number, close(id: number): void,
+ *   recv(id: number): { bytes: Uint8Array, address: string, port: number } | null,
+ *   send(id: number, address: string, port: number, bytes: Buffer): boolean, resolve(name: string): string | null,
+ *   plaintext?: (direction: "in" | "out", port: number, bytes: Buffer) => void }} EngineNetwork
+ */
+/**
+ * The engine's clock: `now` in milliseconds since the epoch; `set` is how Espruino's setTime reaches it.
+ * @typedef {{ now: number, set?: (ms: number) => void, virtual?: boolean, advance?: (ms: number) => void }} EngineClock
+ */
+
+/** A network that has no sockets (an engine that was given none).
+ * @type {EngineNetwork} */
 const NO_NETWORK = { create: () => -1, close() {}, recv: () => null, send: () => false, resolve: () => null };
 
-/** A clock the host moves: `now` in milliseconds since the epoch. */
+/**
+ * A clock the host moves: `now` in milliseconds since the epoch.
+ * @returns {EngineClock}
+ */
 export function virtualClock(startMs = Date.now()) {
   return { now: startMs, virtual: true, advance(ms) { this.now += ms; } };
 }
@@ -69,10 +85,14 @@ export function virtualClock(startMs = Date.now()) {
  * files: a Map of the stand-ins' files (name -> Buffer: hardware.json, hardware.sleep, ..., or a function that makes
  * the content when the file is read), kept by the host.
  * bootCode: false powers on without running the boot code in Storage. onFlashWrite(addr, len) follows writes to flash.
+ * @param {{ flash?: Uint8Array, clock?: EngineClock | null, onOutput?: (text: string) => void,
+ *   onFlashWrite?: (address: number, length: number) => void, pins?: Record<number, number | boolean>, network?: EngineNetwork,
+ *   files?: Map<string, Buffer | (() => Buffer)>, random?: () => number, bootCode?: boolean }} [options]
  */
 export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xff), clock = virtualClock(), onOutput = () => {}, onFlashWrite = () => {}, pins = {}, network = NO_NETWORK, files = new Map(), random = () => (Math.random() * 2 ** 32) >>> 0, bootCode = true } = {}) {
   if (flash.length !== FLASH_BYTES) throw new Error(`a flash image is ${FLASH_BYTES} bytes, not ${flash.length}`);
   const { glue, module } = load();
+  /** @type {any} the Emscripten module: its exports and heap */
   let M = null;
   let traffic = 0; // datagrams the interpreter sent or took in: settle() tells a pass that moved one
   const HostDate = class extends Date {
@@ -154,7 +174,7 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
   sandbox.exports = sandbox.module.exports;
   const context = vm.createContext(sandbox);
   glue.runInContext(context);
-  const create = sandbox.module.exports;
+  const create = /** @type {(options: object) => Promise<any>} */ (sandbox.module.exports);
   M = await create({
     print: (s) => onOutput(s + "\n"),
     printErr: (s) => onOutput(s + "\n"),

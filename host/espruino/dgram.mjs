@@ -16,34 +16,36 @@ export const directLink = {
   inbound: (bytes, rinfo, deliver) => deliver(bytes, rinfo),
 };
 
+/** @implements {DgramSocket} */
 class EspruinoDgramSocket extends EspruinoEmitter {
+  #bound; #m; #reuseAddr; #s;
   constructor(module, options) {
     super(module.queue);
     const o = typeof options === "object" && options !== null ? options : {};
-    Object.defineProperty(this, "_m", { value: module, enumerable: false });
-    Object.defineProperty(this, "_reuseAddr", { value: !!o.reuseAddr, enumerable: false });
-    Object.defineProperty(this, "_s", { value: null, enumerable: false, writable: true });
-    Object.defineProperty(this, "_bound", { value: false, enumerable: false, writable: true });
+    this.#m = module;
+    this.#reuseAddr = !!o.reuseAddr;
+    this.#s = null;
+    this.#bound = false;
     // recvBufferSize is global on Espruino: the largest requested by any socket wins.
     if (o.recvBufferSize > module.recvLimit) module.recvLimit = o.recvBufferSize;
-    this._attach(nodeDgram.createSocket({ type: "udp4", reuseAddr: this._reuseAddr }));
+    this.#attach(nodeDgram.createSocket({ type: "udp4", reuseAddr: this.#reuseAddr }));
     module.sockets.add(this);
   }
-  _attach(s) {
-    const module = this._m;
-    this._s = s;
+  #attach(s) {
+    const module = this.#m;
+    this.#s = s;
     s.on("message", (buf, rinfo) => {
-      if (this._s !== s) return;
+      if (this.#s !== s) return;
       module.link.inbound(new Uint8Array(buf), { address: rinfo.address, port: rinfo.port }, (bytes, from) => {
         const cut = bytes.length > module.recvLimit ? bytes.subarray(0, module.recvLimit) : bytes;
         this.emit("message", Buffer.from(cut).toString("latin1"), { address: from.address, port: from.port, size: cut.length });
       });
     });
     s.on("error", (e) => {
-      if (this._s === s) this.emit("error", { code: -1, message: e.message });
+      if (this.#s === s) this.emit("error", { code: -1, message: e.message });
     });
     s.on("close", () => {
-      if (this._s === s) this.emit("close", false);
+      if (this.#s === s) this.emit("close", false);
     });
   }
   /**
@@ -51,12 +53,12 @@ class EspruinoDgramSocket extends EspruinoEmitter {
    * new port and replies to the old one are lost. A simulator extension.
    */
   rebind() {
-    const old = this._s;
-    const fresh = nodeDgram.createSocket({ type: "udp4", reuseAddr: this._reuseAddr });
-    this._bound = true;
-    this._attach(fresh);
+    const old = this.#s;
+    const fresh = nodeDgram.createSocket({ type: "udp4", reuseAddr: this.#reuseAddr });
+    this.#bound = true;
+    this.#attach(fresh);
     return new Promise((resolve) => {
-      fresh.bind(0, module_bindAddress(this._m), () => {
+      fresh.bind(0, module_bindAddress(this.#m), () => {
         try {
           old.close();
         } catch (e) {
@@ -67,15 +69,15 @@ class EspruinoDgramSocket extends EspruinoEmitter {
     });
   }
   bind(port, callback) {
-    this._bound = true;
-    this._s.bind(port || 0, module_bindAddress(this._m), () => {
-      if (callback) this._m.queue(() => callback(this));
+    this.#bound = true;
+    this.#s.bind(port || 0, module_bindAddress(this.#m), () => {
+      if (callback) this.#m.queue(() => callback(this));
     });
     return this;
   }
   /** The bound local port (a simulator extension; Espruino has no address()). */
   localPort() {
-    return this._s.address().port;
+    return this.#s.address().port;
   }
   send(message, a, b, c, d) {
     let offset = 0;
@@ -86,14 +88,14 @@ class EspruinoDgramSocket extends EspruinoEmitter {
     else [offset, length, port, address] = [a, b, c, d];
     if (typeof message !== "string") {
       // Espruino's release build sends the value's text (a Uint8Array becomes "7,8,9"); that is never intended.
-      throw new this._m.TypeError("dgram send: message must be a string of 8-bit bytes (use E.toString), got " + typeof message);
+      throw new this.#m.TypeError("dgram send: message must be a string of 8-bit bytes (use E.toString), got " + typeof message);
     }
     const all = Buffer.from(message, "latin1");
     const bytes = new Uint8Array(all.subarray(offset, length === undefined ? all.length : offset + length));
     const sendNow = () => {
-      this._m.link.outbound(bytes, port, address, (out, p, addr) => {
+      this.#m.link.outbound(bytes, port, address, (out, p, addr) => {
         try {
-          this._s.send(out, p, addr);
+          this.#s.send(out, p, addr);
         } catch (e) {
           this.emit("error", { code: -1, message: e.message });
         }
@@ -101,16 +103,16 @@ class EspruinoDgramSocket extends EspruinoEmitter {
     };
     // Sending before bind() binds to a random port, as on the device - on the module's address, so a node that
     // talks to a server on this machine listens on loopback only.
-    if (!this._bound) {
-      this._bound = true;
-      this._s.bind(0, module_bindAddress(this._m));
+    if (!this.#bound) {
+      this.#bound = true;
+      this.#s.bind(0, module_bindAddress(this.#m));
     }
     sendNow();
   }
   close() {
-    this._m.sockets.delete(this);
+    this.#m.sockets.delete(this);
     try {
-      this._s.close();
+      this.#s.close();
     } catch (e) {
       /* already closed */
     }
@@ -125,6 +127,7 @@ function module_bindAddress(module) {
  * Creates one board's `dgram` module. `link` models the network (see directLink); `bindAddress` is the loopback
  * address the board's sockets use; `queue` is the board's event queue; `TypeError` the constructor send() throws
  * (a simulated device passes its own realm's, so `e instanceof TypeError` holds in the device's code).
+ * @param {{ link?: typeof directLink, bindAddress?: string, queue?: (fn: () => void) => void, TypeError?: typeof TypeError }} [options]
  */
 export function createDgramModule({ link = directLink, bindAddress = "127.0.0.1", queue = queueEvent, TypeError: TypeErrorClass = TypeError } = {}) {
   const module = {

@@ -34,30 +34,31 @@ export function boardClearTimeout(handle) {
 }
 
 export class EspruinoEmitter {
+  #listeners; #queue;
   /** `queue` is the event queue of the board the object lives on (a simulated device has its own). */
   constructor(queue = queueEvent) {
-    Object.defineProperty(this, "_listeners", { value: {}, enumerable: false });
-    Object.defineProperty(this, "_queue", { value: queue, enumerable: false });
+    this.#listeners = {};
+    this.#queue = queue;
   }
   on(event, listener) {
-    (this._listeners[event] || (this._listeners[event] = [])).push(listener);
+    (this.#listeners[event] || (this.#listeners[event] = [])).push(listener);
   }
   addListener(event, listener) {
     this.on(event, listener);
   }
   emit(event, ...args) {
-    const list = (this._listeners[event] || []).slice();
-    if (list.length) this._queue(() => list.forEach((l) => l.apply(this, args)));
+    const list = (this.#listeners[event] || []).slice();
+    if (list.length) this.#queue(() => list.forEach((l) => l.apply(this, args)));
   }
   removeListener(event, listener) {
-    const list = this._listeners[event];
+    const list = this.#listeners[event];
     if (list) {
       const i = list.indexOf(listener);
       if (i >= 0) list.splice(i, 1);
     }
   }
   removeAllListeners(event) {
-    if (event === undefined) for (const k of Object.keys(this._listeners)) delete this._listeners[k];
-    else delete this._listeners[event];
+    if (event === undefined) for (const k of Object.keys(this.#listeners)) delete this.#listeners[k];
+    else delete this.#listeners[event];
   }
 }

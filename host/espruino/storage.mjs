@@ -171,6 +171,9 @@ export class StorageFolder {
 /**
  * The `require("Storage")` object for one device. `realm` holds the device's constructors (Array, ArrayBuffer,
  * JSON, Error) so that values handed to the firmware belong to its own realm.
+ * @param {StorageFolder} folder
+ * @param {typeof globalThis} realm
+ * @returns {StorageModule}
  */
 export function createStorageModule(folder, realm) {
   const fail = (e) => {

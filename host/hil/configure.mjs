@@ -4,7 +4,7 @@
 // firmware starts with it. Secrets come from files or environment variables and are never printed.
 import fs from "node:fs";
 import path from "node:path";
-import { createRequire } from "node:module";
+import { nodeLib } from "../lib.mjs";
 import { Repl } from "./repl.mjs";
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
@@ -26,18 +26,12 @@ function withFlag(error) {
   return m && FLAG_OF[m[1]] ? `${FLAG_OF[m[1]]}: ${error}` : error;
 }
 
-/** The firmware's validator, from the library bundle built from src/node/config.ts. */
-export function firmwareValidator() {
-  const lib = path.join(ROOT, "dist", "lib", "node.cjs");
-  if (!fs.existsSync(lib)) throw new ConfigError("dist/lib/node.cjs is missing (run npm run build): configure validates with the firmware's own code");
-  return createRequire(import.meta.url)(lib).validateConfig;
-}
 
 /**
  * A secret from `--X-file F` (first line of F) or `--X-env VAR`, or given inline (then `warn` is told).
  * Returns undefined when none of them is set.
  */
-export function readSecret(name, { inline, file, envVar }, { env = process.env, warn = () => {} } = {}) {
+export function readSecret(name, { inline = undefined, file, envVar }, { env = process.env, warn = (_warning) => {} } = {}) {
   const given = [inline, file, envVar].filter((v) => v !== undefined).length;
   if (given > 1) throw new ConfigError(`give the ${name} one way only: --${name}, --${name}-file or --${name}-env`);
   if (file !== undefined) {
@@ -84,7 +78,7 @@ export function redact(text, secrets) {
  * Builds node.cfg from parsed options (see configure-cli.mjs) and validates it with the firmware's validator.
  * Returns { config, caPem, secrets }; throws a ConfigError listing every problem (secrets never quoted).
  */
-export function buildConfig(o, { env = process.env, warn = () => {}, validate = firmwareValidator() } = {}) {
+export function buildConfig(o, { env = process.env, warn = (_warning) => {}, validate = nodeLib.validateConfig } = {}) {
   const cfg = {};
   if (o.server !== undefined) cfg.server = o.server;
   const token = readSecret("token", { inline: o.token, file: o.tokenFile, envVar: o.tokenEnv }, { env, warn });
@@ -130,7 +124,7 @@ export function buildConfig(o, { env = process.env, warn = () => {}, validate = 
  * Writes the configuration to the board on `port` (an open Repl or a port string) and restarts the firmware with
  * load() unless `restart` is false. Existing node.ca is removed when no CA is given, so a stale one is not used.
  */
-export async function writeConfig(port, { config, caPem }, { restart = true, progress = () => {}, baud } = {}) {
+export async function writeConfig(port, { config, caPem }, { restart = true, progress = (_text) => {}, baud = undefined } = {}) {
   const repl = typeof port === "string" ? await Repl.open(port, { baud, name: port }) : port;
   try {
     await repl.prompt();

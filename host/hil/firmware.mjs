@@ -56,6 +56,9 @@ export function firmwareImages({ firmware, bootloader, partitions, board }) {
  * @param {string} o.port serial device
  * @param {object} o.board loaded board file
  * @param {number} [o.baud] flashing speed after the stub is loaded (the ROM talks at 115200)
+ * @param {string} [o.firmware] Espruino's firmware image (the board's default otherwise)
+ * @param {string} [o.bootloader] the bootloader image
+ * @param {string} [o.partitions] the partition table image
  * @param {boolean} [o.eraseAll]
  * @param {(text: string) => void} [o.progress]
  * @param {object} [o.serial] NodeSerialPort options (tests inject a mock binding)

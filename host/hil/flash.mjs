@@ -79,7 +79,7 @@ export function cliArgs({ port, boardJson, file, baud = 115200, throttle = false
 }
 
 /** Runs the EspruinoTools CLI; resolves with its output, rejects with it on failure or after `timeoutMs`. */
-export function runEspruinoCli(args, { timeoutMs = 300000, onLine = () => {} } = {}) {
+export function runEspruinoCli(args, { timeoutMs = 300000, onLine = (_line) => {} } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(CLI, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -117,8 +117,11 @@ export function runEspruinoCli(args, { timeoutMs = 300000, onLine = () => {} } =
  * @param {string} o.board board id (boards/<id>.json)
  * @param {string} [o.bundle] firmware file to upload instead of dist/<board>/firmware.js
  * @param {boolean} [o.erase] erase all of Storage first (configuration, queued readings, OTA slots)
+ * @param {number} [o.baud] the console's speed
+ * @param {boolean} [o.throttle] slow the upload down (EspruinoTools' throttling)
  * @param {(text: string) => void} [o.progress]
- * @returns {Promise<{bytes: number, crc: number, info: object}>}
+ * @param {number} [o.timeoutMs] how long EspruinoTools may take
+ * @returns {Promise<{bytes: number, crc: number, info: any}>}
  */
 export async function flashBundle({ port, board: boardId, bundle, erase = false, baud = 115200, throttle = false, progress = () => {}, timeoutMs }) {
   const board = boardById(boardId);

@@ -36,7 +36,7 @@ function openTcp(p) {
       sock.destroy();
       reject(new PortError(`cannot connect to ${p.text}: no answer within 10 s`));
     });
-    sock.once("error", (e) => reject(new PortError(`cannot connect to ${p.text}: ${e.code === "ECONNREFUSED" ? "connection refused (is the board or simulator console listening?)" : e.message}`)));
+    sock.once("error", (e) => reject(new PortError(`cannot connect to ${p.text}: ${/** @type {NodeJS.ErrnoException} */ (e).code === "ECONNREFUSED" ? "connection refused (is the board or simulator console listening?)" : e.message}`)));
     sock.once("connect", () => {
       sock.setTimeout(0);
       sock.setNoDelay(true);

@@ -140,7 +140,7 @@ export class Repl {
    * Writes `data` (Buffer or latin1 text) to Storage file `name`, a chunk per confirmed line, and checks the
    * stored file's CRC-32. `onChunk(done, total)` reports progress.
    */
-  async writeFile(name, data, { onChunk = () => {} } = {}) {
+  async writeFile(name, data, { onChunk = (_done, _total) => {} } = {}) {
     const bytes = typeof data === "string" ? Buffer.from(data, "latin1") : data;
     if (!bytes.length) throw new Error(`${name}: Storage cannot hold an empty file`);
     for (let off = 0; off < bytes.length; off += CHUNK) {

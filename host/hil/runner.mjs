@@ -14,6 +14,7 @@ export const SIM_REAL_LIMIT_MS = 180000;
  * @param {(scenario) => Promise<object>} o.targetFor the target a scenario runs on (begun; ended by the runner)
  * @param {object} o.tb the local server (host/hil/server.mjs)
  * @param {(text: string) => void} [o.log]
+ * @param {number} [o.simRealLimitMs] real time a simulated scenario may take at most
  */
 export async function runScenarios({ scenarios, targetFor, tb, log = () => {}, simRealLimitMs = SIM_REAL_LIMIT_MS }) {
   const results = [];

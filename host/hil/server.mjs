@@ -13,9 +13,7 @@ export async function startHilServer({ host = "127.0.0.1", port = 0, ...options 
     });
     const text = await res.text();
     if (!res.ok) {
-      const e = new Error(`${method} ${path.replace(/accessToken=[^&]*/, "accessToken=<hidden>")}: HTTP ${res.status} ${text}`);
-      e.status = res.status;
-      throw e;
+      throw Object.assign(new Error(`${method} ${path.replace(/accessToken=[^&]*/, "accessToken=<hidden>")}: HTTP ${res.status} ${text}`), { status: res.status });
     }
     return text ? JSON.parse(text) : null;
   };

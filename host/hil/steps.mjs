@@ -76,8 +76,12 @@ export function configure(fields = {}) {
   };
 }
 
-/** A console line matching `pattern` since the last flash/configure (or since the step started: `fresh`). */
-export function consoleLine(pattern, { withinS = 60, fresh = false, count = 1, name } = {}) {
+/**
+ * A console line matching `pattern` since the last flash/configure (or since the step started: `fresh`).
+ * @param {RegExp} pattern
+ * @param {{ withinS?: number, fresh?: boolean, count?: number, name?: string }} [options]
+ */
+export function consoleLine(pattern, { withinS = 60, fresh = false, count = 1, name = undefined } = {}) {
   return {
     name: name ?? `console prints ${count > 1 ? count + " lines " : ""}${pattern}`,
     async run(ctx) {
@@ -101,7 +105,11 @@ export function spacedBy(ms, toleranceMs = 5000) {
   }, { label: `one interval (${ms / 1000} s) apart` });
 }
 
-export function telemetry(key, { count = 1, withinS = 120, check } = {}) {
+/**
+ * @param {string} key
+ * @param {{ count?: number, withinS?: number, check?: ((points: any[]) => string | null) & { label?: string } }} [options]
+ */
+export function telemetry(key, { count = 1, withinS = 120, check = undefined } = {}) {
   return {
     name: `server stores ${count} ${key} value(s)${check ? " " + (check.label || "as expected") : ""}`,
     async run(ctx) {
@@ -123,7 +131,7 @@ export function telemetry(key, { count = 1, withinS = 120, check } = {}) {
 }
 
 /** Attributes of `scope` (CLIENT_SCOPE, SHARED_SCOPE) include `expected` (an object, or ctx => object). */
-export function attributes(scope, expectedOf, { withinS = 60, name } = {}) {
+export function attributes(scope, expectedOf, { withinS = 60, name = undefined } = {}) {
   return {
     name: name ?? `server has ${scope} attributes ${typeof expectedOf === "function" ? "as expected" : JSON.stringify(expectedOf)}`,
     async run(ctx) {

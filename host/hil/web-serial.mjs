@@ -13,8 +13,8 @@ export class NodeSerialPort {
   /**
    * @param {string} path serial device
    * @param {object} [o]
-   * @param {(options: {path: string, baudRate: number}) => Promise<object>} [o.openStream] opens a node serialport
-   *   stream (default: `serialport`'s SerialPort); tests pass one on @serialport/binding-mock
+   * @param {(options: {path: string, baudRate: number}) => Promise<any>} [o.openStream] opens a node serialport
+   *   stream (default: `serialport`'s SerialPort); tests pass one over serialport's mock binding
    * @param {(path: string) => Promise<object>} [o.describe] its USB ids for getInfo() (default: serialport's list)
    */
   constructor(path, { openStream = openNodeSerialPort, describe = describeNodeSerialPort } = {}) {
@@ -115,6 +115,7 @@ export class NodeSerialPort {
     return this._writable;
   }
 
+  /** @param {{ dataTerminalReady?: boolean, requestToSend?: boolean, break?: boolean }} [signals] */
   async setSignals({ dataTerminalReady, requestToSend, break: brk } = {}) {
     if (!this.stream) throw Object.assign(new Error("the port is not open"), { name: "InvalidStateError" });
     if (dataTerminalReady !== undefined) this.signals.dtr = !!dataTerminalReady;

@@ -36,7 +36,11 @@ export function requireInterpreter(variant = "esp32") {
  * Runs `code` as a script on the interpreter in folder `dir` (its Storage is dir/espruino.flash) and returns what it
  * printed: the interpreter exits once the script and its timers are done (or after `timeoutMs`).
  */
-export function runScript(code, { dir, variant = "esp32", timeoutMs = 30000 } = {}) {
+/**
+ * @param {string} code
+ * @param {{ dir: string, variant?: string, timeoutMs?: number }} options
+ */
+export function runScript(code, { dir, variant = "esp32", timeoutMs = 30000 }) {
   const bin = requireInterpreter(variant);
   const file = path.join(dir, `script-${process.pid}-${Date.now()}.js`);
   fs.writeFileSync(file, code);
@@ -152,13 +156,13 @@ export async function serveConsole(node, { port = 0, onConnect = () => null } = 
     });
     sock.on("error", () => {});
   });
-  await new Promise((resolve, reject) => server.listen(port, "127.0.0.1", resolve).on("error", reject));
+  await new Promise((resolve, reject) => server.listen(port, "127.0.0.1", () => resolve(undefined)).on("error", reject));
   const close = () => new Promise((resolve) => {
     node.off("data", forward);
     for (const c of clients) c.destroy();
     server.close(() => resolve());
   });
-  return { port: server.address().port, close };
+  return { port: /** @type {import("node:net").AddressInfo} */ (server.address()).port, close };
 }
 
 const LINE_LOG_LIMIT = 5000;
@@ -168,8 +172,10 @@ const LINE_LOG_LIMIT = 5000;
  * it (consoleLine), `lines` the last LINE_LOG_LIMIT lines and `lineCount` every line ever printed.
  */
 export class ConsoleNode extends EventEmitter {
-  constructor() {
+  /** @param {string} name what the node is called in messages */
+  constructor(name) {
     super();
+    this.name = name;
     this.lines = [];
     this.lineCount = 0;
     this.partial = "";
@@ -231,11 +237,10 @@ export class InterpreterNode extends ConsoleNode {
    * @param {string} [o.name]
    */
   constructor({ dir, variant = "esp32", hardware = { adc: {}, wifi: { ssid: "sim" } }, name = "node1" }) {
-    super();
+    super(name);
     this.bin = requireInterpreter(variant);
     this.variant = variant;
     this.dir = dir;
-    this.name = name;
     this.boots = 0;
     this.proc = null;
     this.stopped = true;

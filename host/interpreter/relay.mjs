@@ -3,7 +3,10 @@
 // outage, is dropped and counted). The real interpreter has no simulated link of its own.
 import dgram from "node:dgram";
 
-/** `onDatagram(direction, bytes)` sees each datagram that passes ("out": node to server, "in": back). */
+/**
+ * `onDatagram(direction, bytes)` sees each datagram that passes ("out": node to server, "in": back).
+ * @param {{ serverHost?: string, serverPort: number, onDatagram?: (direction: "out" | "in", bytes: Buffer) => void }} options
+ */
 export async function startRelay({ serverHost = "127.0.0.1", serverPort, onDatagram = () => {} }) {
   const front = dgram.createSocket("udp4");
   const back = dgram.createSocket("udp4");
@@ -26,8 +29,8 @@ export async function startRelay({ serverHost = "127.0.0.1", serverPort, onDatag
     front.send(msg, node.port, node.address);
   });
   await Promise.all([
-    new Promise((resolve) => front.bind(0, "127.0.0.1", resolve)),
-    new Promise((resolve) => back.bind(0, "127.0.0.1", resolve)),
+    new Promise((resolve) => front.bind(0, "127.0.0.1", () => resolve(undefined))),
+    new Promise((resolve) => back.bind(0, "127.0.0.1", () => resolve(undefined))),
   ]);
   return {
     port: front.address().port,
@@ -36,6 +39,6 @@ export async function startRelay({ serverHost = "127.0.0.1", serverPort, onDatag
     outage(ms) {
       downUntil = Date.now() + ms;
     },
-    close: () => Promise.all([new Promise((r) => front.close(r)), new Promise((r) => back.close(r))]),
+    close: () => Promise.all([new Promise((r) => front.close(() => r(undefined))), new Promise((r) => back.close(() => r(undefined)))]),
   };
 }

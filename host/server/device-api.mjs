@@ -1,7 +1,7 @@
 // ThingsBoard's CoapTransportResource: everything under /api/v1. Path rules (feature, token at index 2, request id),
 // response codes and message types follow the notes' sections 3.3, 4 and 2.2.
 
-import { C, O, CF, uintBytes, bytes, text } from "./wire.mjs";
+import { Code, Opt, ContentFormat, uintValue, bytes, text } from "./wire.mjs";
 import { parseLenient, nodeToJson, nodeToValue, JsonSyntaxError } from "./lenient-json.mjs";
 import { telemetryOf, entriesOf, entryJson, PayloadError, ProcessingError } from "./kv.mjs";
 import { maskPath } from "./log.mjs";
@@ -51,7 +51,7 @@ export function createDeviceApi({ core, observations, provisioning, log, options
   const typing = { typeCast: options.jsonTypeCast, maxStringValueLength: options.jsonMaxStringValueLength };
 
   /** Response Content-Format of a JSON profile: the request's, else application/json. */
-  const format = (req) => [{ number: O.CONTENT_FORMAT, value: uintBytes(req.contentFormat ?? CF.JSON) }];
+  const format = (req) => [{ number: Opt.CONTENT_FORMAT, value: uintValue(req.contentFormat ?? ContentFormat.JSON) }];
 
   function getAttributes(ex, device) {
     const { clientKeys, sharedKeys } = attributeKeys(ex.request.query);
@@ -60,12 +60,12 @@ export function createDeviceApi({ core, observations, provisioning, log, options
     const client = section("CLIENT_SCOPE", clientKeys);
     const shared = section("SHARED_SCOPE", sharedKeys);
     const type = ex.request.type;
-    if (!client.length && !shared.length) return ex.respond({ code: C.NOT_FOUND, type });
+    if (!client.length && !shared.length) return ex.respond({ code: Code.NOT_FOUND, type });
     const obj = (list) => "{" + list.map((e) => JSON.stringify(e.key) + ":" + entryJson(e)).join(",") + "}";
     const parts = [];
     if (client.length) parts.push(`"client":${obj(client)}`);
     if (shared.length) parts.push(`"shared":${obj(shared)}`);
-    ex.respond({ code: C.CONTENT, options: format(ex.request), payload: bytes("{" + parts.join(",") + "}"), type });
+    ex.respond({ code: Code.CONTENT, options: format(ex.request), payload: bytes("{" + parts.join(",") + "}"), type });
   }
 
   function clientRpc(ex, device) {
@@ -84,7 +84,7 @@ export function createDeviceApi({ core, observations, provisioning, log, options
     const timer = setTimeout(() => { expired = true; log.info("rpc", `client-side ${method} of device ${device.id} not answered within ${options.coapTimeoutMs} ms`); }, options.coapTimeoutMs);
     const answer = (json) => {
       clearTimeout(timer);
-      if (!expired) ex.respond({ code: C.CONTENT, options: format(ex.request), payload: bytes(json), type: ex.request.type });
+      if (!expired) ex.respond({ code: Code.CONTENT, options: format(ex.request), payload: bytes(json), type: ex.request.type });
     };
     Promise.resolve()
       .then(() => handler(params ? nodeToValue(params) : null, { id: device.id, name: device.name }))
@@ -96,7 +96,7 @@ export function createDeviceApi({ core, observations, provisioning, log, options
 
   function post(ex, device, feature, p) {
     const req = ex.request;
-    const created = () => ex.respond({ code: C.CREATED, type: req.type });
+    const created = () => ex.respond({ code: Code.CREATED, type: req.type });
     switch (feature) {
       case "telemetry": {
         const batches = telemetryOf(parse(req.payload), core.serverTs(device.id), typing);
@@ -137,7 +137,7 @@ export function createDeviceApi({ core, observations, provisioning, log, options
       }
       default:
         // GET+Observe style oddities aside, POST on provision is routed before authentication.
-        return ex.respond({ code: C.BAD_REQUEST });
+        return ex.respond({ code: Code.BAD_REQUEST });
     }
   }
 
@@ -152,17 +152,17 @@ export function createDeviceApi({ core, observations, provisioning, log, options
       x509 = Boolean(device);
     }
     if (!device) {
-      if (p.length <= 3) return ex.respond({ code: C.UNAUTHORIZED });
+      if (p.length <= 3) return ex.respond({ code: Code.UNAUTHORIZED });
       device = core.deviceByToken(p[2]);
-      if (!device) return ex.respond({ code: C.UNAUTHORIZED });
+      if (!device) return ex.respond({ code: Code.UNAUTHORIZED });
     }
     if (core.rateLimited(device.id)) {
       log.warn("coap", `device ${device.id} is over its rate limit`);
-      return ex.respond({ code: C.INTERNAL_SERVER_ERROR });
+      return ex.respond({ code: Code.INTERNAL_SERVER_ERROR });
     }
     core.uplink(device.id);
     try {
-      if (req.code === C.GET) {
+      if (req.code === Code.GET) {
         if (req.observe !== undefined) {
           const kind = feature === "rpc" ? "rpc" : "attrs";
           if (req.observe === 1) observations.deregister(ex);
@@ -175,23 +175,23 @@ export function createDeviceApi({ core, observations, provisioning, log, options
     } catch (e) {
       if (e instanceof PayloadError) {
         log.info("coap", `${peer.address}:${peer.port} ${maskPath(p)}: bad payload: ${e.message}`);
-        return ex.respond({ code: C.BAD_REQUEST });
+        return ex.respond({ code: Code.BAD_REQUEST });
       }
       if (!(e instanceof ProcessingError)) log.error("coap", `processing ${maskPath(p)} failed: ${e.stack ?? e}`);
       else log.info("coap", `${peer.address}:${peer.port} ${maskPath(p)}: ${e.message}`);
       // An unchecked exception: 5.00 through the token path's callback; X.509 requests get nothing.
-      if (!x509) ex.respond({ code: C.INTERNAL_SERVER_ERROR });
+      if (!x509) ex.respond({ code: Code.INTERNAL_SERVER_ERROR });
     }
   }
 
   return function handle(ex, p) {
     const req = ex.request;
-    if (req.code !== C.GET && req.code !== C.POST) return ex.respond({ code: C.METHOD_NOT_ALLOWED });
+    if (req.code !== Code.GET && req.code !== Code.POST) return ex.respond({ code: Code.METHOD_NOT_ALLOWED });
     const feature = featureOf(p);
-    if (!feature) return ex.respond({ code: C.BAD_REQUEST });
-    if (req.code === C.GET) {
-      if (feature === "telemetry") return ex.respond({ code: C.BAD_REQUEST });
-      if (req.observe === undefined && feature !== "attributes") return ex.respond({ code: C.BAD_REQUEST });
+    if (!feature) return ex.respond({ code: Code.BAD_REQUEST });
+    if (req.code === Code.GET) {
+      if (feature === "telemetry") return ex.respond({ code: Code.BAD_REQUEST });
+      if (req.observe === undefined && feature !== "attributes") return ex.respond({ code: Code.BAD_REQUEST });
     } else if (feature === "provision") {
       return provisioning(ex);
     }

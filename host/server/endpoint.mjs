@@ -5,7 +5,7 @@
 //
 // Transport-neutral: a peer is {id, address, port, send(bytes)}; plain UDP and DTLS both feed receive(peer, bytes).
 
-import { codec, T, C, O, KNOWN_OPTIONS, TYPE_NAMES, codeName, option, options, uintOption, decodeBlock, blockBytes, uintBytes, bytes, sortOptions } from "./wire.mjs";
+import { coap, Type, Code, Opt, KNOWN_OPTIONS, codeString, getOption, getOptions, uintOption, readBlockSized, blockValue, uintValue, bytes, sortOptions } from "./wire.mjs";
 
 export const DEFAULT_TIMING = {
   ackTimeoutMs: 2000,
@@ -31,21 +31,25 @@ function uriKey(peer, req) {
  */
 function describeRequest(msg) {
   const dec = new TextDecoder();
-  const obs = uintOption(msg, O.OBSERVE);
-  const b2 = option(msg, O.BLOCK2);
+  const obs = uintOption(msg, Opt.OBSERVE);
+  const b2 = getOption(msg, Opt.BLOCK2);
   return {
     ...msg,
     token: copy(msg.token),
     payload: copy(msg.payload),
-    path: options(msg, O.URI_PATH).map((v) => dec.decode(v)),
-    query: options(msg, O.URI_QUERY).map((v) => dec.decode(v)),
+    path: getOptions(msg, Opt.URI_PATH).map((v) => dec.decode(v)),
+    query: getOptions(msg, Opt.URI_QUERY).map((v) => dec.decode(v)),
     observe: obs,
-    contentFormat: uintOption(msg, O.CONTENT_FORMAT),
-    block2: b2 && decodeBlock(b2),
-    size2: option(msg, O.SIZE2) !== undefined,
+    contentFormat: uintOption(msg, Opt.CONTENT_FORMAT),
+    block2: b2 && readBlockSized(b2),
+    size2: getOption(msg, Opt.SIZE2) !== undefined,
   };
 }
 
+/**
+ * @param {{ log: any, timing?: object, maxBodySize?: number, onRequest: (exchange: any) => void,
+ *   onResponse?: (peer: object, request: object, response: object) => void }} options
+ */
 export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 * 1024, onRequest, onResponse = () => {} }) {
   const warnMalformed = log.limited ? log.limited("warn", "malformed datagram") : log.warn;
   const timing = { ...DEFAULT_TIMING, ...t };
@@ -76,8 +80,8 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
   sweeper.unref();
 
   function transmit(peer, msg) {
-    const data = codec.encodeMessage(msg);
-    if (log.enabled("debug")) log.debug("coap", `${peer.address}:${peer.port} <- ${TYPE_NAMES[msg.type]} ${codeName(msg.code)} mid=${msg.messageId} ${data.length} B`);
+    const data = coap.encodeMessage(msg);
+    if (log.enabled("debug")) log.debug("coap", `${peer.address}:${peer.port} <- ${Type[msg.type]} ${codeString(msg.code)} mid=${msg.messageId} ${data.length} B`);
     peer.send(data);
     return data;
   }
@@ -135,28 +139,28 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
   }
 
   function onEmpty(peer, msg) {
-    if (msg.type === T.CON || msg.type === T.NON) {
+    if (msg.type === Type.CON || msg.type === Type.NON) {
       // A CoAP ping: Californium answers every empty CON/NON with RST.
-      transmit(peer, { type: T.RST, code: 0, messageId: msg.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
+      transmit(peer, { type: Type.RST, code: 0, messageId: msg.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
       return;
     }
     const key = peer.id + "#" + msg.messageId;
     const p = outgoing.get(key);
     if (!p) {
-      log.debug("coap", `${peer.address}:${peer.port} unmatched ${TYPE_NAMES[msg.type]} mid=${msg.messageId}`);
-      if (msg.type === T.RST) api.onReset?.(peer, msg.messageId);
+      log.debug("coap", `${peer.address}:${peer.port} unmatched ${Type[msg.type]} mid=${msg.messageId}`);
+      if (msg.type === Type.RST) api.onReset?.(peer, msg.messageId);
       return;
     }
     outgoing.delete(key);
     cancel(p.timer);
-    if (msg.type === T.ACK) p.hooks.onAck?.();
+    if (msg.type === Type.ACK) p.hooks.onAck?.();
     else p.hooks.onRst?.();
   }
 
   /** Splits a body for Block2: first (or requested) block now, the rest kept for follow-up GETs. */
   function withBlock2(peer, req, resp) {
     // A handler that sets Block2 itself is answered as it is (ThingsBoard's own OTA block code, section 10.2).
-    if (resp.options.some((o) => o.number === O.BLOCK2)) return resp;
+    if (resp.options.some((o) => o.number === Opt.BLOCK2)) return resp;
     const asked = req?.block2;
     const body = resp.payload ?? new Uint8Array(0);
     if (body.length <= MAX_MESSAGE_SIZE && !asked) return resp;
@@ -165,11 +169,11 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
     const num = asked ? Math.floor((asked.num * asked.size) / size) : 0;
     const start = num * size;
     const more = start + size < body.length;
-    const opts = resp.options.filter((o) => o.number !== O.BLOCK2 && o.number !== O.SIZE2);
-    opts.push({ number: O.BLOCK2, value: blockBytes(num, more, szx) });
-    if (req?.size2 || (num === 0 && more)) opts.push({ number: O.SIZE2, value: uintBytes(body.length) });
+    const opts = resp.options.filter((o) => o.number !== Opt.BLOCK2 && o.number !== Opt.SIZE2);
+    opts.push({ number: Opt.BLOCK2, value: blockValue({ num: num, more: more, szx: szx }) });
+    if (req?.size2 || (num === 0 && more)) opts.push({ number: Opt.SIZE2, value: uintValue(body.length) });
     if (more && req) {
-      block2.set(uriKey(peer, req), { code: resp.code, options: resp.options.filter((o) => o.number !== O.OBSERVE), body, expires: Date.now() + timing.blockwiseLifetimeMs });
+      block2.set(uriKey(peer, req), { code: resp.code, options: resp.options.filter((o) => o.number !== Opt.OBSERVE), body, expires: Date.now() + timing.blockwiseLifetimeMs });
     }
     return { ...resp, options: sortOptions(opts), payload: body.subarray(start, Math.min(start + size, body.length)) };
   }
@@ -186,14 +190,14 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
       this.block1 = null;
     }
 
-    get confirmable() { return this.request.type === T.CON; }
+    get confirmable() { return this.request.type === Type.CON; }
 
     /** The empty ACK: sent once, only for a CON request that has not been acknowledged yet. */
     accept() {
       cancel(this.deferTimer);
       if (!this.confirmable || this.acknowledged || this.responded) return;
       this.acknowledged = true;
-      this.sent = transmit(this.peer, { type: T.ACK, code: 0, messageId: this.request.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
+      this.sent = transmit(this.peer, { type: Type.ACK, code: 0, messageId: this.request.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
     }
 
     acceptAfter(ms) {
@@ -212,22 +216,22 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
       cancel(this.deferTimer);
       const req = this.request;
       const opts = [...(resp.options ?? [])];
-      if (this.block1) opts.push({ number: O.BLOCK1, value: blockBytes(this.block1.num, false, this.block1.szx) });
+      if (this.block1) opts.push({ number: Opt.BLOCK1, value: blockValue({ num: this.block1.num, more: false, szx: this.block1.szx }) });
       let m = withBlock2(this.peer, req, { code: resp.code, options: sortOptions(opts), payload: resp.payload ?? new Uint8Array(0) });
       m = { ...m, token: req.token };
-      log.debug("coap", `${this.peer.address}:${this.peer.port} ${req.method} -> ${codeName(m.code)}`);
+      log.debug("coap", `${this.peer.address}:${this.peer.port} ${req.method} -> ${codeString(m.code)}`);
       onResponse(this.peer, req, m);
       if (resp.type === undefined && this.confirmable && !this.acknowledged) {
         this.acknowledged = true;
-        this.sent = transmit(this.peer, { ...m, type: T.ACK, messageId: req.messageId });
-      } else if (this.confirmable && resp.type !== T.NON) {
+        this.sent = transmit(this.peer, { ...m, type: Type.ACK, messageId: req.messageId });
+      } else if (this.confirmable && resp.type !== Type.NON) {
         this.acknowledged = true;
-        this.separate = sendCon(this.peer, { ...m, type: T.CON, messageId: freeMid(this.peer) }, {
+        this.separate = sendCon(this.peer, { ...m, type: Type.CON, messageId: freeMid(this.peer) }, {
           onTimeout: () => log.debug("coap", `${this.peer.address}:${this.peer.port} separate response was never acknowledged`),
         });
         this.separateMsg = m;
       } else {
-        this.sent = transmit(this.peer, { ...m, type: T.NON, messageId: freeMid(this.peer) });
+        this.sent = transmit(this.peer, { ...m, type: Type.NON, messageId: freeMid(this.peer) });
       }
     }
 
@@ -235,7 +239,7 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
     duplicate() {
       if (this.sent) this.peer.send(this.sent);
       if (this.separate && outgoing.has(this.peer.id + "#" + this.separate.messageId)) {
-        transmit(this.peer, { ...this.separateMsg, type: T.CON, messageId: this.separate.messageId });
+        transmit(this.peer, { ...this.separateMsg, type: Type.CON, messageId: this.separate.messageId });
       }
     }
   }
@@ -253,23 +257,23 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
 
   /** Block1 reassembly; returns true when the request was fully handled here. */
   function collectBlock1(peer, req, ex) {
-    const raw = option(req, O.BLOCK1);
+    const raw = getOption(req, Opt.BLOCK1);
     if (raw === undefined) return false;
-    const blk = decodeBlock(raw);
-    const size1 = uintOption(req, O.SIZE1);
+    const blk = readBlockSized(raw);
+    const size1 = uintOption(req, Opt.SIZE1);
     const key = uriKey(peer, req);
     const tooLarge = () => {
       block1.delete(key);
-      ex.respond({ code: C.REQUEST_ENTITY_TOO_LARGE, options: [{ number: O.SIZE1, value: uintBytes(maxBodySize) }], payload: bytes(`body too large, max. ${maxBodySize} bytes`) });
+      ex.respond({ code: Code.REQUEST_ENTITY_TOO_LARGE, options: [{ number: Opt.SIZE1, value: uintValue(maxBodySize) }], payload: bytes(`body too large, max. ${maxBodySize} bytes`) });
       return true;
     };
-    if (blk.szx === 7) { ex.respond({ code: C.BAD_OPTION }); return true; }
+    if (blk.szx === 7) { ex.respond({ code: Code.BAD_OPTION }); return true; }
     if (size1 !== undefined && size1 > maxBodySize) return tooLarge();
     let st = block1.get(key);
     if (blk.num === 0) { st = { parts: [], length: 0, next: 0, szx: blk.szx }; block1.set(key, st); }
     if (!st || blk.num !== st.next) {
       block1.delete(key);
-      ex.respond({ code: C.REQUEST_ENTITY_INCOMPLETE, payload: bytes("Missing block") });
+      ex.respond({ code: Code.REQUEST_ENTITY_INCOMPLETE, payload: bytes("Missing block") });
       return true;
     }
     st.parts.push(req.payload);
@@ -278,7 +282,7 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
     st.expires = Date.now() + timing.blockwiseLifetimeMs;
     if (st.length > maxBodySize) return tooLarge();
     if (blk.more) {
-      ex.respond({ code: C.CONTINUE, options: [{ number: O.BLOCK1, value: blockBytes(blk.num, true, blk.szx) }] });
+      ex.respond({ code: Code.CONTINUE, options: [{ number: Opt.BLOCK1, value: blockValue({ num: blk.num, more: true, szx: blk.szx }) }] });
       return true;
     }
     block1.delete(key);
@@ -293,12 +297,12 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
     const st = block2.get(uriKey(peer, req));
     if (!st) return false;
     const start = req.block2.num * req.block2.size;
-    if (start >= st.body.length) { ex.respond({ code: C.BAD_OPTION, payload: bytes("Block2 out of range") }); return true; }
+    if (start >= st.body.length) { ex.respond({ code: Code.BAD_OPTION, payload: bytes("Block2 out of range") }); return true; }
     const more = start + req.block2.size < st.body.length;
     if (!more) block2.delete(uriKey(peer, req));
     else st.expires = Date.now() + timing.blockwiseLifetimeMs;
-    const opts = st.options.filter((o) => o.number !== O.BLOCK2 && o.number !== O.SIZE2);
-    opts.push({ number: O.BLOCK2, value: blockBytes(req.block2.num, more, Math.min(req.block2.szx, PREFERRED_BLOCK_SZX)) });
+    const opts = st.options.filter((o) => o.number !== Opt.BLOCK2 && o.number !== Opt.SIZE2);
+    opts.push({ number: Opt.BLOCK2, value: blockValue({ num: req.block2.num, more: more, szx: Math.min(req.block2.szx, PREFERRED_BLOCK_SZX) }) });
     ex.respond({ code: st.code, options: sortOptions(opts), payload: st.body.subarray(start, Math.min(start + req.block2.size, st.body.length)) });
     return true;
   }
@@ -314,22 +318,22 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
     }
     let msg;
     try {
-      msg = codec.decodeMessage(data);
+      msg = coap.decodeMessage(data);
     } catch (e) {
       const type = (data[0] >> 4) & 3;
       const mid = (data[2] << 8) | data[3];
-      warnMalformed("coap", `${peer.address}:${peer.port} malformed message (${e.reason ?? "error"}: ${e.message})${type === T.CON ? ", rejected with RST" : ", ignored"}`);
+      warnMalformed("coap", `${peer.address}:${peer.port} malformed message (${e.reason ?? "error"}: ${e.message})${type === Type.CON ? ", rejected with RST" : ", ignored"}`);
       // RFC 7252 4.2 and Californium: reject a malformed confirmable message, ignore anything else.
-      if (type === T.CON) transmit(peer, { type: T.RST, code: 0, messageId: mid, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
+      if (type === Type.CON) transmit(peer, { type: Type.RST, code: 0, messageId: mid, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
       return;
     }
-    if (msg.code === C.EMPTY) return onEmpty(peer, msg);
+    if (msg.code === Code.EMPTY) return onEmpty(peer, msg);
     if (msg.code >> 5 !== 0) {
       // A response to nothing we asked: Californium rejects unmatched CON responses.
-      if (msg.type === T.CON) transmit(peer, { type: T.RST, code: 0, messageId: msg.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
+      if (msg.type === Type.CON) transmit(peer, { type: Type.RST, code: 0, messageId: msg.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
       return;
     }
-    if (msg.type !== T.CON && msg.type !== T.NON) return;
+    if (msg.type !== Type.CON && msg.type !== Type.NON) return;
     const dup = exchanges.get(peer.id + "#" + msg.messageId);
     if (dup) {
       log.debug("coap", `${peer.address}:${peer.port} duplicate mid=${msg.messageId}`);
@@ -337,9 +341,9 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
       return;
     }
     const req = describeRequest(msg);
-    req.method = ["EMPTY", "GET", "POST", "PUT", "DELETE", "FETCH", "PATCH", "iPATCH"][msg.code] ?? codeName(msg.code);
+    req.method = ["EMPTY", "GET", "POST", "PUT", "DELETE", "FETCH", "PATCH", "iPATCH"][msg.code] ?? codeString(msg.code);
     const unknownCritical = msg.options.find((o) => o.number % 2 === 1 && !KNOWN_OPTIONS.has(o.number));
-    if (unknownCritical) return quickResponse(peer, req, C.BAD_OPTION, `Unknown critical option ${unknownCritical.number}`);
+    if (unknownCritical) return quickResponse(peer, req, Code.BAD_OPTION, `Unknown critical option ${unknownCritical.number}`);
     const ex = new Exchange(peer, req);
     remember(peer, req, ex);
     if (collectBlock1(peer, req, ex) || serveBlock2(peer, req, ex)) return;
@@ -347,7 +351,7 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
       onRequest(ex);
     } catch (e) {
       log.error("coap", `handler failed: ${e.stack ?? e}`);
-      ex.respond({ code: C.INTERNAL_SERVER_ERROR });
+      ex.respond({ code: Code.INTERNAL_SERVER_ERROR });
     }
   }
 
@@ -357,7 +361,7 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
     receive,
     sendCon,
     /** Sends a NON message (and returns its bytes). */
-    sendNon: (peer, msg) => transmit(peer, { ...msg, type: T.NON }),
+    sendNon: (peer, msg) => transmit(peer, { ...msg, type: Type.NON }),
     randomMid,
     freeMid,
     /** Block2 for a notification: the first block goes out, the rest waits under the registration's URI. */

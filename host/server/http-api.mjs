@@ -354,7 +354,7 @@ export function createHttpApi({ core, observations, live, log, options }) {
       if (status !== 200) throw new HttpError(status, `claiming failed: ${result}`);
       return { response: result };
     }],
-  ].map(([method, pattern, handler]) => ({ method, re: new RegExp(`^${pattern}$`), handler }));
+  ].map(([method, pattern, handler]) => ({ method, re: new RegExp(`^${pattern}$`), handler: /** @type {(req: import("node:http").IncomingMessage, url: URL, ...args: string[]) => any} */ (handler) }));
 
   async function dispatch(req, res) {
     const url = new URL(req.url, "http://127.0.0.1");
@@ -394,7 +394,7 @@ export function createHttpApi({ core, observations, live, log, options }) {
   return {
     listen: (port, host = "127.0.0.1") => new Promise((resolve, reject) => {
       server.once("error", reject);
-      server.listen(port, host, () => { server.off("error", reject); resolve(server.address().port); });
+      server.listen(port, host, () => { server.off("error", reject); resolve(/** @type {import("node:net").AddressInfo} */ (server.address()).port); });
     }),
     close: () => new Promise((resolve) => { server.closeAllConnections?.(); server.close(() => resolve()); }),
   };

@@ -4,7 +4,7 @@
 
 import { entryValue } from "./kv.mjs";
 import { maskPath, tokenIndex } from "./log.mjs";
-import { codeName, option, O, TYPE_NAMES } from "./wire.mjs";
+import { codeString, getOption, Opt, Type } from "./wire.mjs";
 import { certificateId } from "./db.mjs";
 import { splitPath } from "./router.mjs";
 
@@ -49,23 +49,23 @@ export function createLiveFeed({ store, core, maxExchanges = 1000 }) {
     publish("coap", entry);
   }
 
-  const block2Of = (msg) => option(msg, O.BLOCK2) !== undefined;
+  const block2Of = (msg) => getOption(msg, Opt.BLOCK2) !== undefined;
 
   return {
     /** A request and the response the endpoint sent for it. */
     response(peer, req, resp) {
       const segments = splitPath(req.path);
       record({
-        ts: Date.now(), deviceId: deviceOf(peer, segments), peer: `${peer.address}:${peer.port}`, type: TYPE_NAMES[req.type],
-        method: req.method, path: maskPath(segments) + (req.query.length ? `?${req.query.join("&")}` : ""), observe: req.observe ?? null, code: codeName(resp.code),
+        ts: Date.now(), deviceId: deviceOf(peer, segments), peer: `${peer.address}:${peer.port}`, type: Type[req.type],
+        method: req.method, path: maskPath(segments) + (req.query.length ? `?${req.query.join("&")}` : ""), observe: req.observe ?? null, code: codeString(resp.code),
         requestBytes: req.payload.length, responseBytes: resp.payload.length, block2: block2Of(resp),
       });
     },
     /** A notification the server sent on an observation (attribute update, RPC request). */
     notification(rel, msg) {
       record({
-        ts: Date.now(), deviceId: rel.deviceId, peer: `${rel.peer.address}:${rel.peer.port}`, type: TYPE_NAMES[msg.type],
-        method: "NOTIFY", path: maskPath(rel.registration.path), observe: rel.counter, code: codeName(msg.code),
+        ts: Date.now(), deviceId: rel.deviceId, peer: `${rel.peer.address}:${rel.peer.port}`, type: Type[msg.type],
+        method: "NOTIFY", path: maskPath(rel.registration.path), observe: rel.counter, code: codeString(msg.code),
         requestBytes: 0, responseBytes: msg.payload.length, block2: block2Of(msg),
       });
     },

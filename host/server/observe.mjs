@@ -4,11 +4,14 @@
 // retransmission of an unacknowledged notification every relation of that peer is cancelled; an RST cancels the
 // relation it answers; server-side cancellation answers 2.02 Deleted with Observe 0.
 
-import { T, C, O, CF, uintBytes, bytes, tokenHex, sortOptions } from "./wire.mjs";
+import { Type, Code, Opt, ContentFormat, uintValue, bytes, tokenHex, sortOptions } from "./wire.mjs";
 import { entriesJson } from "./kv.mjs";
 
 const NON_MID_MEMORY = 4096;
 
+/**
+ * @param {{ core: any, endpoint: any, log: any, options: object, onNotification?: (relation: object, message: object) => void }} parts
+ */
 export function createObservations({ core, endpoint, log, options, onNotification = () => {} }) {
   const relations = new Map(); // peer.id|token -> relation
   const byDevice = new Map(); // deviceId -> {attrs, rpc}
@@ -36,8 +39,8 @@ export function createObservations({ core, endpoint, log, options, onNotificatio
 
   /** Server-side cancellation: 2.02 Deleted on the observation's token, Observe 0, type of the registration. */
   function deleted(rel, why) {
-    const msg = { code: C.DELETED, token: rel.token, options: [{ number: O.OBSERVE, value: new Uint8Array(0) }], payload: new Uint8Array(0), messageId: endpoint.freeMid(rel.peer) };
-    if (rel.confirmable) endpoint.sendCon(rel.peer, { ...msg, type: T.CON });
+    const msg = { code: Code.DELETED, token: rel.token, options: [{ number: Opt.OBSERVE, value: new Uint8Array(0) }], payload: new Uint8Array(0), messageId: endpoint.freeMid(rel.peer) };
+    if (rel.confirmable) endpoint.sendCon(rel.peer, { ...msg, type: Type.CON });
     else endpoint.sendNon(rel.peer, msg);
     drop(rel, why);
   }
@@ -48,8 +51,8 @@ export function createObservations({ core, endpoint, log, options, onNotificatio
 
   function notificationMessage(rel, payload) {
     rel.counter++;
-    const opts = [{ number: O.OBSERVE, value: uintBytes(rel.counter) }, { number: O.CONTENT_FORMAT, value: uintBytes(rel.format) }];
-    const msg = { type: rel.confirmable ? T.CON : T.NON, code: C.CONTENT, token: rel.token, messageId: endpoint.randomMid(rel.peer), options: sortOptions(opts), payload };
+    const opts = [{ number: Opt.OBSERVE, value: uintValue(rel.counter) }, { number: Opt.CONTENT_FORMAT, value: uintValue(rel.format) }];
+    const msg = { type: rel.confirmable ? Type.CON : Type.NON, code: Code.CONTENT, token: rel.token, messageId: endpoint.randomMid(rel.peer), options: sortOptions(opts), payload };
     const out = endpoint.blockwiseNotification(rel.peer, rel.registration, msg);
     onNotification(rel, out);
     return out;
@@ -101,7 +104,7 @@ export function createObservations({ core, endpoint, log, options, onNotificatio
   }
 
   function readObserve(msg) {
-    const o = msg.options.find((x) => x.number === O.OBSERVE);
+    const o = msg.options.find((x) => x.number === Opt.OBSERVE);
     return o ? [...o.value].reduce((a, b) => a * 256 + b, 0) : 0;
   }
 
@@ -149,19 +152,19 @@ export function createObservations({ core, endpoint, log, options, onNotificatio
       if (old) deleted(old, "replaced by a new observation");
       const rel = {
         key, peer, kind, deviceId: device.id, token: request.token, registration: request,
-        confirmable: request.type === T.CON, counter: 0, inFlight: null, postponed: null, dropped: false,
-        format: request.contentFormat ?? CF.JSON,
+        confirmable: request.type === Type.CON, counter: 0, inFlight: null, postponed: null, dropped: false,
+        format: request.contentFormat ?? ContentFormat.JSON,
       };
       relations.set(key, rel);
       slot(device.id)[kind] = rel;
       core.setObserving(device.id, true);
       log.info("observe", `${where(rel)} ${kind} observation of device ${device.id} registered (${rel.confirmable ? "CON" : "NON"})`);
-      const observe0 = { number: O.OBSERVE, value: new Uint8Array(0) };
+      const observe0 = { number: Opt.OBSERVE, value: new Uint8Array(0) };
       if (kind === "attrs") {
         const shared = core.store.attributes(device.id, "SHARED_SCOPE");
-        exchange.respond({ code: C.CONTENT, options: [observe0, { number: O.CONTENT_FORMAT, value: uintBytes(rel.format) }], payload: bytes(entriesJson(shared)) });
+        exchange.respond({ code: Code.CONTENT, options: [observe0, { number: Opt.CONTENT_FORMAT, value: uintValue(rel.format) }], payload: bytes(entriesJson(shared)) });
       } else {
-        exchange.respond({ code: C.VALID, options: [observe0], type: request.type });
+        exchange.respond({ code: Code.VALID, options: [observe0], type: request.type });
         for (const rpc of core.queuedRpcs(device.id)) sendRpc(rel, rpc);
       }
     },

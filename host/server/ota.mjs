@@ -1,6 +1,6 @@
 // ThingsBoard's OtaPackageTransportResource: GET /fw/{token} and /sw/{token} with title, version, size, chunk.
 
-import { C, O, blockBytes } from "./wire.mjs";
+import { Code, Opt, blockValue } from "./wire.mjs";
 
 function queryParam(query, name) {
   let value;
@@ -21,24 +21,24 @@ function parseIntStrict(s) {
 export function createOta({ core, log }) {
   return function handle(ex, p, type) {
     const req = ex.request;
-    if (req.code !== C.GET) return ex.respond({ code: C.METHOD_NOT_ALLOWED });
+    if (req.code !== Code.GET) return ex.respond({ code: Code.METHOD_NOT_ALLOWED });
     ex.accept();
-    if (p.length !== 2) return ex.respond({ code: C.UNAUTHORIZED });
+    if (p.length !== 2) return ex.respond({ code: Code.UNAUTHORIZED });
     const device = core.deviceByToken(p[1]);
-    if (!device) return ex.respond({ code: C.UNAUTHORIZED });
+    if (!device) return ex.respond({ code: Code.UNAUTHORIZED });
     const pkg = core.otaPackageFor(device, type);
     const data = pkg && core.store.otaData(pkg.id);
-    if (!data) return ex.respond({ code: C.NOT_FOUND });
+    if (!data) return ex.respond({ code: Code.NOT_FOUND });
     const title = queryParam(req.query, "title");
     const version = queryParam(req.query, "version");
     if ((title !== undefined && title !== pkg.title) || (version !== undefined && version !== pkg.version)) {
-      return ex.respond({ code: C.BAD_REQUEST });
+      return ex.respond({ code: Code.BAD_REQUEST });
     }
     const sizeText = queryParam(req.query, "size");
     const chunkText = queryParam(req.query, "chunk");
     const size = sizeText === undefined ? 0 : parseIntStrict(sizeText);
     const chunk = chunkText === undefined ? 0 : parseIntStrict(chunkText);
-    if (size === null || chunk === null) return ex.respond({ code: C.INTERNAL_SERVER_ERROR });
+    if (size === null || chunk === null) return ex.respond({ code: Code.INTERNAL_SERVER_ERROR });
     const slice = size > 0 ? data.subarray(size * chunk, size * chunk + size) : data;
     if (slice.length === 0) {
       // ThingsBoard only responds when there is data: past the end the device gets the empty ACK and nothing else.
@@ -49,12 +49,12 @@ export function createOta({ core, log }) {
     if (req.block2 && req.block2.num > 0) {
       // No stored block state (it expired or the port changed): ThingsBoard's own block code answers with the whole
       // body and a Block2 option whose last flag compares the length with the SZX exponent.
-      options.push({ number: O.BLOCK2, value: blockBytes(req.block2.num, !(slice.length <= req.block2.szx), req.block2.szx) });
+      options.push({ number: Opt.BLOCK2, value: blockValue({ num: req.block2.num, more: !(slice.length <= req.block2.szx), szx: req.block2.szx }) });
     }
     log.debug("ota", `device ${device.id}: ${slice.length} bytes of ${pkg.title} ${pkg.version}`);
     // Progress is known for chunked downloads (size and chunk, as ThingsBoard's firmware clients do); a download of
     // the whole package in Block2 blocks is served from the endpoint's block cache after the first block.
     core.events.emit("otaChunk", { deviceId: device.id, type, offset: size * chunk, length: slice.length, total: data.length });
-    ex.respond({ code: C.CONTENT, options, payload: new Uint8Array(slice) });
+    ex.respond({ code: Code.CONTENT, options, payload: new Uint8Array(slice) });
   };
 }

@@ -2,7 +2,7 @@
 // the answer uses the request's encoding and carries no Content-Format.
 
 import { randomBytes } from "node:crypto";
-import { C, bytes, text } from "./wire.mjs";
+import { Code, bytes, text } from "./wire.mjs";
 import { parseLenient } from "./lenient-json.mjs";
 import { readFields, stringField, messageField, varintField, writeFields } from "./protobuf.mjs";
 import { newAccessToken, certificateId } from "./db.mjs";
@@ -84,27 +84,27 @@ export function createProvisioning({ core, log }) {
   const credentialsValue = (c) => (c.credentials_type === "ACCESS_TOKEN" ? c.credentials_id : c.credentials_value);
 
   function jsonAnswer(res) {
-    if (res.status === "NOT_FOUND") return { code: C.BAD_REQUEST, payload: bytes('{"errorMsg":"Provision data was not found!","status":"NOT_FOUND"}') };
-    if (res.status === "FAILURE") return { code: C.BAD_REQUEST, payload: bytes('{"errorMsg":"Failed to provision device!","status":"FAILURE"}') };
+    if (res.status === "NOT_FOUND") return { code: Code.BAD_REQUEST, payload: bytes('{"errorMsg":"Provision data was not found!","status":"NOT_FOUND"}') };
+    if (res.status === "FAILURE") return { code: Code.BAD_REQUEST, payload: bytes('{"errorMsg":"Failed to provision device!","status":"FAILURE"}') };
     const c = res.credentials;
     const value = c.credentials_type === "MQTT_BASIC" ? c.credentials_value : JSON.stringify(credentialsValue(c));
-    return { code: C.CREATED, payload: bytes(`{"credentialsValue":${value},"credentialsType":"${c.credentials_type}","status":"SUCCESS"}`) };
+    return { code: Code.CREATED, payload: bytes(`{"credentialsValue":${value},"credentialsType":"${c.credentials_type}","status":"SUCCESS"}`) };
   }
 
   function protobufAnswer(res) {
     const c = res.credentials;
     const fields = [[1, STATUS[res.status]]];
     if (c) fields.push([2, CREDENTIAL_TYPES.indexOf(c.credentials_type)], [3, credentialsValue(c)]);
-    return { code: res.status === "SUCCESS" ? C.CREATED : C.BAD_REQUEST, payload: writeFields(fields) };
+    return { code: res.status === "SUCCESS" ? Code.CREATED : Code.BAD_REQUEST, payload: writeFields(fields) };
   }
 
   return function handle(ex) {
     const payload = ex.request.payload;
-    if (payload.length === 0) return ex.respond({ code: C.BAD_REQUEST });
+    if (payload.length === 0) return ex.respond({ code: Code.BAD_REQUEST });
     let request, answer;
     try {
       const root = parseLenient(text(payload));
-      if (root.t !== "obj") return ex.respond({ code: C.BAD_REQUEST });
+      if (root.t !== "obj") return ex.respond({ code: Code.BAD_REQUEST });
       request = fromJson(root);
       answer = jsonAnswer;
     } catch {
@@ -112,12 +112,12 @@ export function createProvisioning({ core, log }) {
         request = fromProtobuf(payload);
         answer = protobufAnswer;
       } catch {
-        return ex.respond({ code: C.BAD_REQUEST });
+        return ex.respond({ code: Code.BAD_REQUEST });
       }
     }
     const res = provision(request);
     log.info("provision", `"${request.deviceName}" with key ${mask(request.key)}: ${res.status}${res.device ? ` -> device ${res.device.id}` : ""}`);
-    if (res.status === "ERROR") return ex.respond({ code: C.INTERNAL_SERVER_ERROR });
+    if (res.status === "ERROR") return ex.respond({ code: Code.INTERNAL_SERVER_ERROR });
     ex.respond(answer(res));
   };
 }

@@ -1,7 +1,7 @@
 // Californium's resource tree as ThingsBoard builds it: /api/v1/** (catch-all), /fw/**, /sw/**, plus the root and
 // /.well-known/core; 4.04 elsewhere, 4.05 for methods a resource does not implement.
 
-import { C, O, CF, bytes, uintBytes } from "./wire.mjs";
+import { Code, Opt, ContentFormat, bytes, uintValue } from "./wire.mjs";
 import { maskPath } from "./log.mjs";
 
 const BANNER = "Local ThingsBoard-compatible CoAP server (development emulator of ThingsBoard's CoAP device transport)\n";
@@ -15,21 +15,21 @@ export function splitPath(path) {
 }
 
 export function createRouter({ deviceApi, ota, log }) {
-  const plain = (ex, body, format) => ex.respond({ code: C.CONTENT, options: [{ number: O.CONTENT_FORMAT, value: uintBytes(format) }], payload: bytes(body) });
+  const plain = (ex, body, format) => ex.respond({ code: Code.CONTENT, options: [{ number: Opt.CONTENT_FORMAT, value: uintValue(format) }], payload: bytes(body) });
 
   return function route(ex) {
     const req = ex.request;
     const p = splitPath(req.path);
     if (log.enabled("debug")) log.debug("coap", `${ex.peer.address}:${ex.peer.port} -> ${["CON", "NON"][req.type]} ${req.method} ${maskPath(p)}${req.observe !== undefined ? ` Observe:${req.observe}` : ""} ${req.payload.length} B`);
     if (p.length === 0 || (p.length === 1 && p[0] === "")) {
-      return req.code === C.GET ? plain(ex, BANNER, CF.TEXT) : ex.respond({ code: C.METHOD_NOT_ALLOWED });
+      return req.code === Code.GET ? plain(ex, BANNER, ContentFormat.TEXT) : ex.respond({ code: Code.METHOD_NOT_ALLOWED });
     }
     switch (p[0]) {
       case ".well-known":
-        if (p.length === 2 && p[1] === "core") return req.code === C.GET ? plain(ex, LINKS, CF.LINK_FORMAT) : ex.respond({ code: C.METHOD_NOT_ALLOWED });
+        if (p.length === 2 && p[1] === "core") return req.code === Code.GET ? plain(ex, LINKS, ContentFormat.LINK) : ex.respond({ code: Code.METHOD_NOT_ALLOWED });
         break;
       case "api":
-        if (p.length === 1) return ex.respond({ code: C.METHOD_NOT_ALLOWED });
+        if (p.length === 1) return ex.respond({ code: Code.METHOD_NOT_ALLOWED });
         if (p[1] === "v1") return deviceApi(ex, p);
         break;
       case "fw":
@@ -37,6 +37,6 @@ export function createRouter({ deviceApi, ota, log }) {
       case "sw":
         return ota(ex, p, "SOFTWARE");
     }
-    ex.respond({ code: C.NOT_FOUND });
+    ex.respond({ code: Code.NOT_FOUND });
   };
 }

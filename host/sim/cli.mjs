@@ -336,7 +336,7 @@ async function main() {
   process.on("SIGTERM", stopAll);
   // Output piped into a command that quits (`| head`): stop the simulation and clean up instead of dying mid-run.
   process.stdout.on("error", (e) => {
-    if (e.code !== "EPIPE") throw e;
+    if (/** @type {NodeJS.ErrnoException} */ (e).code !== "EPIPE") throw e;
     stopping = true;
     for (const n of nodes) n.scheduler.stop();
   });

@@ -31,6 +31,7 @@ export function linkConditions(o = {}) {
 /**
  * A link for one node on `scheduler`'s clock. `onTrace({type:"link", dir, fate, size, bytes, peer})` reports every
  * datagram that is lost, dropped in an outage, duplicated or reordered (peer: the other end's {address, port}).
+ * @param {{ scheduler: any, seed?: number, conditions?: object, onTrace?: (event: object) => void }} options
  */
 export function createLink({ scheduler, seed = 1, conditions = {}, onTrace = () => {} }) {
   const c = linkConditions(conditions);

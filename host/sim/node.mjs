@@ -3,7 +3,7 @@
 // and, optionally, its TCP console.
 import fs from "node:fs";
 import path from "node:path";
-import { createRequire } from "node:module";
+import { nodeLib } from "../lib.mjs";
 import { loadBoard } from "../../scripts/board.mjs";
 import { EngineNode } from "../engine/node.mjs";
 
@@ -32,18 +32,17 @@ export function bundleFile(id) {
 }
 
 /**
- * Validates `config` with the firmware's own validator (dist/lib/node.cjs) and writes it to Storage as node.cfg,
+ * Validates `config` with the firmware's own validator (host/lib.mjs) and writes it to Storage as node.cfg,
  * with the CA certificate's PEM text (`caPem`) as node.ca. Throws naming every bad field.
+ * @param {{ write(name: string, data: string): unknown }} storage
+ * @param {object} config
+ * @param {{ caPem?: string }} [options]
  */
 export function writeNodeConfig(storage, config, { caPem } = {}) {
   const cfg = { ...config };
   if (caPem !== undefined) cfg.ca = CA_FILE;
-  const lib = path.join(ROOT, "dist", "lib", "node.cjs");
-  if (fs.existsSync(lib)) {
-    const { validateConfig } = createRequire(import.meta.url)(lib);
-    const { errors } = validateConfig(cfg);
-    if (errors.length) throw new Error(`bad node configuration:\n  ${errors.join("\n  ")}`);
-  }
+  const { errors } = nodeLib.validateConfig(cfg);
+  if (errors.length) throw new Error(`bad node configuration:\n  ${errors.join("\n  ")}`);
   if (caPem !== undefined) storage.write(CA_FILE, caPem);
   storage.write(CONFIG_FILE, JSON.stringify(cfg));
 }
@@ -58,7 +57,8 @@ export function writeNodeConfig(storage, config, { caPem } = {}) {
  * @param {number} [o.speed]
  * @param {number} [o.seed] run seed; the node's own seeds derive from it and its name
  * @param {object} [o.network] link conditions (link.mjs) plus natRebindAtMs: when the node's port changes
- * @param {object} [o.config] node.cfg contents; [o.caPem] CA certificate text
+ * @param {object} [o.config] node.cfg contents
+ * @param {string} [o.caPem] the CA certificate's text, written as node.ca
  * @param {number|null} [o.consolePort] TCP console port (0 = any free one, null = no console)
  * @param {object} [o.wifi] the simulated access point
  * @param {number|"host"} [o.rtcMs] RTC at power-on (0: 1970, as an ESP32's until SNTP sets it)

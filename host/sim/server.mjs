@@ -67,6 +67,7 @@ async function waitForCoap(port, dead, stderr) {
 /**
  * Starts the default local server on a free port (or `port`), its dashboard on `httpPort` (by default 8080, or a free
  * port when 8080 is taken). Resolves to { kind, port, server (what startServer returned), close(), registerDevice(name, token) }.
+ * @param {{ port?: number, httpPort?: number }} [options]
  */
 export async function startDefaultServer({ port, httpPort } = {}) {
   const { startServer } = await import("../server/index.mjs");

@@ -1,31 +1,13 @@
-// The CoAP client message layer over one Transport (one server): reliable CON transmission with RFC 7252
-// back-off, response matching (piggybacked, separate, and ThingsBoard's unacknowledged CON response), duplicate
+// The CoAP client message layer over one Transport (one server): reliable Type.CON transmission with RFC 7252
+// back-off, response matching (piggybacked, separate, and ThingsBoard's unacknowledged Type.CON response), duplicate
 // detection, NSTART queuing, Observe (RFC 7641) and block-wise transfers (RFC 7959).
-import { CoapError, CoapMessage, CoapOption, codeString } from "./message";
+import { Code, CoapError, CoapMessage, CoapOption, Opt, Type, codeString } from "./message";
 import { EMPTY, addOption, createMessage, decodeMessage, encodeMessage, getOption, optionBytes, readBlock, readString, readUint, setOption } from "./codec";
 import { downloadBlock, uploadBlock } from "./blockwise";
 import { isFresher } from "./observe";
 import { pathOptions } from "./uri";
 import { Transport } from "../transport/types";
 import { clearTimer } from "../platform/timer";
-
-// Numbers from message.ts as module constants, which the minifier inlines (the tables would cost bytes).
-const CON = 0;
-const NON = 1;
-const ACK = 2;
-const RST = 3;
-const ETAG = 4;
-const OBSERVE = 6;
-const URI_PATH = 11;
-const CONTENT_FORMAT = 12;
-const MAX_AGE = 14;
-const ACCEPT = 17;
-const BLOCK2 = 23;
-const BLOCK1 = 27;
-const SIZE2 = 28;
-const DELETED = 0x42;
-const CONTINUE = 0x5f;
-const TOO_LARGE = 0x8d;
 
 /** Transmission parameters (RFC 7252 section 4.8); times in ms. */
 export interface EndpointOptions {
@@ -37,10 +19,10 @@ export interface EndpointOptions {
   maxRetransmit?: number;
   /** Requests in flight at once; more wait in a queue. Default 1. */
   nstart?: number;
-  /** How long a message ID counts as seen, for CON (default 247000) and NON (default 145000) messages. */
+  /** How long a message ID counts as seen, for Type.CON (default 247000) and Type.NON (default 145000) messages. */
   exchangeLifetime?: number;
   nonLifetime?: number;
-  /** Wait for a separate response after the empty ACK, or for a NON request's response. Default MAX_TRANSMIT_WAIT. */
+  /** Wait for a separate response after the empty Type.ACK, or for a Type.NON request's response. Default MAX_TRANSMIT_WAIT. */
   responseTimeout?: number;
   /** Block size exponent (size 2^(szx+4)) for Block1 uploads, and for Block2 if set (early negotiation). Default 6. */
   blockSzx?: number;
@@ -60,7 +42,7 @@ export interface CoapRequest {
   payload?: Uint8Array | string;
   contentFormat?: number;
   accept?: number;
-  /** false sends NON. Default true. */
+  /** false sends Type.NON. Default true. */
   confirmable?: boolean;
   /** What errors call the request; default "METHOD /path". Set it when the path holds a secret (an access token). */
   name?: string;
@@ -83,7 +65,7 @@ export interface Endpoint {
    * the response), "silence", "closed", or the request's error. Re-register from onEnd when needed.
    */
   observe(req: CoapRequest, onNotify: (m: CoapMessage) => void, onEnd: (e: CoapError) => void): Observation;
-  /** CoAP ping: an empty CON, answered by RST. */
+  /** CoAP ping: an empty Type.CON, answered by Type.RST. */
   ping(done: (error: CoapError | null) => void): void;
   /** Fails everything pending with "closed" and closes the transport. */
   close(): void;
@@ -94,7 +76,7 @@ interface Exchange {
   wire: Uint8Array;
   name: string;
   done: ResponseCallback;
-  /** Complete at the ACK: a deregistration or a ping, whose response nobody waits for. */
+  /** Complete at the Type.ACK: a deregistration or a ping, whose response nobody waits for. */
   ackOnly: boolean;
   acked: boolean;
   tries: number;
@@ -130,7 +112,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   const queue: Exchange[] = [];
   const live: Exchange[] = [];
   const relations: Relation[] = [];
-  // Message IDs of CON and NON messages received lately, with the ACK or RST sent for them.
+  // Message IDs of Type.CON and Type.NON messages received lately, with the Type.ACK or Type.RST sent for them.
   let seen: { mid: number; until: number; reply?: Uint8Array }[] = [];
   let closed: CoapError | undefined;
 
@@ -141,7 +123,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     return new Uint8Array([r, r >> 8, r >> 16, r >> 24]);
   }
 
-  /** An empty ACK or RST for message `messageId`, encoded. */
+  /** An empty Type.ACK or Type.RST for message `messageId`, encoded. */
   function empty(type: number, messageId: number): Uint8Array {
     return new Uint8Array([64 | (type << 4), 0, messageId >> 8, messageId]);
   }
@@ -150,7 +132,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   function describe(req: CoapRequest, m: CoapMessage): string {
     if (req.name) return "CoAP " + req.name;
     let path = "";
-    for (let k = 0; k < m.options.length; k++) if (m.options[k].number == URI_PATH) path += "/" + readString(m.options[k].value);
+    for (let k = 0; k < m.options.length; k++) if (m.options[k].number == Opt.URI_PATH) path += "/" + readString(m.options[k].value);
     return "CoAP " + (["GET", "POST", "PUT", "DELETE"][m.code - 1] || codeString(m.code)) + " " + (path || "/");
   }
 
@@ -159,11 +141,11 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     x.timer = setTimeout(() => {
       x.timer = undefined;
       if (live.indexOf(x) < 0) return;
-      if (x.m.type == CON && !x.acked && x.tries++ < maxRetransmit) {
+      if (x.m.type == Type.CON && !x.acked && x.tries++ < maxRetransmit) {
         send(x.wire);
         arm(x, (x.wait *= 2));
       } else {
-        finish(x, fail("timeout", x.name + (x.m.type != CON || x.acked ? " got no response" : " timed out after " + x.tries + " transmissions")));
+        finish(x, fail("timeout", x.name + (x.m.type != Type.CON || x.acked ? " got no response" : " timed out after " + x.tries + " transmissions")));
       }
     }, ms);
   }
@@ -177,7 +159,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
       x.wire[2] = mid >> 8;
       x.wire[3] = mid;
       send(x.wire);
-      arm(x, x.m.type == CON ? x.wait : responseTimeout);
+      arm(x, x.m.type == Type.CON ? x.wait : responseTimeout);
     }
   }
 
@@ -209,22 +191,22 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   function download(m: CoapMessage, first: CoapMessage, name: string, done: ResponseCallback) {
     const parts: Uint8Array[] = [];
     let got = 0;
-    const etag = readString(getOption(first, ETAG));
+    const etag = readString(getOption(first, Opt.ETAG));
     // One token for every block request of the download (some servers key block state by token), never the
     // observation's: a notification arriving meanwhile must not pass for a block.
     const tok = token();
     const step = (err: CoapError | null, res?: CoapMessage) => {
       if (err) return done(err);
       const r = res as CoapMessage;
-      const v = getOption(r, BLOCK2);
+      const v = getOption(r, Opt.BLOCK2);
       if (!v && !parts.length) return done(null, r);
       const b = readBlock(v);
       const size = 1 << (b.szx + 4);
-      if (!v || b.szx > 6 || b.num * size != got || readString(getOption(r, ETAG)) != etag) {
+      if (!v || b.szx > 6 || b.num * size != got || readString(getOption(r, Opt.ETAG)) != etag) {
         return done(fail("block-mismatch", name + ": block " + b.num + " does not continue the body"));
       }
       got += r.payload.length;
-      if (got > maxBody || readUint(getOption(r, SIZE2)) > maxBody) {
+      if (got > maxBody || readUint(getOption(r, Opt.SIZE2)) > maxBody) {
         return done(fail("too-large", name + ": body over " + maxBody + " bytes"));
       }
       parts.push(r.payload);
@@ -233,7 +215,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
         // longer a Block2, since its payload is now the whole body.
         first.payload = new Uint8Array(got);
         for (let k = 0, at = 0; k < parts.length; at += parts[k++].length) first.payload.set(parts[k], at);
-        return done(null, setOption(first, BLOCK2));
+        return done(null, setOption(first, Opt.BLOCK2));
       }
       const next = downloadBlock(m, got / size, b.szx);
       next.token = tok;
@@ -261,14 +243,14 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
       exchange(part, name, (err, res) => {
         if (err) return done(err);
         const r = res as CoapMessage;
-        const v = getOption(r, BLOCK1);
+        const v = getOption(r, Opt.BLOCK1);
         const b = readBlock(v);
         const size = 1 << (szx + 4);
         // The server may ask for smaller blocks; what it took so far still counts (RFC 7959 section 2.3).
-        if (r.code == CONTINUE && v && !whole && (num + 1) * size < body.length && b.szx <= szx) {
+        if (r.code == Code.CONTINUE && v && !whole && (num + 1) * size < body.length && b.szx <= szx) {
           return upload(((num + 1) * size) >> (b.szx + 4), b.szx);
         }
-        if (r.code == TOO_LARGE && v && b.szx < szx) return upload(0, b.szx);
+        if (r.code == Code.REQUEST_ENTITY_TOO_LARGE && v && b.szx < szx) return upload(0, b.szx);
         download(part, r, name, done);
       });
     };
@@ -276,12 +258,12 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   }
 
   function build(req: CoapRequest): CoapMessage {
-    const m = createMessage(req.confirmable === false ? NON : CON, req.method || 1, EMPTY, pathOptions(req.path || ""));
+    const m = createMessage(req.confirmable === false ? Type.NON : Type.CON, req.method || 1, EMPTY, pathOptions(req.path || ""));
     const extra = req.options || [];
     for (let k = 0; k < extra.length; k++) addOption(m, extra[k].number, extra[k].value);
-    if (req.contentFormat !== undefined) addOption(m, CONTENT_FORMAT, req.contentFormat);
-    if (req.accept !== undefined) addOption(m, ACCEPT, req.accept);
-    if (o.blockSzx !== undefined && !getOption(m, BLOCK2)) addOption(m, BLOCK2, o.blockSzx);
+    if (req.contentFormat !== undefined) addOption(m, Opt.CONTENT_FORMAT, req.contentFormat);
+    if (req.accept !== undefined) addOption(m, Opt.ACCEPT, req.accept);
+    if (o.blockSzx !== undefined && !getOption(m, Opt.BLOCK2)) addOption(m, Opt.BLOCK2, o.blockSzx);
     return m;
   }
 
@@ -295,7 +277,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     }
     const name = describe(req, m);
     if (rel) {
-      setOption(m, OBSERVE, 0);
+      setOption(m, Opt.OBSERVE, 0);
       m.token = token();
       rel.m = m;
       rel.name = name;
@@ -319,18 +301,18 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
 
   /** A response on an observation: the first one or a notification. */
   function notified(rel: Relation, r: CoapMessage) {
-    const v = getOption(r, OBSERVE);
+    const v = getOption(r, Opt.OBSERVE);
     const n = readUint(v);
     const now = Date.now();
     // 2.02 and errors end the relation whatever their Observe value: ThingsBoard sends its 2.02 with Observe 0.
-    if (r.code == DELETED || r.code > 0x7f) {
-      return end(rel, fail(r.code == DELETED ? "deleted" : "refused", rel.name + ": observation ended by " + codeString(r.code)));
+    if (r.code == Code.DELETED || r.code > 0x7f) {
+      return end(rel, fail(r.code == Code.DELETED ? "deleted" : "refused", rel.name + ": observation ended by " + codeString(r.code)));
     }
     if (relations.indexOf(rel) < 0 || (v && rel.seq >= 0 && !isFresher(rel.seq, rel.at, n, now))) return;
     rel.seq = n;
     rel.at = now;
     clearTimer(rel.timer);
-    const age = getOption(r, MAX_AGE);
+    const age = getOption(r, Opt.MAX_AGE);
     rel.timer = setTimeout(() => {
       rel.timer = undefined;
       end(rel, fail("silence", rel.name + ": no notification in time"));
@@ -349,16 +331,16 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     try {
       m = decodeMessage(bytes);
     } catch (e) {
-      // A malformed CON gets an RST (RFC 7252 section 4.2); anything else malformed is dropped.
-      if ((bytes[0] & 0xf0) == 0x40 && bytes.length > 3) send(empty(RST, (bytes[2] << 8) | bytes[3]));
+      // A malformed Type.CON gets an Type.RST (RFC 7252 section 4.2); anything else malformed is dropped.
+      if ((bytes[0] & 0xf0) == 0x40 && bytes.length > 3) send(empty(Type.RST, (bytes[2] << 8) | bytes[3]));
       return;
     }
     const key = readString(m.token);
-    if (m.type > NON) {
+    if (m.type > Type.NON) {
       for (let k = 0; k < live.length; k++) {
         const x = live[k];
         if (x.m.messageId != m.messageId || x.acked) continue;
-        if (m.type == RST) finish(x, fail("reset", x.name + " was rejected with RST"));
+        if (m.type == Type.RST) finish(x, fail("reset", x.name + " was rejected with RST"));
         else if (m.code && key == readString(x.m.token)) finish(x, null, m);
         else if (x.ackOnly) finish(x, null);
         else {
@@ -384,13 +366,13 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
       for (let k = 0; k < live.length; k++) if (readString(live[k].m.token) == key && !live[k].ackOnly) x = live[k];
       for (let k = 0; k < relations.length; k++) if (readString(relations[k].m.token) == key) rel = relations[k];
     }
-    // ACK what we take, RST the rest: an unknown response or notification, a request to us, a ping.
+    // Type.ACK what we take, Type.RST the rest: an unknown response or notification, a request to us, a ping.
     let reply: Uint8Array | undefined;
-    if (m.type == CON || (!x && !rel && m.code)) {
-      reply = empty(x || rel ? ACK : RST, m.messageId);
+    if (m.type == Type.CON || (!x && !rel && m.code)) {
+      reply = empty(x || rel ? Type.ACK : Type.RST, m.messageId);
       send(reply);
     }
-    seen.push({ mid: m.messageId, until: now + (m.type == CON ? o.exchangeLifetime || 247000 : o.nonLifetime || 145000), reply: reply });
+    seen.push({ mid: m.messageId, until: now + (m.type == Type.CON ? o.exchangeLifetime || 247000 : o.nonLifetime || 145000), reply: reply });
     // Bounded: a flood of distinct IDs must not grow the list beyond what a board can hold.
     if (seen.length > 64) seen.shift();
     if (x) finish(x, null, m);
@@ -426,13 +408,13 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
         cancel: (proactive?: boolean) => {
           const m = rel.m;
           if (drop(rel) && proactive !== false) {
-            exchange(setOption(createMessage(CON, m.code, m.token, m.options.slice()), OBSERVE, 1), rel.name, () => {}, true);
+            exchange(setOption(createMessage(Type.CON, m.code, m.token, m.options.slice()), Opt.OBSERVE, 1), rel.name, () => {}, true);
           }
         },
       };
     },
     ping: (done) => {
-      exchange(createMessage(CON, 0), "CoAP ping", (err) => done(err && err.code == "reset" ? null : err), true);
+      exchange(createMessage(Type.CON, 0), "CoAP ping", (err) => done(err && err.code == "reset" ? null : err), true);
     },
     close: () => {
       if (closed) return;

@@ -1,12 +1,7 @@
 // coap:// and coaps:// URIs to and from Uri-Host, Uri-Port, Uri-Path and Uri-Query options (RFC 7252 section 6).
 // Percent-escapes decode to single bytes: option strings are 8-bit here (see stringValue in codec.ts).
-import { CoapError, CoapOption } from "./message";
+import { CoapError, CoapOption, Opt } from "./message";
 import { readString, readUint, stringValue, uintValue } from "./codec";
-
-const URI_HOST = 3;
-const URI_PORT = 7;
-const URI_PATH = 11;
-const URI_QUERY = 15;
 
 export interface CoapUri {
   secure: boolean;
@@ -47,8 +42,8 @@ export function pathOptions(ref: string, uri?: string): CoapOption[] {
     for (let i = 0; i < parts.length; i++) out.push({ number: number, value: stringValue(unescape(parts[i], uri || ref)) });
   };
   if (path.charAt(0) == "/") path = path.slice(1);
-  if (path) add(URI_PATH, path.split("/"));
-  if (q >= 0) add(URI_QUERY, ref.slice(q + 1).split("&"));
+  if (path) add(Opt.URI_PATH, path.split("/"));
+  if (q >= 0) add(Opt.URI_QUERY, ref.slice(q + 1).split("&"));
   return out;
 }
 
@@ -127,8 +122,8 @@ function isIpLiteral(host: string): boolean {
 export function uriOptions(uri: string): CoapOption[] {
   const u = parseUri(uri);
   const out: CoapOption[] = [];
-  if (!isIpLiteral(u.host)) out.push({ number: URI_HOST, value: stringValue(u.host) });
-  if (u.port != (u.secure ? 5684 : 5683)) out.push({ number: URI_PORT, value: uintValue(u.port) });
+  if (!isIpLiteral(u.host)) out.push({ number: Opt.URI_HOST, value: stringValue(u.host) });
+  if (u.port != (u.secure ? 5684 : 5683)) out.push({ number: Opt.URI_PORT, value: uintValue(u.port) });
   return out.concat(u.options);
 }
 
@@ -152,10 +147,10 @@ export function formatUri(options: CoapOption[], secure: boolean, host: string, 
   for (let k = 0; k < options.length; k++) {
     const o = options[k];
     const s = readString(o.value);
-    if (o.number == URI_HOST) host = s;
-    else if (o.number == URI_PORT) port = readUint(o.value);
-    else if (o.number == URI_PATH) path += "/" + escape(s, /[A-Za-z0-9._~!$&'()*+,;=:@-]/);
-    else if (o.number == URI_QUERY) query += (query ? "&" : "?") + escape(s, /[A-Za-z0-9._~!$'()*+,;=:@\/?-]/);
+    if (o.number == Opt.URI_HOST) host = s;
+    else if (o.number == Opt.URI_PORT) port = readUint(o.value);
+    else if (o.number == Opt.URI_PATH) path += "/" + escape(s, /[A-Za-z0-9._~!$&'()*+,;=:@-]/);
+    else if (o.number == Opt.URI_QUERY) query += (query ? "&" : "?") + escape(s, /[A-Za-z0-9._~!$'()*+,;=:@\/?-]/);
   }
   const h = host.indexOf(":") >= 0 ? "[" + host + "]" : escape(host, /[A-Za-z0-9._~!$&'()*+,;=-]/);
   return "coap" + (secure ? "s" : "") + "://" + h + (port == (secure ? 5684 : 5683) ? "" : ":" + port) + (path || "/") + query;

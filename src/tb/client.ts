@@ -1,17 +1,9 @@
 // The ThingsBoard device API over CoAP: telemetry, client and shared
 // attributes, RPC both ways, claiming, provisioning and firmware chunks. Request names in errors never carry the
 // access token, which sits in the URI path.
-import { CoapError, CoapMessage, codeString } from "../coap/message";
+import { Code, CoapError, CoapMessage, Opt, codeString } from "../coap/message";
 import { getOption, readUint } from "../coap/codec";
 import { Endpoint, Observation } from "../coap/endpoint";
-
-const POST = 2;
-const CREATED = 0x41;
-const VALID = 0x43;
-const CONTENT = 0x45;
-const NOT_FOUND = 0x84;
-const UNAUTHORIZED = 0x81;
-const OBSERVE = 6;
 
 export type Done<T> = (error: CoapError | null, value?: T) => void;
 
@@ -39,7 +31,7 @@ export function responseError(m: CoapMessage, name: string, expected: number): C
   if (m.code === expected) return null;
   const body = text(m);
   const detail = name + " got " + codeString(m.code) + (body ? " " + body : "");
-  if (m.code === UNAUTHORIZED) {
+  if (m.code === Code.UNAUTHORIZED) {
     return new CoapError("unauthorized", detail + ": ThingsBoard does not know this device's access token or certificate");
   }
   return new CoapError(m.code >= 0xa0 ? "server" : "refused", detail);
@@ -54,7 +46,7 @@ export class ThingsBoardClient {
   }
 
   private call(method: number, feature: string, body: string | undefined, expected: number, done: Done<CoapMessage>): void {
-    const name = (method === POST ? "POST " : "GET ") + "/api/v1/" + (this.token ? "{token}/" : "") + feature;
+    const name = (method === Code.POST ? "POST " : "GET ") + "/api/v1/" + (this.token ? "{token}/" : "") + feature;
     this.exchange(method, this.path(feature), name, body, expected, done);
   }
 
@@ -70,11 +62,11 @@ export class ThingsBoardClient {
 
   /** Posts telemetry: a {"k":v} object, a {"ts","values"} object or a list of them, as JSON text. */
   telemetry(json: string, done: Done<CoapMessage>): void {
-    this.call(POST, "telemetry", json, CREATED, done);
+    this.call(Code.POST, "telemetry", json, Code.CREATED, done);
   }
 
   publishAttributes(values: { [key: string]: any }, done: Done<CoapMessage>): void {
-    this.call(POST, "attributes", JSON.stringify(values), CREATED, done);
+    this.call(Code.POST, "attributes", JSON.stringify(values), Code.CREATED, done);
   }
 
   /** Shared (and client) attribute values by key; keys ThingsBoard does not have are simply absent. */
@@ -82,8 +74,8 @@ export class ThingsBoardClient {
     let q = "";
     if (sharedKeys.length) q += "sharedKeys=" + sharedKeys.join(",");
     if (clientKeys.length) q += (q ? "&" : "") + "clientKeys=" + clientKeys.join(",");
-    this.call(1, "attributes" + (q ? "?" + q : ""), undefined, CONTENT, (err, res) => {
-      if (err && res && res.code === NOT_FOUND) return done(null, { shared: {}, client: {} });
+    this.call(1, "attributes" + (q ? "?" + q : ""), undefined, Code.CONTENT, (err, res) => {
+      if (err && res && res.code === Code.NOT_FOUND) return done(null, { shared: {}, client: {} });
       if (err) return done(err);
       try {
         const v = parse(res!, "attributes");
@@ -109,7 +101,7 @@ export class ThingsBoardClient {
         }
         const deleted: string[] = v.deleted || [];
         delete v.deleted;
-        const seq = getOption(m, OBSERVE);
+        const seq = getOption(m, Opt.OBSERVE);
         onUpdate(v, deleted, !seq || readUint(seq) === 0);
       }, onEnd);
   }
@@ -118,7 +110,7 @@ export class ThingsBoardClient {
   subscribeRpc(onRequest: (r: RpcRequest) => void, onEnd: (e: CoapError) => void): Observation {
     return this.ep.observe({ path: this.path("rpc"), name: "observe rpc" },
       (m) => {
-        if (m.code === VALID) return;
+        if (m.code === Code.VALID) return;
         let r: any;
         try {
           r = parse(m, "an RPC request");
@@ -131,12 +123,12 @@ export class ThingsBoardClient {
 
   /** Replies to a two-way RPC; ThingsBoard wants a JSON object. */
   rpcReply(id: number, result: { [key: string]: any }, done: Done<CoapMessage>): void {
-    this.call(POST, "rpc/" + id, JSON.stringify(result), CREATED, done);
+    this.call(Code.POST, "rpc/" + id, JSON.stringify(result), Code.CREATED, done);
   }
 
   /** A client-side RPC. ThingsBoard sends nothing at all when the rule chain does not answer within 10 s. */
   rpcCall(method: string, params: any, done: Done<any>): void {
-    this.call(POST, "rpc", JSON.stringify({ method: method, params: params }), CONTENT, (err, res) => {
+    this.call(Code.POST, "rpc", JSON.stringify({ method: method, params: params }), Code.CONTENT, (err, res) => {
       if (err && err.code === "timeout") return done(new CoapError("no-answer", "client-side RPC " + method + " got no answer (ThingsBoard gives up after 10 s)"));
       if (err) return done(err);
       try {
@@ -148,14 +140,14 @@ export class ThingsBoardClient {
   }
 
   claim(secretKey: string, durationMs: number, done: Done<CoapMessage>): void {
-    this.call(POST, "claim", JSON.stringify({ secretKey: secretKey, durationMs: durationMs }), CREATED, done);
+    this.call(Code.POST, "claim", JSON.stringify({ secretKey: secretKey, durationMs: durationMs }), Code.CREATED, done);
   }
 
   /** Provisions this device with a profile's key and secret; hands over the access token ThingsBoard issues. */
   provision(deviceName: string | undefined, key: string, secret: string, done: Done<string>): void {
     const body: any = { provisionDeviceKey: key, provisionDeviceSecret: secret };
     if (deviceName) body.deviceName = deviceName;
-    this.ep.request({ method: POST, path: "/api/v1/provision", payload: JSON.stringify(body), name: "POST /api/v1/provision" }, (err, res) => {
+    this.ep.request({ method: Code.POST, path: "/api/v1/provision", payload: JSON.stringify(body), name: "POST /api/v1/provision" }, (err, res) => {
       if (err) return done(err);
       let v: any = {};
       try {
@@ -163,7 +155,7 @@ export class ThingsBoardClient {
       } catch (e) {
         /* the status below says enough */
       }
-      if (res!.code === CREATED && v.status === "SUCCESS" && typeof v.credentialsValue === "string") return done(null, v.credentialsValue);
+      if (res!.code === Code.CREATED && v.status === "SUCCESS" && typeof v.credentialsValue === "string") return done(null, v.credentialsValue);
       done(new CoapError("provision", "provisioning refused: " + codeString(res!.code) + " " + (v.status || "") +
         (v.errorMsg ? " (" + v.errorMsg + ")" : "")));
     });
@@ -172,7 +164,7 @@ export class ThingsBoardClient {
   /** One chunk of the assigned firmware: bytes [size*chunk, size*chunk+size). */
   firmwareChunk(title: string, version: string, size: number, chunk: number, done: Done<Uint8Array>): void {
     const q = "?title=" + encodeURIComponent(title) + "&version=" + encodeURIComponent(version) + "&size=" + size + "&chunk=" + chunk;
-    this.exchange(1, "/fw/" + this.token + q, "GET /fw/{token} chunk " + chunk, undefined, CONTENT, (err, res) =>
+    this.exchange(1, "/fw/" + this.token + q, "GET /fw/{token} chunk " + chunk, undefined, Code.CONTENT, (err, res) =>
       err ? done(err) : done(null, res!.payload));
   }
 }
