@@ -35,7 +35,7 @@ async function watchReload() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-watch-"));
   let child;
   try {
-    for (const name of ["src", "boards", "scripts", "host", "dist", "rollup.config.js", "tsconfig.json", "package.json", "package-lock.json"]) {
+    for (const name of ["src", "boards", "scripts", "host", "dist", "tsconfig.json", "package.json", "package-lock.json"]) {
       fs.cpSync(path.join(ROOT, name), path.join(dir, name), { recursive: true });
     }
     for (const name of ["node_modules", "build"]) fs.symlinkSync(path.join(ROOT, name), path.join(dir, name), "dir");

@@ -3,7 +3,7 @@
 //   attribute GET with query, observe notification, Block2 response, empty ACK), ours (the ES5 bundle
 //   dist/lib/coap.cjs) divided by coap-packet's generate+parse on the same messages.
 // - coap.core_min_bytes: our codec plus message layer (src/coap/codec.ts and endpoint.ts with what they import),
-//   bundled and minified exactly as the firmware bundles are: rollup.config.js's firmwareTerserOptions (ES5, top-level
+//   bundled and minified exactly as the firmware bundles are: scripts/bundles.mjs's firmwareTerserOptions (ES5, top-level
 //   mangling, and the internal property names in FIRMWARE_PROPERTIES shortened).
 // - coap.core_size_vs_coap_packet: that size divided by coap-packet's index.js minified with the same options except
 //   property shortening (its property names are its API).
@@ -19,7 +19,7 @@ import { rollup } from "rollup";
 import typescript from "@rollup/plugin-typescript";
 import { minify } from "terser";
 import { build } from "../scripts/build.mjs";
-import { firmwareTerserOptions } from "../rollup.config.js";
+import { firmwareTerserOptions } from "../scripts/bundles.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const require = createRequire(import.meta.url);

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { InterpreterNode, hardwareFor, ROOT } from "../host/interpreter/interpreter.mjs";
 import { startHilServer } from "../host/hil/server.mjs";
-import { loadBoard } from "../scripts/board.mjs";
+import { loadBoard } from "../boards/board-file.mjs";
 
 const TOTAL = 16383;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

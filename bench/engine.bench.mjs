@@ -25,7 +25,7 @@ import { startEngine, virtualClock, ENGINE_DIR } from "../host/engine/wasm.mjs";
 import { InterpreterNode, runScript } from "../host/interpreter/interpreter.mjs";
 import { EngineNode } from "../host/engine/node.mjs";
 import { startHilServer } from "../host/hil/server.mjs";
-import { loadBoard } from "../scripts/board.mjs";
+import { loadBoard } from "../boards/board-file.mjs";
 
 /** Simulated seconds per wall second for `hours` of the bundle on an EngineNode against the local server. */
 async function nodeSpeedup(dir, hours) {

@@ -1,35 +1,43 @@
 #!/usr/bin/env node
-// `npm run build [-- --board <id>]`: validates the board files, bundles src/ for every board (and the library
-// bundles), runs the Espruino compatibility gate on the result and prints each bundle's size.
+// The build: validates the board files, bundles src/ for every board (and the library bundles), runs the Espruino
+// compatibility gate on the result and prints each bundle's size. `build()` is the API the CLIs, the HIL runner and
+// the tests call; `npm run build [-- options]` runs it from the command line.
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import crypto from "node:crypto";
 import { rollup } from "rollup";
-import { BoardError, loadBoards, espruinoToolsBoardJson } from "./board.mjs";
 import { SourceMap } from "node:module";
-import { checkFiles, checkSource, formatFinding } from "./gate.mjs";
 import ts from "typescript";
+import { BoardError, BOARDS_DIR, loadBoards, espruinoToolsBoardJson } from "../boards/board-file.mjs";
+import { checkSource, formatFinding } from "./gate.mjs";
+import { ROOT as root, FIRMWARE, firmwareConfig, libraryConfig, libraryEntries } from "./bundles.mjs";
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-process.chdir(root);
+const USAGE = `usage: npm run build -- [--board ID]... [--boards-dir DIR] [--out DIR] [--fw-version X.Y.Z] [--quiet] [--if-stale]
 
-const USAGE = `usage: npm run build -- [--board ID]... [--quiet] [--if-stale]
-
-  --board ID     build only this board's bundle (boards/ID.json; repeatable); the library bundles are always built
-  --quiet        print nothing but errors
-  --if-stale     return at once when no input changed since the last full build
+  --board ID          build only this board's bundle (boards/ID.json; repeatable); else every board and the
+                      library bundles
+  --boards-dir DIR    read the board files from DIR instead of boards/
+  --out DIR           write the bundles to DIR instead of dist/
+  --fw-version X.Y.Z  the firmware version the bundles report (default: package.json's, ${FIRMWARE.version})
+  --quiet             print nothing but errors
+  --if-stale          return at once when no input changed since the last full build
 `;
 
 class UsageError extends Error {}
 
 function parseArgs(argv) {
-  const args = { boards: [], quiet: false, ifStale: false };
+  const args = { boards: [], quiet: false, ifStale: false, boardsDir: undefined, outDir: undefined, version: undefined, help: false };
+  const value = (i) => {
+    if (i + 1 >= argv.length || argv[i + 1].startsWith("--")) throw new UsageError(`${argv[i]} needs a value`);
+    return argv[i + 1];
+  };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--board") {
-      if (i + 1 >= argv.length || argv[i + 1].startsWith("--")) throw new UsageError("--board needs a value");
-      args.boards.push(argv[++i]);
-    } else if (argv[i] === "--quiet") args.quiet = true;
+    if (argv[i] === "--board") args.boards.push(value(i++));
+    else if (argv[i] === "--boards-dir") args.boardsDir = path.resolve(value(i++));
+    else if (argv[i] === "--out") args.outDir = path.resolve(value(i++));
+    else if (argv[i] === "--fw-version") args.version = value(i++);
+    else if (argv[i] === "--quiet") args.quiet = true;
     else if (argv[i] === "--if-stale") args.ifStale = true;
     else if (argv[i] === "--help" || argv[i] === "-h") args.help = true;
     else if (argv[i].startsWith("-")) throw new UsageError(`unknown option ${argv[i]} (see --help)`);
@@ -38,10 +46,10 @@ function parseArgs(argv) {
   return args;
 }
 
-/** Everything a full build reads: sources, board files, the build's own code and settings, the lock file. */
-const INPUTS = ["src", "boards", "rollup.config.js", "tsconfig.json", "package-lock.json", "scripts/build.mjs", "scripts/board.mjs",
-  "scripts/gate.mjs", "scripts/espruino-rewrites.mjs", "scripts/private-members.mjs", "scripts/terser-plugin.mjs", "src/platform/tslib.js"];
-const STAMP = "dist/.build-stamp";
+/** Everything a full build reads besides the board files: sources, the build's own code and settings, the lock file. */
+const INPUTS = ["src", "tsconfig.json", "package.json", "package-lock.json", "boards/board-file.mjs", "scripts/build.mjs", "scripts/bundles.mjs",
+  "scripts/gate.mjs", "scripts/espruino-rewrites.mjs", "scripts/private-members.mjs", "scripts/terser-plugin.mjs"];
+const STAMP = ".build-stamp";
 
 /**
  * The gate's findings in a minified bundle, each with the TypeScript line it comes from where that can be found: the
@@ -62,7 +70,7 @@ async function inTheSource(config, findings) {
     const { output } = await bundle.generate({ ...config.output, plugins: [], sourcemap: true });
     await bundle.close();
     const map = new SourceMap(/** @type {import("node:module").SourceMapPayload} */ (/** @type {unknown} */ (output[0].map)));
-    mapped = checkSource(output[0].code, config.output.file).map((f) => {
+    mapped = checkSource(output[0].code, path.relative(root, config.output.file)).map((f) => {
       const e = /** @type {import("node:module").SourceMapping} */ (map.findEntry(f.line - 1, f.column - 1));
       return e && e.originalSource ? { ...f, source: `${sourcePath(config, e.originalSource)}:${e.originalLine + 1}:${e.originalColumn + 1}` } : f;
     });
@@ -82,12 +90,12 @@ async function inTheSource(config, findings) {
  * beside each bundle, over the declarations of the sources in dist/lib/types/. The bundles keep the const enums as
  * objects, so the declarations say enum.
  */
-function emitLibraryDeclarations(entries) {
+function emitLibraryDeclarations(entries, outDir) {
   const { config } = ts.readConfigFile(path.join(root, "tsconfig.json"), ts.sys.readFile);
   const { options, fileNames } = ts.parseJsonConfigFileContent(config, ts.sys, root);
-  const outDir = path.join(root, "dist/lib/types");
-  fs.rmSync(outDir, { recursive: true, force: true });
-  const program = ts.createProgram([...entries, ...fileNames.filter((f) => f.endsWith(".d.ts"))], { ...options, noEmit: false, declaration: true, emitDeclarationOnly: true, outDir, rootDir: path.join(root, "src") });
+  const typesDir = path.join(outDir, "lib/types");
+  fs.rmSync(typesDir, { recursive: true, force: true });
+  const program = ts.createProgram([...entries, ...fileNames.filter((f) => f.endsWith(".d.ts"))], { ...options, noEmit: false, declaration: true, emitDeclarationOnly: true, outDir: typesDir, rootDir: path.join(root, "src") });
   const result = program.emit(undefined, (file, text) => {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, text.replace(/\bconst enum\b/g, "enum"));
@@ -96,31 +104,37 @@ function emitLibraryDeclarations(entries) {
   if (errors.length) throw new Error(ts.formatDiagnostics(errors, { getCanonicalFileName: (f) => f, getCurrentDirectory: () => root, getNewLine: () => "\n" }));
   for (const entry of entries) {
     const name = path.basename(entry, ".ts");
-    fs.writeFileSync(path.join(root, `dist/lib/${name}.d.cts`), `export * from "./types/lib/${name}";\n`);
+    fs.writeFileSync(path.join(outDir, `lib/${name}.d.cts`), `export * from "./types/lib/${name}";\n`);
   }
 }
 
-/** A hash of the build's inputs (contents, not times: checkouts touch files without changing them). */
-export function inputsFingerprint() {
+/** A hash of a build's inputs (contents, not times: checkouts touch files without changing them). */
+export function inputsFingerprint({ boardsDir = BOARDS_DIR, version = FIRMWARE.version } = {}) {
   const h = crypto.createHash("sha256");
-  const add = (p) => {
+  const add = (p, name) => {
     if (!fs.existsSync(p)) return;
-    if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p).sort()) add(path.join(p, e));
-    else h.update(p).update("\0").update(fs.readFileSync(p)).update("\0");
+    if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p).sort()) add(path.join(p, e), `${name}/${e}`);
+    else h.update(name).update("\0").update(fs.readFileSync(p)).update("\0");
   };
-  for (const i of INPUTS) add(i);
-  h.update(`${process.env.BOARDS_DIR || ""}\0${process.env.FW_VERSION || ""}\0${process.version}`);
+  for (const i of INPUTS) add(path.join(root, i), i);
+  for (const f of fs.existsSync(boardsDir) ? fs.readdirSync(boardsDir).filter((f) => f.endsWith(".json")).sort() : []) add(path.join(boardsDir, f), `boards/${f}`);
+  h.update(`${version}\0${process.version}`);
   return h.digest("hex");
 }
 
 /**
- * `caches` (a Map kept between calls, as the --watch loops do) holds each bundle's rollup cache, so a rebuild after
- * a small change transforms and type-checks only what changed.
+ * Builds the bundles of `boards` (ids; every board and the library bundles when none is given) from the board files
+ * in `boardsDir` into `outDir` as firmware `version`, and returns each bundle's size. `caches` (a Map kept between
+ * calls, as the --watch loops do) holds each bundle's rollup cache, so a rebuild after a small change transforms and
+ * type-checks only what changed.
+ * @param {{ boards?: string[], boardsDir?: string, outDir?: string, version?: string, quiet?: boolean, caches?: Map<string, any> | null }} [options]
+ * @returns {Promise<{ file: string, bytes: number, gzip: number }[]>}
  */
-export async function build({ boards: only = [], quiet = false, caches = null } = {}) {
+export async function build({ boards: only = [], boardsDir = BOARDS_DIR, outDir = path.join(root, "dist"), version = FIRMWARE.version, quiet = false, caches = null } = {}) {
+  if (!/^[\w.+-]{1,32}$/.test(version)) throw new UsageError(`firmware version ${JSON.stringify(version)}: use letters, digits and . + - _ only (such as 1.2.0)`);
   let boards;
   try {
-    boards = loadBoards();
+    boards = loadBoards(boardsDir);
   } catch (e) {
     if (e instanceof BoardError) throw new Error(`bad board file: ${e.message}`);
     throw e;
@@ -130,12 +144,12 @@ export async function build({ boards: only = [], quiet = false, caches = null } 
   }
   // A complete build leaves the stamp that says which inputs dist/ was built from. A one-board build of those very
   // inputs writes the same bytes and keeps it; any other build removes it until a complete one runs.
-  const fingerprint = inputsFingerprint();
-  const current = fs.existsSync(STAMP) && fs.readFileSync(STAMP, "utf8") === fingerprint;
-  if (!(only.length && current)) fs.rmSync(STAMP, { force: true });
-  const { firmwareConfig, libraryConfig, libraryEntries } = await import("../rollup.config.js");
+  const stamp = path.join(outDir, STAMP);
+  const fingerprint = inputsFingerprint({ boardsDir, version });
+  const current = fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === fingerprint;
+  if (!(only.length && current)) fs.rmSync(stamp, { force: true });
   const wanted = only.length ? boards.filter((b) => only.includes(b.id)) : boards;
-  const configs = [...wanted.map(firmwareConfig), ...(only.length ? [] : libraryEntries().map(libraryConfig))];
+  const configs = [...wanted.map((b) => firmwareConfig(b, { outDir, version })), ...(only.length ? [] : libraryEntries().map((e) => libraryConfig(e, { outDir })))];
   const files = [];
   for (const config of configs) {
     const bundle = await rollup(/** @type {import("rollup").RollupOptions} */ ({ ...config, cache: caches?.get(config.output.file) }));
@@ -144,23 +158,23 @@ export async function build({ boards: only = [], quiet = false, caches = null } 
     await bundle.close();
     files.push(config.output.file);
   }
-  if (!only.length) emitLibraryDeclarations(libraryEntries());
+  if (!only.length) emitLibraryDeclarations(libraryEntries(), outDir);
   for (const b of wanted) {
-    fs.writeFileSync(`dist/${b.id}/board.json`, JSON.stringify(espruinoToolsBoardJson(b), null, 2) + "\n");
+    fs.writeFileSync(path.join(outDir, b.id, "board.json"), JSON.stringify(espruinoToolsBoardJson(b), null, 2) + "\n");
   }
-  const findings = checkFiles(files);
+  const findings = files.flatMap((f) => checkSource(fs.readFileSync(f, "latin1"), path.relative(root, f)));
   if (findings.length) {
     const lines = [];
     for (const config of configs) {
-      const here = findings.filter((f) => f.file === config.output.file);
+      const here = findings.filter((f) => f.file === path.relative(root, config.output.file));
       if (here.length) lines.push(...(await inTheSource(config, here)));
     }
     throw new Error(`Espruino compatibility gate failed:\n${lines.join("\n")}`);
   }
-  if (!only.length) fs.writeFileSync(STAMP, fingerprint);
+  if (!only.length) fs.writeFileSync(stamp, fingerprint);
   const sizes = files.map((f) => {
     const code = fs.readFileSync(f);
-    return { file: f, bytes: code.length, gzip: zlib.gzipSync(code, { level: 9 }).length };
+    return { file: path.relative(root, f), bytes: code.length, gzip: zlib.gzipSync(code, { level: 9 }).length };
   });
   if (!quiet) {
     console.log("bundle                          bytes    gzip");
@@ -172,8 +186,9 @@ export async function build({ boards: only = [], quiet = false, caches = null } 
 
 /** A full build unless dist/ was built from these very inputs (the stamp a full build leaves); says when it builds. */
 async function buildIfStale(args) {
-  const have = fs.existsSync(STAMP) ? fs.readFileSync(STAMP, "utf8") : "";
-  if (have && have === inputsFingerprint()) return;
+  const stamp = path.join(args.outDir || path.join(root, "dist"), STAMP);
+  const have = fs.existsSync(stamp) ? fs.readFileSync(stamp, "utf8") : "";
+  if (have && have === inputsFingerprint(args)) return;
   process.stderr.write(`setup: building the bundles (${have ? "sources changed" : "no build of these sources yet"})\n`);
   await build({ ...args, boards: [] });
 }

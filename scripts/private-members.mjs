@@ -1,5 +1,5 @@
 // A TypeScript transformer for the firmware bundles: every `private` class member (field, method or accessor) gets
-// a "$" appended to its name, so that the minifier can shorten it (rollup.config.js shortens names ending in "$").
+// a "$" appended to its name, so that the minifier can shorten it (scripts/bundles.mjs shortens names ending in "$").
 // Renaming goes by the type checker, not by name: `wifi.connect(...)` stays while a private `connect` is renamed,
 // and a JSON key that happens to share a private member's name is untouched. A name with any access the checker
 // cannot resolve (`(x as any).name`, `x["name"]`, a destructuring) is left alone, since it might mean the member.

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { hardwareFor, runScript } from "../host/interpreter/interpreter.mjs";
-import { loadBoard, validateBoard, BoardError } from "../scripts/board.mjs";
+import { loadBoard, validateBoard, BoardError } from "../boards/board-file.mjs";
 import { startTb, until } from "./node-support.mjs";
 import { ROOT, copyProject, startNode, interpreterNode, tempDir } from "./sim-support.mjs";
 

@@ -1,4 +1,4 @@
-// The firmware bundles' size steps (rollup.config.js): the CoAP stack's listed property names and private class
+// The firmware bundles' size steps (scripts/bundles.mjs): the CoAP stack's listed property names and private class
 // members shortened, class prototypes read once. A fixture goes through the firmware pipeline and must behave the
 // same; the flashed bundle must carry none of the long names.
 import test from "node:test";
@@ -9,8 +9,8 @@ import path from "node:path";
 import vm from "node:vm";
 import { rollup } from "rollup";
 import typescript from "@rollup/plugin-typescript";
-import { firmwareConfig, FIRMWARE_PROPERTIES } from "../rollup.config.js";
-import { loadBoard } from "../scripts/board.mjs";
+import { firmwareConfig, FIRMWARE_PROPERTIES } from "../scripts/bundles.mjs";
+import { loadBoard } from "../boards/board-file.mjs";
 import { markPrivateMembers } from "../scripts/private-members.mjs";
 import { build } from "../scripts/build.mjs";
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { EngineNode } from "../host/engine/node.mjs";
-import { loadBoard } from "../scripts/board.mjs";
+import { loadBoard } from "../boards/board-file.mjs";
 import { startTb, until } from "./node-support.mjs";
 import { ROOT, interpreterNode } from "./sim-support.mjs";
 

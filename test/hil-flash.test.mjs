@@ -11,7 +11,7 @@ import { MockBinding } from "@serialport/binding-mock";
 import { SerialPortStream } from "@serialport/stream";
 import { ROOT, startNode, tempDir } from "./sim-support.mjs";
 import { writeFirmware, FirmwareError } from "../host/hil/firmware.mjs";
-import { loadBoard } from "../scripts/board.mjs";
+import { loadBoard } from "../boards/board-file.mjs";
 
 const FLASH = path.join(ROOT, "host", "hil", "flash-cli.mjs");
 

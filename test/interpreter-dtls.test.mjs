@@ -12,7 +12,7 @@ import { startRelay } from "../host/interpreter/relay.mjs";
 import { createDtlsModule } from "../host/dtls/module.mjs";
 import { createCa, issueCert } from "../host/dtls/pki.mjs";
 import { coapGet, startCoapServer } from "../host/dtls/peers.mjs";
-import { loadBoard } from "../scripts/board.mjs";
+import { loadBoard } from "../boards/board-file.mjs";
 import { startTb, until } from "./node-support.mjs";
 import { ROOT, tempDir, interpreterNode } from "./sim-support.mjs";
 

@@ -8,7 +8,7 @@ import path from "node:path";
 import { coap } from "../host/lib.mjs";
 import { hardwareFor } from "../host/interpreter/interpreter.mjs";
 import { startRelay } from "../host/interpreter/relay.mjs";
-import { loadBoard } from "../scripts/board.mjs";
+import { loadBoard } from "../boards/board-file.mjs";
 import { startTb, until } from "./node-support.mjs";
 import { ROOT, interpreterNode } from "./sim-support.mjs";
 

@@ -53,7 +53,7 @@ test("waking from deep sleep, the node resumes its DTLS session instead of a ful
 
 test("on a board whose Espruino has no DTLS module, a coaps:// configuration is explained instead of crashing", async (t) => {
   const tb = await startTb(t, { secure: true });
-  const { loadBoard } = await import("../scripts/board.mjs");
+  const { loadBoard } = await import("../boards/board-file.mjs");
   const modules = loadBoard("boards/sim.json").modules.filter((m) => m !== "DTLS");
   const bundle = await buildFirmwareVersion("0.1.0", { board: { modules } });
   const node = await startSensorNode(t, tb, { config: { token: "T" }, bundle });

@@ -53,22 +53,16 @@ export function output(node, from = 0) {
  * changes fields of the sim board file for this build (the bundle then runs on a board of that description).
  */
 export async function buildFirmwareVersion(version, { board: changes = {} } = {}) {
-  const { rollup } = await import("rollup");
-  const { firmwareConfig } = await import("../rollup.config.js");
-  const { loadBoard } = await import("../scripts/board.mjs");
+  const { build } = await import("../scripts/build.mjs");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-"));
-  const saved = process.env.FW_VERSION;
-  process.env.FW_VERSION = version;
   try {
-    const config = firmwareConfig({ ...loadBoard("boards/sim.json"), ...changes });
-    config.output.file = path.join(dir, "firmware.js");
-    const bundle = await rollup(config);
-    await bundle.write(config.output);
-    await bundle.close();
-    return fs.readFileSync(config.output.file, "latin1");
+    const boardsDir = path.join(dir, "boards");
+    fs.mkdirSync(boardsDir);
+    const sim = JSON.parse(fs.readFileSync(new URL("../boards/sim.json", import.meta.url), "utf8"));
+    fs.writeFileSync(path.join(boardsDir, "sim.json"), JSON.stringify({ ...sim, ...changes }));
+    await build({ boards: ["sim"], boardsDir, outDir: path.join(dir, "dist"), version, quiet: true });
+    return fs.readFileSync(path.join(dir, "dist/sim/firmware.js"), "latin1");
   } finally {
-    if (saved === undefined) delete process.env.FW_VERSION;
-    else process.env.FW_VERSION = saved;
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

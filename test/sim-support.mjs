@@ -34,7 +34,7 @@ function removedAfterStop(t, dir, node) {
 }
 
 /** What a build reads; with `tools`, also the host tools and what they load (dist/, build/). */
-const BUILD_INPUTS = ["src", "boards", "scripts", "rollup.config.js", "tsconfig.json", "package.json", "package-lock.json"];
+const BUILD_INPUTS = ["src", "boards", "scripts", "tsconfig.json", "package.json", "package-lock.json"];
 
 /**
  * A copy of the project in a temporary folder (removed after the test), for tests that change sources or build

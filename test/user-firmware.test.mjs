@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { hardwareFor } from "../host/interpreter/interpreter.mjs";
-import { loadBoard } from "../scripts/board.mjs";
+import { loadBoard } from "../boards/board-file.mjs";
 import { startTb, until } from "./node-support.mjs";
 import { ROOT, copyProject, interpreterNode } from "./sim-support.mjs";
 

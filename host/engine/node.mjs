@@ -86,7 +86,7 @@ function pinNumber(name) {
 export class EngineNode extends ConsoleNode {
   /**
    * @param {object} o
-   * @param {object} o.board a loaded board file (scripts/board.mjs)
+   * @param {object} o.board a loaded board file (boards/board-file.mjs)
    * @param {string} o.dir the node's folder (flash.bin)
    * @param {string} [o.name]
    * @param {"virtual"|"real"} [o.clock]

@@ -9,7 +9,7 @@ import os from "node:os";
 import zlib from "node:zlib";
 import path from "node:path";
 import { spawn } from "node:child_process";
-import { loadBoard, loadBoards } from "../../scripts/board.mjs";
+import { loadBoard, loadBoards } from "../../boards/board-file.mjs";
 import { parsePort } from "./port.mjs";
 import { Repl } from "./repl.mjs";
 

@@ -12,7 +12,7 @@ import { boardRebuilder, sizeChange, watchSources } from "../cli/watch.mjs";
 import { linkConditions } from "./link.mjs";
 import { InterpreterNode, hardwareFor, VARIANTS } from "../interpreter/interpreter.mjs";
 import { startRelay } from "../interpreter/relay.mjs";
-import { loadBoard, loadBoards } from "../../scripts/board.mjs";
+import { loadBoard, loadBoards } from "../../boards/board-file.mjs";
 
 // Espruino's local time is UTC until the firmware calls E.setTimeZone (which the simulator ignores): so is Date's here.
 process.env.TZ = "UTC";

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { nodeLib } from "../lib.mjs";
-import { loadBoard } from "../../scripts/board.mjs";
+import { loadBoard } from "../../boards/board-file.mjs";
 import { EngineNode } from "../engine/node.mjs";
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");

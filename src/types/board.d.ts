@@ -1,4 +1,4 @@
-// The board the bundle is built for. scripts/board.mjs validates boards/<id>.json and rollup turns it into this
+// The board the bundle is built for. boards/board-file.mjs validates boards/<id>.json and rollup turns it into this
 // module's constants, so code for hardware a board lacks is dropped from that board's bundle.
 declare module "board" {
   export interface SensorSpec {

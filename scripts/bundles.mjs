@@ -1,25 +1,63 @@
-// One Espruino bundle per board (dist/<board>/firmware.js) from src/main.ts, plus ES5 library bundles
-// (dist/lib/<name>.cjs) from src/lib/*.ts that the host tools and tests load, so they exercise the very code that
-// is flashed. Both go through the same pipeline: TypeScript to ES5 with our own helpers, terser with hoisted
-// functions and variables and ASCII-only output, then the rewrites of scripts/espruino-rewrites.mjs (docs/espruino.md
-// says why each is needed: every one was seen to fail on the real interpreter).
+// The rollup configurations of the build (scripts/build.mjs): one Espruino bundle per board (<out>/<board>/firmware.js)
+// from src/main.ts, plus ES5 library bundles (<out>/lib/<name>.cjs) from src/lib/*.ts that the host tools and tests
+// load, so they exercise the very code that is flashed. Both go through the same pipeline: TypeScript to ES5 with our
+// own helpers, terser with hoisted functions and variables and ASCII-only output, then the rewrites of
+// scripts/espruino-rewrites.mjs (docs/espruino.md says why each is needed: every one was seen to fail on the real
+// interpreter).
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import typescript from "@rollup/plugin-typescript";
-import { terser } from "./scripts/terser-plugin.mjs";
+import { terser } from "./terser-plugin.mjs";
 import * as acorn from "acorn";
 import * as walk from "acorn-walk";
-import { loadBoards, boardModuleSource } from "./scripts/board.mjs";
-import { espruinoRewrites } from "./scripts/espruino-rewrites.mjs";
-import { markPrivateMembers } from "./scripts/private-members.mjs";
+import { espruinoRewrites } from "./espruino-rewrites.mjs";
+import { markPrivateMembers } from "./private-members.mjs";
 
-const HELPERS = path.resolve("src/platform/tslib.js");
+/** The project these configurations build (the checkout, or a copy of its build inputs). */
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const HELPERS = path.join(ROOT, "src/platform/tslib.js");
 
-function boardModule(board) {
+const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+
+/** The firmware's title as reported to ThingsBoard (current_fw_title) and the version a build gives by default. */
+export const FIRMWARE = { title: PACKAGE.name, version: PACKAGE.version };
+
+/**
+ * The ES module rollup compiles into a board's bundle as `import ... from "board"`; `version` is the firmware
+ * version it reports (current_fw_version).
+ */
+export function boardModuleSource(board, version = FIRMWARE.version) {
+  const fw = { title: FIRMWARE.title, version };
+  const c = (v) => JSON.stringify(v);
+  const has = (m) => board.modules.includes(m);
+  return [
+    `export var BOARD_ID = ${c(board.id)};`,
+    `export var BOARD_NAME = ${c(board.name)};`,
+    `export var FW_TITLE = ${c(fw.title)};`,
+    `export var FW_VERSION = ${c(fw.version)};`,
+    `export var ESPRUINO_BOARD = ${c(board.espruinoBoard)};`,
+    `export var MODULES = ${c(board.modules)};`,
+    `export var STATUS_LED = ${c(board.statusLed)};`,
+    `export var STATUS_LED_ACTIVE_LOW = ${c(board.statusLedActiveLow)};`,
+    `export var SENSORS = ${c(board.sensors.map(({ sim, ...s }) => s))};`,
+    `export var HAS_WIFI = ${c(has("Wifi"))};`,
+    `export var HAS_DEEP_SLEEP = ${c(has("ESP32"))};`,
+    `export var HAS_DTLS = ${c(has("DTLS"))};`,
+    // Code for input kinds a board does not fit is dropped from its bundle.
+    `export var HAS_DIGITAL_INPUTS = ${c(board.sensors.some((s) => s.kind === "digital"))};`,
+    `export var HAS_I2C_SENSORS = ${c(board.sensors.some((s) => s.kind === "i2c"))};`,
+    `export var JSVAR_BUDGET = ${c(board.jsVarBudget)};`,
+    `export var UDP_RECV_BUFFER = ${c(board.udpRecvBufferSize)};`,
+  ].join("\n");
+}
+
+
+function boardModule(board, version) {
   return {
     name: "espruino-board",
     resolveId: (id) => (id === "board" ? "\0board" : null),
-    load: (id) => (id === "\0board" ? boardModuleSource(board) : null),
+    load: (id) => (id === "\0board" ? boardModuleSource(board, version) : null),
   };
 }
 
@@ -88,7 +126,7 @@ function mangledNamesNotSpelt() {
           if (typeof n.value !== "string" || !names.has(n.value)) return;
           const cmp = up[up.length - 2];
           const typeName = cmp.type === "BinaryExpression" && [cmp.left, cmp.right].some((e) => e.type === "UnaryExpression" && e.operator === "typeof");
-          if (!typeName) this.error(`"${n.value}" is spelt as a string, but firmware bundles shorten that property name (rollup.config.js FIRMWARE_PROPERTIES)`);
+          if (!typeName) this.error(`"${n.value}" is spelt as a string, but firmware bundles shorten that property name (scripts/bundles.mjs FIRMWARE_PROPERTIES)`);
         },
       });
       return null;
@@ -139,7 +177,7 @@ function prototypeAlias() {
  * @param {{ transformers?: object, preserveConstEnums?: boolean }} [options]
  */
 function tsPlugin({ transformers = undefined, preserveConstEnums = false } = {}) {
-  return typescript({ tsconfig: "./tsconfig.json", tslib: HELPERS, noEmit: false, outputToFilesystem: false, transformers, compilerOptions: { preserveConstEnums } });
+  return typescript({ tsconfig: path.join(ROOT, "tsconfig.json"), filterRoot: ROOT, tslib: HELPERS, noEmit: false, outputToFilesystem: false, transformers, compilerOptions: { preserveConstEnums } });
 }
 
 function onwarn(warning, warn) {
@@ -147,7 +185,7 @@ function onwarn(warning, warn) {
   // the TypeScript plugin reports only as a warning (with a 1-based column).
   if (warning.code === "CIRCULAR_DEPENDENCY" || warning.code === "UNRESOLVED_IMPORT") throw new Error(warning.message);
   if (warning.plugin === "typescript") {
-    const where = warning.loc ? `${path.relative(process.cwd(), warning.loc.file)}:${warning.loc.line}:${warning.loc.column}: ` : "";
+    const where = warning.loc ? `${path.relative(ROOT, warning.loc.file)}:${warning.loc.line}:${warning.loc.column}: ` : "";
     throw new Error(`${where}${warning.pluginCode ? warning.pluginCode + ": " : ""}${warning.message.replace(/^[\s\S]*?TS\d+: /, "")}`);
   }
   warn(warning);
@@ -156,15 +194,20 @@ function onwarn(warning, warn) {
 // Espruino's built-in modules stay as require("x") calls; only they may be external.
 const BUILTIN = ["dgram", "Storage", "Wifi", "ESP32", "DTLS", "crypto", "heatshrink", "Flash", "net", "timer"];
 
-export function firmwareConfig(board) {
+/**
+ * The rollup configuration of `board`'s bundle, written to <outDir>/<board id>/firmware.js as firmware `version`.
+ * @param {object} board a validated board file (boards/board-file.mjs)
+ * @param {{ outDir?: string, version?: string }} [options]
+ */
+export function firmwareConfig(board, { outDir = path.join(ROOT, "dist"), version = FIRMWARE.version } = {}) {
   return {
-    input: "src/main.ts",
+    input: path.join(ROOT, "src/main.ts"),
     external: BUILTIN,
     onwarn,
     treeshake: { moduleSideEffects: true, propertyReadSideEffects: false },
-    plugins: [boardModule(board), tsPlugin({ transformers: { before: [{ type: "program", factory: markPrivateMembers }] } })],
+    plugins: [boardModule(board, version), tsPlugin({ transformers: { before: [{ type: "program", factory: markPrivateMembers }] } })],
     output: {
-      file: `dist/${board.id}/firmware.js`,
+      file: path.join(outDir, board.id, "firmware.js"),
       format: "iife",
       strict: false,
       generatedCode: "es5",
@@ -174,7 +217,12 @@ export function firmwareConfig(board) {
   };
 }
 
-export function libraryConfig(entry) {
+/**
+ * The rollup configuration of the library bundle of `entry` (src/lib/<name>.ts), written to <outDir>/lib/<name>.cjs.
+ * @param {string} entry
+ * @param {{ outDir?: string }} [options]
+ */
+export function libraryConfig(entry, { outDir = path.join(ROOT, "dist") } = {}) {
   const name = path.basename(entry, ".ts");
   return {
     input: entry,
@@ -182,7 +230,7 @@ export function libraryConfig(entry) {
     onwarn,
     plugins: [noBoardInLibraries(), tsPlugin({ preserveConstEnums: true })],
     output: {
-      file: `dist/lib/${name}.cjs`,
+      file: path.join(outDir, "lib", `${name}.cjs`),
       format: "cjs",
       exports: "named",
       strict: false,
@@ -192,9 +240,8 @@ export function libraryConfig(entry) {
   };
 }
 
+/** The library entry points, src/lib/*.ts. */
 export function libraryEntries() {
-  const dir = "src/lib";
+  const dir = path.join(ROOT, "src/lib");
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".ts")).sort().map((f) => path.join(dir, f)) : [];
 }
-
-export default [...loadBoards().map(firmwareConfig), ...libraryEntries().map(libraryConfig)];

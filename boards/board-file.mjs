@@ -3,10 +3,8 @@
 import fs from "node:fs";
 import path from "node:path";
 
-// BOARDS_DIR in the environment points the build at another folder of board files (the tests use it).
-export const BOARDS_DIR = process.env.BOARDS_DIR
-  ? path.resolve(process.env.BOARDS_DIR)
-  : path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "boards");
+/** The project's board files: this folder. */
+export const BOARDS_DIR = path.dirname(new URL(import.meta.url).pathname);
 
 const ESPRUINO_BOARDS = ["ESP32", "ESP32C3_IDF4", "ESP32S3_IDF4", "ESP32_IDF4", "LINUX"];
 const KNOWN_MODULES = ["dgram", "Storage", "Wifi", "ESP32", "DTLS", "crypto", "heatshrink", "Flash", "net",
@@ -137,42 +135,6 @@ export function loadBoards(dir = BOARDS_DIR) {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
   if (files.length === 0) throw new BoardError(`${dir}: no board files (*.json) found`);
   return files.map((f) => loadBoard(path.join(dir, f)));
-}
-
-const PACKAGE = JSON.parse(fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname), "..", "package.json"), "utf8"));
-
-/**
- * The firmware's title and version as reported to ThingsBoard (current_fw_title/current_fw_version). The version
- * is package.json's unless FW_VERSION is set, which builds a distinguishable update (the OTA tests do).
- */
-export function firmwareIdentity() {
-  return { title: PACKAGE.name, version: process.env.FW_VERSION || PACKAGE.version };
-}
-
-/** The ES module rollup compiles into a board's bundle as `import ... from "board"`. */
-export function boardModuleSource(board) {
-  const fw = firmwareIdentity();
-  const c = (v) => JSON.stringify(v);
-  const has = (m) => board.modules.includes(m);
-  return [
-    `export var BOARD_ID = ${c(board.id)};`,
-    `export var BOARD_NAME = ${c(board.name)};`,
-    `export var FW_TITLE = ${c(fw.title)};`,
-    `export var FW_VERSION = ${c(fw.version)};`,
-    `export var ESPRUINO_BOARD = ${c(board.espruinoBoard)};`,
-    `export var MODULES = ${c(board.modules)};`,
-    `export var STATUS_LED = ${c(board.statusLed)};`,
-    `export var STATUS_LED_ACTIVE_LOW = ${c(board.statusLedActiveLow)};`,
-    `export var SENSORS = ${c(board.sensors.map(({ sim, ...s }) => s))};`,
-    `export var HAS_WIFI = ${c(has("Wifi"))};`,
-    `export var HAS_DEEP_SLEEP = ${c(has("ESP32"))};`,
-    `export var HAS_DTLS = ${c(has("DTLS"))};`,
-    // Code for input kinds a board does not fit is dropped from its bundle.
-    `export var HAS_DIGITAL_INPUTS = ${c(board.sensors.some((s) => s.kind === "digital"))};`,
-    `export var HAS_I2C_SENSORS = ${c(board.sensors.some((s) => s.kind === "i2c"))};`,
-    `export var JSVAR_BUDGET = ${c(board.jsVarBudget)};`,
-    `export var UDP_RECV_BUFFER = ${c(board.udpRecvBufferSize)};`,
-  ].join("\n");
 }
 
 /** The board JSON EspruinoTools reads with `--board file.json`, so the CLI never downloads one. */
