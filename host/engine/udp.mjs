@@ -20,91 +20,115 @@ export const RECEIVE_QUEUE = 16;
  * @param {(id: number) => void} [o.onClose] the interpreter closed socket `id`
  * @param {Record<string, string>} [o.hosts] names the interpreter may resolve ("localhost" always is 127.0.0.1)
  */
-export function createUdpSockets({ link, bindAddress = "127.0.0.1", onTrace = () => {}, onSent = () => {}, onReceived = () => {}, onArrival = () => {}, onPlaintext = () => {}, onClose = () => {}, hosts = {} }) {
-  const sockets = new Map(); // id -> { socket, queue, bound }
-  let nextId = 0;
+export function createUdpSockets(o) {
+  return new UdpSockets(o);
+}
 
-  function attach(entry, socket) {
+/** The interpreter's UDP sockets by id (what createUdpSockets returns; EngineNetwork in wasm.mjs). */
+class UdpSockets {
+  constructor({ link, bindAddress = "127.0.0.1", onTrace = (_e) => {}, onSent = (_b, _p, _a) => {}, onReceived = (_b, _r) => {}, onArrival = () => {}, onPlaintext = (_d, _p, _b) => {}, onClose = (_id) => {}, hosts = {} }) {
+    this.link = link;
+    this.bindAddress = bindAddress;
+    this.hosts = hosts;
+    this.onTrace = onTrace;
+    this.onSent = onSent;
+    this.onReceived = onReceived;
+    this.onArrival = onArrival;
+    this.onPlaintext = onPlaintext;
+    this.onClose = onClose;
+    /** @type {Map<number, { id: number, socket: import("node:dgram").Socket, queue: { bytes: Buffer, address: string, port: number }[] }>} */
+    this.sockets = new Map();
+    this.nextId = 0;
+  }
+
+  attach(entry, socket) {
     entry.socket = socket;
     socket.on("message", (buf, rinfo) => {
       if (entry.socket !== socket) return; // replies to a port the node has left (NAT rebinding) are lost
       const from = { address: rinfo.address, port: rinfo.port };
-      onReceived(buf, from);
-      link.inbound(new Uint8Array(buf), from, (bytes, peer) => {
-        if (!sockets.has(entry.id)) return;
-        onTrace({ type: "udp", dir: "in", bytes: Buffer.from(bytes), port: peer.port, address: peer.address });
+      this.onReceived(buf, from);
+      this.link.inbound(new Uint8Array(buf), from, (bytes, peer) => {
+        if (!this.sockets.has(entry.id)) return;
+        this.onTrace({ type: "udp", dir: "in", bytes: Buffer.from(bytes), port: peer.port, address: peer.address });
         if (entry.queue.length < RECEIVE_QUEUE) entry.queue.push({ bytes: Buffer.from(bytes), address: peer.address, port: peer.port });
-        onArrival();
+        this.onArrival();
       });
     });
     socket.on("error", () => {}); // an ICMP "port unreachable" on loopback, or a send after close: the datagram is lost
   }
 
-  return {
-    create(port) {
-      const id = nextId++;
-      const entry = { id, socket: null, queue: [] };
-      attach(entry, nodeDgram.createSocket({ type: "udp4" }));
-      entry.socket.bind(port || 0, bindAddress);
-      sockets.set(id, entry);
-      return id;
-    },
-    close(id) {
-      const entry = sockets.get(id);
-      if (!entry) return;
-      sockets.delete(id);
-      try { entry.socket.close(); } catch { /* closed already */ }
-      onClose(id);
-    },
-    recv(id) {
-      const entry = sockets.get(id);
-      return entry ? entry.queue.shift() || null : null;
-    },
-    send(id, address, port, bytes) {
-      const entry = sockets.get(id);
-      if (!entry) return false;
-      link.outbound(new Uint8Array(bytes), port, address, (b, p, a) => {
-        const out = Buffer.from(b);
-        onSent(out, p, a);
-        onTrace({ type: "udp", dir: "out", bytes: out, port: p, address: a });
-        if (sockets.get(id) === entry) entry.socket.send(out, p, a);
+  create(port) {
+    const id = this.nextId++;
+    const entry = { id, socket: null, queue: [] };
+    this.attach(entry, nodeDgram.createSocket({ type: "udp4" }));
+    entry.socket.bind(port || 0, this.bindAddress);
+    this.sockets.set(id, entry);
+    return id;
+  }
+
+  close(id) {
+    const entry = this.sockets.get(id);
+    if (!entry) return;
+    this.sockets.delete(id);
+    try { entry.socket.close(); } catch { /* closed already */ }
+    this.onClose(id);
+  }
+
+  recv(id) {
+    const entry = this.sockets.get(id);
+    return entry ? entry.queue.shift() || null : null;
+  }
+
+  send(id, address, port, bytes) {
+    const entry = this.sockets.get(id);
+    if (!entry) return false;
+    this.link.outbound(new Uint8Array(bytes), port, address, (b, p, a) => {
+      const out = Buffer.from(b);
+      this.onSent(out, p, a);
+      this.onTrace({ type: "udp", dir: "out", bytes: out, port: p, address: a });
+      if (this.sockets.get(id) === entry) entry.socket.send(out, p, a);
+    });
+    return true;
+  }
+
+  /** The application data of a DTLS record to ("out") or from ("in") `port`, from the chip's DTLS module. */
+  plaintext(dir, port, bytes) {
+    this.onPlaintext(dir, port, bytes);
+  }
+
+  resolve(name) {
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return name;
+    return this.hosts[name] || null;
+  }
+
+  /** NAT rebinding: every socket moves to a new local port; resolves to the new ports. */
+  rebindAll() {
+    return Promise.all([...this.sockets.values()].map((entry) => new Promise((resolve) => {
+      const old = entry.socket;
+      const fresh = nodeDgram.createSocket({ type: "udp4" });
+      this.attach(entry, fresh);
+      fresh.bind(0, this.bindAddress, () => {
+        try { old.close(); } catch { /* closed already */ }
+        resolve(fresh.address().port);
       });
-      return true;
-    },
-    /** The application data of a DTLS record to ("out") or from ("in") `port`, from the chip's DTLS module. */
-    plaintext(dir, port, bytes) {
-      onPlaintext(dir, port, bytes);
-    },
-    resolve(name) {
-      if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return name;
-      return hosts[name] || null;
-    },
-    /** NAT rebinding: every socket moves to a new local port; resolves to the new ports. */
-    rebindAll() {
-      return Promise.all([...sockets.values()].map((entry) => new Promise((resolve) => {
-        const old = entry.socket;
-        const fresh = nodeDgram.createSocket({ type: "udp4" });
-        attach(entry, fresh);
-        fresh.bind(0, bindAddress, () => {
-          try { old.close(); } catch { /* closed already */ }
-          resolve(fresh.address().port);
-        });
-      })));
-    },
-    /** The local address and port of every open socket that is bound yet. */
-    addresses() {
-      const out = [];
-      for (const entry of sockets.values()) {
-        try { out.push(entry.socket.address()); } catch { /* binding still under way */ }
-      }
-      return out;
-    },
-    /** Every socket closed: what a reset does. */
-    closeAll() {
-      for (const id of [...sockets.keys()]) this.close(id);
-    },
-    get count() {
-      return sockets.size;
-    },
-  };
+    })));
+  }
+
+  /** The local address and port of every open socket that is bound yet. */
+  addresses() {
+    const out = [];
+    for (const entry of this.sockets.values()) {
+      try { out.push(entry.socket.address()); } catch { /* binding still under way */ }
+    }
+    return out;
+  }
+
+  /** Every socket closed: what a reset does. */
+  closeAll() {
+    for (const id of [...this.sockets.keys()]) this.close(id);
+  }
+
+  get count() {
+    return this.sockets.size;
+  }
 }

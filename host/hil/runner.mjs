@@ -8,6 +8,38 @@ import { StepFailure } from "./steps.mjs";
 /** Real time a simulated scenario may take at most, whatever its device-time limit. */
 export const SIM_REAL_LIMIT_MS = 180000;
 
+/** Runs step `i` of scenario `sc` and records it in `result` (a failure also as the scenario's); returns its record. */
+async function runStep(sc, i, ctx, result, { deviceStart, deadline }) {
+  const { target } = ctx;
+  const step = sc.steps[i];
+  const s = { name: step.name, status: "passed", detail: "", realMs: 0, deviceS: 0 };
+  result.steps.push(s);
+  const t0 = Date.now();
+  const d0 = target.now();
+  try {
+    s.detail = redact(String((await step.run(ctx)) ?? ""), ctx.secrets);
+    if (target.now() > deadline) throw new Error(`the scenario's time limit of ${sc.timeLimitS} s passed (at ${Math.round((target.now() - deviceStart) / 1000)} s)`);
+  } catch (e) {
+    s.status = "failed";
+    s.detail = redact(e.message, ctx.secrets);
+    result.status = "failed";
+    result.failure = {
+      step: i + 1,
+      stepName: step.name,
+      type: e instanceof StepFailure ? "StepFailure" : "Error",
+      message: redact(`step ${i + 1} "${step.name}" failed: ${e.message}`, ctx.secrets),
+    };
+    if (e instanceof StepFailure) {
+      result.failure.expected = redact(e.expected, ctx.secrets);
+      result.failure.seen = redact(e.seen, ctx.secrets);
+    }
+  } finally {
+    s.realMs = Date.now() - t0;
+    s.deviceS = Math.round(target.now() - d0) / 1000;
+  }
+  return s;
+}
+
 /**
  * @param {object} o
  * @param {object[]} o.scenarios loaded scenario modules ({ name, description, pace?, simOnly?, timeLimitS, steps })
@@ -16,7 +48,7 @@ export const SIM_REAL_LIMIT_MS = 180000;
  * @param {(text: string) => void} [o.log]
  * @param {number} [o.simRealLimitMs] real time a simulated scenario may take at most
  */
-export async function runScenarios({ scenarios, targetFor, tb, log = () => {}, simRealLimitMs = SIM_REAL_LIMIT_MS }) {
+export async function runScenarios({ scenarios, targetFor, tb, log = (_text) => {}, simRealLimitMs = SIM_REAL_LIMIT_MS }) {
   const results = [];
   let setupFailed = null; // the first scenario whose set-up failed: the same target would fail the rest the same way
   for (const sc of scenarios) {
@@ -54,32 +86,7 @@ export async function runScenarios({ scenarios, targetFor, tb, log = () => {}, s
       deviceStart = target.now();
       const deadline = deviceStart + sc.timeLimitS * 1000;
       for (let i = 0; i < sc.steps.length; i++) {
-        const step = sc.steps[i];
-        const s = { name: step.name, status: "passed", detail: "", realMs: 0, deviceS: 0 };
-        result.steps.push(s);
-        const t0 = Date.now();
-        const d0 = target.now();
-        try {
-          s.detail = redact(String((await step.run(ctx)) ?? ""), ctx.secrets);
-          if (target.now() > deadline) throw new Error(`the scenario's time limit of ${sc.timeLimitS} s passed (at ${Math.round((target.now() - deviceStart) / 1000)} s)`);
-        } catch (e) {
-          s.status = "failed";
-          s.detail = redact(e.message, ctx.secrets);
-          result.status = "failed";
-          result.failure = {
-            step: i + 1,
-            stepName: step.name,
-            type: e instanceof StepFailure ? "StepFailure" : "Error",
-            message: redact(`step ${i + 1} "${step.name}" failed: ${e.message}`, ctx.secrets),
-          };
-          if (e instanceof StepFailure) {
-            result.failure.expected = redact(e.expected, ctx.secrets);
-            result.failure.seen = redact(e.seen, ctx.secrets);
-          }
-        } finally {
-          s.realMs = Date.now() - t0;
-          s.deviceS = Math.round(target.now() - d0) / 1000;
-        }
+        const s = await runStep(sc, i, ctx, result, { deviceStart, deadline });
         log(`${sc.name}: ${s.status === "passed" ? "ok  " : "FAIL"} ${i + 1}. ${s.name}${s.detail ? ` - ${s.detail}` : ""}`);
         if (s.status === "failed") break;
       }

@@ -40,21 +40,39 @@ function randomName() {
   return randomBytes(15).toString("base64").replace(/[^A-Za-z0-9]/g, "").padEnd(20, "x").slice(0, 20);
 }
 
+/** The stored credentials a provisioning request asks for. */
+function credentialsFor(r) {
+  switch (r.credentialsType) {
+    case "X509_CERTIFICATE":
+      return { credentials_type: "X509_CERTIFICATE", credentials_id: certificateId(r.hash), credentials_value: r.hash };
+    case "MQTT_BASIC": {
+      const value = JSON.stringify({ clientId: r.clientId || null, userName: r.username || null, password: r.password || null });
+      return { credentials_type: "MQTT_BASIC", credentials_id: "mqtt:" + (r.clientId || r.username), credentials_value: value };
+    }
+    default:
+      return { credentials_type: "ACCESS_TOKEN", credentials_id: r.token || newAccessToken(), credentials_value: null };
+  }
+}
+
+const credentialsValue = (c) => (c.credentials_type === "ACCESS_TOKEN" ? c.credentials_id : c.credentials_value);
+
+function jsonAnswer(res) {
+  if (res.status === "NOT_FOUND") return { code: Code.BAD_REQUEST, payload: bytes('{"errorMsg":"Provision data was not found!","status":"NOT_FOUND"}') };
+  if (res.status === "FAILURE") return { code: Code.BAD_REQUEST, payload: bytes('{"errorMsg":"Failed to provision device!","status":"FAILURE"}') };
+  const c = res.credentials;
+  const value = c.credentials_type === "MQTT_BASIC" ? c.credentials_value : JSON.stringify(credentialsValue(c));
+  return { code: Code.CREATED, payload: bytes(`{"credentialsValue":${value},"credentialsType":"${c.credentials_type}","status":"SUCCESS"}`) };
+}
+
+function protobufAnswer(res) {
+  const c = res.credentials;
+  const fields = [[1, STATUS[res.status]]];
+  if (c) fields.push([2, CREDENTIAL_TYPES.indexOf(c.credentials_type)], [3, credentialsValue(c)]);
+  return { code: res.status === "SUCCESS" ? Code.CREATED : Code.BAD_REQUEST, payload: writeFields(fields) };
+}
+
 export function createProvisioning({ core, log }) {
   const { store } = core;
-
-  function credentialsFor(r) {
-    switch (r.credentialsType) {
-      case "X509_CERTIFICATE":
-        return { credentials_type: "X509_CERTIFICATE", credentials_id: certificateId(r.hash), credentials_value: r.hash };
-      case "MQTT_BASIC": {
-        const value = JSON.stringify({ clientId: r.clientId || null, userName: r.username || null, password: r.password || null });
-        return { credentials_type: "MQTT_BASIC", credentials_id: "mqtt:" + (r.clientId || r.username), credentials_value: value };
-      }
-      default:
-        return { credentials_type: "ACCESS_TOKEN", credentials_id: r.token || newAccessToken(), credentials_value: null };
-    }
-  }
 
   /** -> {status: "SUCCESS"|"NOT_FOUND"|"FAILURE"|"ERROR", credentials?} */
   function provision(r) {
@@ -79,23 +97,6 @@ export function createProvisioning({ core, log }) {
       log.info("provision", `device "${r.deviceName}" could not be created: ${e.message}`);
       return { status: "FAILURE" };
     }
-  }
-
-  const credentialsValue = (c) => (c.credentials_type === "ACCESS_TOKEN" ? c.credentials_id : c.credentials_value);
-
-  function jsonAnswer(res) {
-    if (res.status === "NOT_FOUND") return { code: Code.BAD_REQUEST, payload: bytes('{"errorMsg":"Provision data was not found!","status":"NOT_FOUND"}') };
-    if (res.status === "FAILURE") return { code: Code.BAD_REQUEST, payload: bytes('{"errorMsg":"Failed to provision device!","status":"FAILURE"}') };
-    const c = res.credentials;
-    const value = c.credentials_type === "MQTT_BASIC" ? c.credentials_value : JSON.stringify(credentialsValue(c));
-    return { code: Code.CREATED, payload: bytes(`{"credentialsValue":${value},"credentialsType":"${c.credentials_type}","status":"SUCCESS"}`) };
-  }
-
-  function protobufAnswer(res) {
-    const c = res.credentials;
-    const fields = [[1, STATUS[res.status]]];
-    if (c) fields.push([2, CREDENTIAL_TYPES.indexOf(c.credentials_type)], [3, credentialsValue(c)]);
-    return { code: res.status === "SUCCESS" ? Code.CREATED : Code.BAD_REQUEST, payload: writeFields(fields) };
   }
 
   return function handle(ex) {

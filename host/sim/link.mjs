@@ -33,86 +33,94 @@ export function linkConditions(o = {}) {
  * datagram that is lost, dropped in an outage, duplicated or reordered (peer: the other end's {address, port}).
  * @param {{ scheduler: any, seed?: number, conditions?: object, onTrace?: (event: object) => void }} options
  */
-export function createLink({ scheduler, seed = 1, conditions = {}, onTrace = () => {} }) {
-  const c = linkConditions(conditions);
-  const stats = { out: { passed: 0, dropped: 0, duplicated: 0, reordered: 0 }, in: { passed: 0, dropped: 0, duplicated: 0, reordered: 0 } };
-  const directions = {
-    out: { random: seededRandom(seed), loss: c.lossOut, held: null },
-    in: { random: seededRandom((seed ^ 0x5bd1e995) >>> 0), loss: c.lossIn, held: null },
-  };
+export function createLink({ scheduler, seed = 1, conditions = {}, onTrace = (_event) => {} }) {
+  return new Link(scheduler, seed, linkConditions(conditions), onTrace);
+}
 
-  function inOutage() {
-    const t = scheduler.now();
-    return c.outage !== null && t >= c.outage.startMs && t < c.outage.startMs + c.outage.lenMs;
+class Link {
+  constructor(scheduler, seed, conditions, onTrace) {
+    this.scheduler = scheduler;
+    this.conditions = conditions;
+    this.onTrace = onTrace;
+    this.stats = { out: { passed: 0, dropped: 0, duplicated: 0, reordered: 0 }, in: { passed: 0, dropped: 0, duplicated: 0, reordered: 0 } };
+    this.directions = {
+      out: { random: seededRandom(seed), loss: conditions.lossOut, held: null },
+      in: { random: seededRandom((seed ^ 0x5bd1e995) >>> 0), loss: conditions.lossIn, held: null },
+    };
   }
 
-  function later(fn, ms) {
-    if (ms > 0) scheduler.addTimer(fn, ms, { kind: "internal" });
+  outbound(bytes, port, address, deliver) {
+    this.pass("out", bytes, { address, port }, () => deliver(bytes, port, address));
+  }
+
+  inbound(bytes, rinfo, deliver) {
+    this.pass("in", bytes, rinfo, () => deliver(bytes, rinfo));
+  }
+
+  inOutage() {
+    const t = this.scheduler.now();
+    const o = this.conditions.outage;
+    return o !== null && t >= o.startMs && t < o.startMs + o.lenMs;
+  }
+
+  later(fn, ms) {
+    if (ms > 0) this.scheduler.addTimer(fn, ms, { kind: "internal" });
     else fn();
   }
 
-  function pass(dirName, bytes, peer, deliver) {
-    const size = bytes.length;
-    const trace = (fate) => onTrace({ type: "link", dir: dirName, fate, size, bytes, peer });
-    const d = directions[dirName];
+  pass(dirName, bytes, peer, deliver) {
+    const c = this.conditions;
+    const stats = this.stats[dirName];
+    const trace = (fate) => this.onTrace({ type: "link", dir: dirName, fate, size: bytes.length, bytes, peer });
+    const d = this.directions[dirName];
     // Three draws per packet whatever the settings, so one condition does not shift another's decisions.
     const rLoss = d.random();
     const rDup = d.random();
     const rReorder = d.random();
-    if (inOutage()) {
-      stats[dirName].dropped++;
-      trace("outage");
-      return;
-    }
-    if (rLoss < d.loss) {
-      stats[dirName].dropped++;
-      trace("lost");
+    if (this.inOutage() || rLoss < d.loss) {
+      stats.dropped++;
+      trace(this.inOutage() ? "outage" : "lost");
       return;
     }
     const copies = rDup < c.dup ? 2 : 1;
     if (copies === 2) {
-      stats[dirName].duplicated++;
+      stats.duplicated++;
       trace("duplicated");
     }
-    const send = () => {
+    const arrive = () => {
       for (let i = 0; i < copies; i++) deliver();
-      stats[dirName].passed++;
-      if (d.held) {
-        // A packet held for reordering goes right after the one that overtook it.
-        const h = d.held;
-        d.held = null;
-        scheduler.removeTimer(h.timer, { kind: "internal" });
-        h.send();
-      }
+      stats.passed++;
     };
     if (rReorder < c.reorder && !d.held) {
-      stats[dirName].reordered++;
+      stats.reordered++;
       trace("reordered");
-      const held = { send: null, timer: 0 };
-      held.send = () => later(() => {
-        for (let i = 0; i < copies; i++) deliver();
-        stats[dirName].passed++;
-      }, c.delayMs);
-      held.timer = scheduler.addTimer(() => {
-        if (d.held === held) {
-          d.held = null;
-          held.send();
-        }
-      }, REORDER_HOLD_MS, { kind: "internal" });
-      d.held = held;
+      this.hold(d, arrive);
       return;
     }
-    later(send, c.delayMs);
+    this.later(() => {
+      arrive();
+      this.releaseHeld(d);
+    }, c.delayMs);
   }
 
-  return {
-    conditions: c,
-    stats,
-    outbound(bytes, port, address, deliver) {
-      pass("out", bytes, { address, port }, () => deliver(bytes, port, address));
-    },
-    inbound(bytes, rinfo, deliver) {
-      pass("in", bytes, rinfo, () => deliver(bytes, rinfo));
-    },
-  };
+  /** Holds a datagram back until the next one of its direction overtook it (or REORDER_HOLD_MS passed). */
+  hold(d, arrive) {
+    const held = { send: () => this.later(arrive, this.conditions.delayMs), timer: 0 };
+    held.timer = this.scheduler.addTimer(() => {
+      if (d.held === held) {
+        d.held = null;
+        held.send();
+      }
+    }, REORDER_HOLD_MS, { kind: "internal" });
+    d.held = held;
+  }
+
+  /** A packet held for reordering goes right after the one that overtook it. */
+  releaseHeld(d) {
+    if (!d.held) return;
+    const h = d.held;
+    d.held = null;
+    this.scheduler.removeTimer(h.timer, { kind: "internal" });
+    h.send();
+  }
 }
