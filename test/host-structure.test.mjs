@@ -32,7 +32,7 @@ function longFunctions(file) {
 // Functions not yet split, with the length they had when this check came in; each may only shrink, and leaves this
 // list when it is split.
 const NOT_YET_SPLIT = new Map([
-  ["host/server/http-api.mjs createHttpApi", 330], ["host/server/endpoint.mjs createEndpoint", 330],
+  ["host/server/endpoint.mjs createEndpoint", 330],
   ["host/server/core.mjs createCore", 233], ["host/server/db.mjs openStore", 199], ["host/engine/wasm.mjs startEngine", 195],
   ["host/server/observe.mjs createObservations", 186], ["host/server/device-api.mjs createDeviceApi", 160],
   ["host/cli/coap.mjs main", 115], ["host/server/lenient-json.mjs parseLenient", 112], ["host/sim/cli.mjs main", 112],
@@ -41,13 +41,16 @@ const NOT_YET_SPLIT = new Map([
 
 test(`no function in host/ is longer than ${MAX_LINES} lines (except those not yet split, which may only shrink)`, () => {
   const problems = [];
+  const stillLong = new Set();
   for (const f of hostFiles()) {
     for (const found of longFunctions(f)) {
       const [, where, name, lines] = /^(\S+):\d+ (\S+) \((\d+) lines\)$/.exec(found);
       const allowed = NOT_YET_SPLIT.get(`${where} ${name}`);
+      if (allowed !== undefined) stillLong.add(`${where} ${name}`);
       if (allowed === undefined || Number(lines) > allowed) problems.push(found);
     }
   }
+  for (const name of NOT_YET_SPLIT.keys()) if (!stillLong.has(name)) problems.push(`${name} is split now: take it off NOT_YET_SPLIT`);
   assert.deepEqual(problems, []);
 });
 
