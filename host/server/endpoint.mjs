@@ -46,73 +46,165 @@ function describeRequest(msg) {
   };
 }
 
+/** One request and what was sent for it: its ACK, its response (piggybacked, separate or NON), for duplicates. */
+class Exchange {
+  constructor(endpoint, peer, request) {
+    this.endpoint = endpoint;
+    this.peer = peer;
+    this.request = request;
+    this.acknowledged = false;
+    this.responded = false;
+    this.sent = null; // bytes of our ACK (empty or piggybacked) or of a NON response, for duplicates
+    this.separate = null; // an outstanding separate CON response
+    this.deferTimer = null;
+    this.block1 = null;
+  }
+
+  get confirmable() { return this.request.type === Type.CON; }
+
+  /** The empty ACK: sent once, only for a CON request that has not been acknowledged yet. */
+  accept() {
+    this.endpoint.cancel(this.deferTimer);
+    if (!this.confirmable || this.acknowledged || this.responded) return;
+    this.acknowledged = true;
+    this.sent = this.endpoint.transmit(this.peer, { type: Type.ACK, code: 0, messageId: this.request.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
+  }
+
+  acceptAfter(ms) {
+    if (ms <= 0) this.accept();
+    else this.deferTimer = this.endpoint.later(ms, () => this.accept());
+  }
+
+  /**
+   * resp: {code, options?, payload?, type?}. Without type the response is piggybacked on the ACK if the request
+   * is still unacknowledged; with type (ThingsBoard's setConfirmable) it is always a separate message with a new
+   * message id, and a CON request then never gets an ACK of its own.
+   */
+  respond(resp) {
+    if (this.responded) return;
+    this.responded = true;
+    this.endpoint.cancel(this.deferTimer);
+    const req = this.request;
+    const opts = [...(resp.options ?? [])];
+    if (this.block1) opts.push({ number: Opt.BLOCK1, value: blockValue({ num: this.block1.num, more: false, szx: this.block1.szx }) });
+    let m = this.endpoint.withBlock2(this.peer, req, { code: resp.code, options: sortOptions(opts), payload: resp.payload ?? new Uint8Array(0) });
+    m = { ...m, token: req.token };
+    this.endpoint.log.debug("coap", `${this.peer.address}:${this.peer.port} ${req.method} -> ${codeString(m.code)}`);
+    this.endpoint.onResponse(this.peer, req, m);
+    if (resp.type === undefined && this.confirmable && !this.acknowledged) {
+      this.acknowledged = true;
+      this.sent = this.endpoint.transmit(this.peer, { ...m, type: Type.ACK, messageId: req.messageId });
+    } else if (this.confirmable && resp.type !== Type.NON) {
+      this.acknowledged = true;
+      this.separate = this.endpoint.sendCon(this.peer, { ...m, type: Type.CON, messageId: this.endpoint.freeMid(this.peer) }, {
+        onTimeout: () => this.endpoint.log.debug("coap", `${this.peer.address}:${this.peer.port} separate response was never acknowledged`),
+      });
+      this.separateMsg = m;
+    } else {
+      this.sent = this.endpoint.transmit(this.peer, { ...m, type: Type.NON, messageId: this.endpoint.freeMid(this.peer) });
+    }
+  }
+
+  /** A retransmitted request: repeat what we sent, never run the handler again. */
+  duplicate() {
+    if (this.sent) this.peer.send(this.sent);
+    if (this.separate && this.endpoint.outgoing.has(this.peer.id + "#" + this.separate.messageId)) {
+      this.endpoint.transmit(this.peer, { ...this.separateMsg, type: Type.CON, messageId: this.separate.messageId });
+    }
+  }
+}
+
+
 /**
+ * The server's CoAP message layer over any number of peers. `onRequest(exchange)` gets each new request;
+ * `onResponse(peer, request, response)` sees each response; `onReset(peer, mid)` (set by the observation layer) an
+ * RST that matched no pending CON (it may answer a NON notification).
  * @param {{ log: any, timing?: object, maxBodySize?: number, onRequest: (exchange: any) => void,
  *   onResponse?: (peer: object, request: object, response: object) => void }} options
  */
-export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 * 1024, onRequest, onResponse = () => {} }) {
-  const warnMalformed = log.limited ? log.limited("warn", "malformed datagram") : log.warn;
-  const timing = { ...DEFAULT_TIMING, ...t };
-  const exchanges = new Map(); // peer.id#mid -> {at, exchange}
-  const outgoing = new Map(); // peer.id#mid -> pending CON
-  const block1 = new Map(); // uri key -> {parts, next, szx, size, expires}
-  const block2 = new Map(); // uri key -> {code, options, body, szx, expires}
-  const timers = new Set();
-  let nextMid = Math.floor(Math.random() * 65536);
-  let closed = false;
+export function createEndpoint(options) {
+  return new ServerEndpoint(options);
+}
+
+class ServerEndpoint {
+  constructor({ log, timing = {}, maxBodySize = 256 * 1024 * 1024, onRequest, onResponse = (_peer, _request, _response) => {} }) {
+    this.log = log;
+    this.warnMalformed = log.limited ? log.limited("warn", "malformed datagram") : log.warn;
+    this.timing = { ...DEFAULT_TIMING, ...timing };
+    this.maxBodySize = maxBodySize;
+    this.onRequest = onRequest;
+    this.onResponse = onResponse;
+    /** @type {((peer: any, mid: number) => void) | null} */
+    this.onReset = null;
+    this.exchanges = new Map(); // peer.id#mid -> {at, exchange}
+    this.outgoing = new Map(); // peer.id#mid -> pending CON
+    this.block1Uploads = new Map(); // uri key -> {parts, next, szx, size, expires}
+    this.block2Bodies = new Map(); // uri key -> {code, options, body, szx, expires}
+    this.timers = new Set();
+    this.nextMid = Math.floor(Math.random() * 65536);
+    this.closed = false;
+    // Transports call receive() unbound.
+    this.receive = this.receive.bind(this);
+    this.sweeper = setInterval(() => this.sweep(), 1000);
+    this.sweeper.unref();
+  }
+
+  /** Forgets exchanges past their lifetime and block-wise state past its own. */
+  sweep() {
+    const now = Date.now();
+    for (const [k, v] of this.exchanges) { if (now - v.at > this.timing.exchangeLifetimeMs) this.exchanges.delete(k); else break; }
+    for (const m of [this.block1Uploads, this.block2Bodies]) for (const [k, v] of m) if (v.expires < now) m.delete(k);
+  }
 
   // Timer and datagram callbacks never throw: a fault is logged and the server keeps serving.
-  const guarded = (what, fn) => {
-    try { fn(); } catch (e) { log.error("coap", `${what} failed: ${e.stack ?? e}`); }
-  };
-  const later = (ms, fn) => {
-    const h = setTimeout(() => { timers.delete(h); if (!closed) guarded("timer", fn); }, ms);
-    timers.add(h);
+  guarded(what, fn) {
+    try { fn(); } catch (e) { this.log.error("coap", `${what} failed: ${e.stack ?? e}`); }
+  }
+
+  later(ms, fn) {
+    const h = setTimeout(() => { this.timers.delete(h); if (!this.closed) this.guarded("timer", fn); }, ms);
+    this.timers.add(h);
     return h;
-  };
-  const cancel = (h) => { if (h) { clearTimeout(h); timers.delete(h); } };
+  }
 
-  const sweeper = setInterval(() => {
-    const now = Date.now();
-    for (const [k, v] of exchanges) { if (now - v.at > timing.exchangeLifetimeMs) exchanges.delete(k); else break; }
-    for (const m of [block1, block2]) for (const [k, v] of m) if (v.expires < now) m.delete(k);
-  }, 1000);
-  sweeper.unref();
+  cancel(h) {
+    if (h) { clearTimeout(h); this.timers.delete(h); }
+  }
 
-  function transmit(peer, msg) {
+  transmit(peer, msg) {
     const data = coap.encodeMessage(msg);
-    if (log.enabled("debug")) log.debug("coap", `${peer.address}:${peer.port} <- ${Type[msg.type]} ${codeString(msg.code)} mid=${msg.messageId} ${data.length} B`);
+    if (this.log.enabled("debug")) this.log.debug("coap", `${peer.address}:${peer.port} <- ${Type[msg.type]} ${codeString(msg.code)} mid=${msg.messageId} ${data.length} B`);
     peer.send(data);
     return data;
   }
 
-  function freeMid(peer) {
+  freeMid(peer) {
     for (let i = 0; i < 65536; i++) {
-      nextMid = (nextMid + 1) & 0xffff;
-      if (!outgoing.has(peer.id + "#" + nextMid)) return nextMid;
+      this.nextMid = (this.nextMid + 1) & 0xffff;
+      if (!this.outgoing.has(peer.id + "#" + this.nextMid)) return this.nextMid;
     }
     throw new Error("no free message id");
   }
 
   /** A random message id in [lo, hi] not in flight to this peer (ThingsBoard picks notification ids this way). */
-  function randomMid(peer, lo = 0, hi = 64999) {
+  randomMid(peer, lo = 0, hi = 64999) {
     for (let i = 0; i < 32; i++) {
       const mid = lo + Math.floor(Math.random() * (hi - lo + 1));
-      if (!outgoing.has(peer.id + "#" + mid)) return mid;
+      if (!this.outgoing.has(peer.id + "#" + mid)) return mid;
     }
-    return freeMid(peer);
+    return this.freeMid(peer);
   }
 
   /**
    * Sends a CON and retransmits it until ACK/RST or until the last timeout. hooks.onRetransmit(attempt) may return
    * a replacement message (a fresher notification) that takes over the retransmission state.
    */
-  function sendCon(peer, msg, hooks = {}) {
-    const p = { peer, msg, attempt: 0, timeout: timing.ackTimeoutMs * (1 + Math.random() * (timing.ackRandomFactor - 1)), timer: null, hooks, key: peer.id + "#" + msg.messageId };
+  sendCon(peer, msg, hooks = {}) {
+    const p = { peer, msg, attempt: 0, timeout: this.timing.ackTimeoutMs * (1 + Math.random() * (this.timing.ackRandomFactor - 1)), timer: null, hooks, key: peer.id + "#" + msg.messageId };
     const arm = () => {
-      p.timer = later(p.timeout, () => {
-        if (p.attempt >= timing.maxRetransmit) {
-          outgoing.delete(p.key);
+      p.timer = this.later(p.timeout, () => {
+        if (p.attempt >= this.timing.maxRetransmit) {
+          this.outgoing.delete(p.key);
           hooks.onTimeout?.();
           return;
         }
@@ -120,45 +212,45 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
         p.timeout *= 2;
         const fresher = hooks.onRetransmit?.(p.attempt);
         if (fresher) {
-          outgoing.delete(p.key);
+          this.outgoing.delete(p.key);
           p.msg = fresher;
           p.key = peer.id + "#" + fresher.messageId;
-          outgoing.set(p.key, p);
+          this.outgoing.set(p.key, p);
         }
-        transmit(peer, p.msg);
+        this.transmit(peer, p.msg);
         arm();
       });
     };
-    outgoing.set(p.key, p);
-    transmit(peer, msg);
+    this.outgoing.set(p.key, p);
+    this.transmit(peer, msg);
     arm();
     return {
       get messageId() { return p.msg.messageId; },
-      cancel() { cancel(p.timer); outgoing.delete(p.key); },
+      cancel: () => { this.cancel(p.timer); this.outgoing.delete(p.key); },
     };
   }
 
-  function onEmpty(peer, msg) {
+  onEmpty(peer, msg) {
     if (msg.type === Type.CON || msg.type === Type.NON) {
       // A CoAP ping: Californium answers every empty CON/NON with RST.
-      transmit(peer, { type: Type.RST, code: 0, messageId: msg.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
+      this.transmit(peer, { type: Type.RST, code: 0, messageId: msg.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
       return;
     }
     const key = peer.id + "#" + msg.messageId;
-    const p = outgoing.get(key);
+    const p = this.outgoing.get(key);
     if (!p) {
-      log.debug("coap", `${peer.address}:${peer.port} unmatched ${Type[msg.type]} mid=${msg.messageId}`);
-      if (msg.type === Type.RST) api.onReset?.(peer, msg.messageId);
+      this.log.debug("coap", `${peer.address}:${peer.port} unmatched ${Type[msg.type]} mid=${msg.messageId}`);
+      if (msg.type === Type.RST) this.onReset?.(peer, msg.messageId);
       return;
     }
-    outgoing.delete(key);
-    cancel(p.timer);
+    this.outgoing.delete(key);
+    this.cancel(p.timer);
     if (msg.type === Type.ACK) p.hooks.onAck?.();
     else p.hooks.onRst?.();
   }
 
   /** Splits a body for Block2: first (or requested) block now, the rest kept for follow-up GETs. */
-  function withBlock2(peer, req, resp) {
+  withBlock2(peer, req, resp) {
     // A handler that sets Block2 itself is answered as it is (ThingsBoard's own OTA block code, section 10.2).
     if (resp.options.some((o) => o.number === Opt.BLOCK2)) return resp;
     const asked = req?.block2;
@@ -173,147 +265,81 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
     opts.push({ number: Opt.BLOCK2, value: blockValue({ num: num, more: more, szx: szx }) });
     if (req?.size2 || (num === 0 && more)) opts.push({ number: Opt.SIZE2, value: uintValue(body.length) });
     if (more && req) {
-      block2.set(uriKey(peer, req), { code: resp.code, options: resp.options.filter((o) => o.number !== Opt.OBSERVE), body, expires: Date.now() + timing.blockwiseLifetimeMs });
+      this.block2Bodies.set(uriKey(peer, req), { code: resp.code, options: resp.options.filter((o) => o.number !== Opt.OBSERVE), body, expires: Date.now() + this.timing.blockwiseLifetimeMs });
     }
     return { ...resp, options: sortOptions(opts), payload: body.subarray(start, Math.min(start + size, body.length)) };
   }
 
-  class Exchange {
-    constructor(peer, request) {
-      this.peer = peer;
-      this.request = request;
-      this.acknowledged = false;
-      this.responded = false;
-      this.sent = null; // bytes of our ACK (empty or piggybacked) or of a NON response, for duplicates
-      this.separate = null; // an outstanding separate CON response
-      this.deferTimer = null;
-      this.block1 = null;
-    }
-
-    get confirmable() { return this.request.type === Type.CON; }
-
-    /** The empty ACK: sent once, only for a CON request that has not been acknowledged yet. */
-    accept() {
-      cancel(this.deferTimer);
-      if (!this.confirmable || this.acknowledged || this.responded) return;
-      this.acknowledged = true;
-      this.sent = transmit(this.peer, { type: Type.ACK, code: 0, messageId: this.request.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
-    }
-
-    acceptAfter(ms) {
-      if (ms <= 0) this.accept();
-      else this.deferTimer = later(ms, () => this.accept());
-    }
-
-    /**
-     * resp: {code, options?, payload?, type?}. Without type the response is piggybacked on the ACK if the request
-     * is still unacknowledged; with type (ThingsBoard's setConfirmable) it is always a separate message with a new
-     * message id, and a CON request then never gets an ACK of its own.
-     */
-    respond(resp) {
-      if (this.responded) return;
-      this.responded = true;
-      cancel(this.deferTimer);
-      const req = this.request;
-      const opts = [...(resp.options ?? [])];
-      if (this.block1) opts.push({ number: Opt.BLOCK1, value: blockValue({ num: this.block1.num, more: false, szx: this.block1.szx }) });
-      let m = withBlock2(this.peer, req, { code: resp.code, options: sortOptions(opts), payload: resp.payload ?? new Uint8Array(0) });
-      m = { ...m, token: req.token };
-      log.debug("coap", `${this.peer.address}:${this.peer.port} ${req.method} -> ${codeString(m.code)}`);
-      onResponse(this.peer, req, m);
-      if (resp.type === undefined && this.confirmable && !this.acknowledged) {
-        this.acknowledged = true;
-        this.sent = transmit(this.peer, { ...m, type: Type.ACK, messageId: req.messageId });
-      } else if (this.confirmable && resp.type !== Type.NON) {
-        this.acknowledged = true;
-        this.separate = sendCon(this.peer, { ...m, type: Type.CON, messageId: freeMid(this.peer) }, {
-          onTimeout: () => log.debug("coap", `${this.peer.address}:${this.peer.port} separate response was never acknowledged`),
-        });
-        this.separateMsg = m;
-      } else {
-        this.sent = transmit(this.peer, { ...m, type: Type.NON, messageId: freeMid(this.peer) });
-      }
-    }
-
-    /** A retransmitted request: repeat what we sent, never run the handler again. */
-    duplicate() {
-      if (this.sent) this.peer.send(this.sent);
-      if (this.separate && outgoing.has(this.peer.id + "#" + this.separate.messageId)) {
-        transmit(this.peer, { ...this.separateMsg, type: Type.CON, messageId: this.separate.messageId });
-      }
-    }
-  }
-
-  function quickResponse(peer, req, code, payload, extra = []) {
-    const ex = new Exchange(peer, req);
-    remember(peer, req, ex);
+  quickResponse(peer, req, code, payload, extra = []) {
+    const ex = new Exchange(this, peer, req);
+    this.remember(peer, req, ex);
     ex.respond({ code, options: extra, payload: payload === undefined ? undefined : bytes(payload) });
   }
 
-  function remember(peer, msg, ex) {
-    if (exchanges.size >= MAX_EXCHANGES) exchanges.delete(exchanges.keys().next().value);
-    exchanges.set(peer.id + "#" + msg.messageId, { at: Date.now(), exchange: ex });
+  remember(peer, msg, ex) {
+    if (this.exchanges.size >= MAX_EXCHANGES) this.exchanges.delete(this.exchanges.keys().next().value);
+    this.exchanges.set(peer.id + "#" + msg.messageId, { at: Date.now(), exchange: ex });
   }
 
   /** Block1 reassembly; returns true when the request was fully handled here. */
-  function collectBlock1(peer, req, ex) {
+  collectBlock1(peer, req, ex) {
     const raw = getOption(req, Opt.BLOCK1);
     if (raw === undefined) return false;
     const blk = readBlockSized(raw);
     const size1 = uintOption(req, Opt.SIZE1);
     const key = uriKey(peer, req);
     const tooLarge = () => {
-      block1.delete(key);
-      ex.respond({ code: Code.REQUEST_ENTITY_TOO_LARGE, options: [{ number: Opt.SIZE1, value: uintValue(maxBodySize) }], payload: bytes(`body too large, max. ${maxBodySize} bytes`) });
+      this.block1Uploads.delete(key);
+      ex.respond({ code: Code.REQUEST_ENTITY_TOO_LARGE, options: [{ number: Opt.SIZE1, value: uintValue(this.maxBodySize) }], payload: bytes(`body too large, max. ${this.maxBodySize} bytes`) });
       return true;
     };
     if (blk.szx === 7) { ex.respond({ code: Code.BAD_OPTION }); return true; }
-    if (size1 !== undefined && size1 > maxBodySize) return tooLarge();
-    let st = block1.get(key);
-    if (blk.num === 0) { st = { parts: [], length: 0, next: 0, szx: blk.szx }; block1.set(key, st); }
+    if (size1 !== undefined && size1 > this.maxBodySize) return tooLarge();
+    let st = this.block1Uploads.get(key);
+    if (blk.num === 0) { st = { parts: [], length: 0, next: 0, szx: blk.szx }; this.block1Uploads.set(key, st); }
     if (!st || blk.num !== st.next) {
-      block1.delete(key);
+      this.block1Uploads.delete(key);
       ex.respond({ code: Code.REQUEST_ENTITY_INCOMPLETE, payload: bytes("Missing block") });
       return true;
     }
     st.parts.push(req.payload);
     st.length += req.payload.length;
     st.next = blk.num + 1;
-    st.expires = Date.now() + timing.blockwiseLifetimeMs;
-    if (st.length > maxBodySize) return tooLarge();
+    st.expires = Date.now() + this.timing.blockwiseLifetimeMs;
+    if (st.length > this.maxBodySize) return tooLarge();
     if (blk.more) {
       ex.respond({ code: Code.CONTINUE, options: [{ number: Opt.BLOCK1, value: blockValue({ num: blk.num, more: true, szx: blk.szx }) }] });
       return true;
     }
-    block1.delete(key);
+    this.block1Uploads.delete(key);
     req.payload = new Uint8Array(Buffer.concat(st.parts));
     ex.block1 = { num: blk.num, szx: blk.szx };
     return false;
   }
 
   /** A follow-up GET for block n > 0 of a stored Block2 body; returns true when served. */
-  function serveBlock2(peer, req, ex) {
+  serveBlock2(peer, req, ex) {
     if (!req.block2 || req.block2.num === 0) return false;
-    const st = block2.get(uriKey(peer, req));
+    const st = this.block2Bodies.get(uriKey(peer, req));
     if (!st) return false;
     const start = req.block2.num * req.block2.size;
     if (start >= st.body.length) { ex.respond({ code: Code.BAD_OPTION, payload: bytes("Block2 out of range") }); return true; }
     const more = start + req.block2.size < st.body.length;
-    if (!more) block2.delete(uriKey(peer, req));
-    else st.expires = Date.now() + timing.blockwiseLifetimeMs;
+    if (!more) this.block2Bodies.delete(uriKey(peer, req));
+    else st.expires = Date.now() + this.timing.blockwiseLifetimeMs;
     const opts = st.options.filter((o) => o.number !== Opt.BLOCK2 && o.number !== Opt.SIZE2);
     opts.push({ number: Opt.BLOCK2, value: blockValue({ num: req.block2.num, more: more, szx: Math.min(req.block2.szx, PREFERRED_BLOCK_SZX) }) });
     ex.respond({ code: st.code, options: sortOptions(opts), payload: st.body.subarray(start, Math.min(start + req.block2.size, st.body.length)) });
     return true;
   }
 
-  function receive(peer, data) {
-    if (!closed) guarded(`datagram from ${peer.address}:${peer.port}`, () => handleDatagram(peer, data));
+  receive(peer, data) {
+    if (!this.closed) this.guarded(`datagram from ${peer.address}:${peer.port}`, () => this.handleDatagram(peer, data));
   }
 
-  function handleDatagram(peer, data) {
+  handleDatagram(peer, data) {
     if (data.length < 4 || data[0] >> 6 !== 1) {
-      log.debug("coap", `${peer.address}:${peer.port} dropped ${data.length}-byte datagram that is not CoAP`);
+      this.log.debug("coap", `${peer.address}:${peer.port} dropped ${data.length}-byte datagram that is not CoAP`);
       return;
     }
     let msg;
@@ -322,57 +348,54 @@ export function createEndpoint({ log, timing: t = {}, maxBodySize = 256 * 1024 *
     } catch (e) {
       const type = (data[0] >> 4) & 3;
       const mid = (data[2] << 8) | data[3];
-      warnMalformed("coap", `${peer.address}:${peer.port} malformed message (${e.reason ?? "error"}: ${e.message})${type === Type.CON ? ", rejected with RST" : ", ignored"}`);
+      this.warnMalformed("coap", `${peer.address}:${peer.port} malformed message (${e.reason ?? "error"}: ${e.message})${type === Type.CON ? ", rejected with RST" : ", ignored"}`);
       // RFC 7252 4.2 and Californium: reject a malformed confirmable message, ignore anything else.
-      if (type === Type.CON) transmit(peer, { type: Type.RST, code: 0, messageId: mid, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
+      if (type === Type.CON) this.transmit(peer, { type: Type.RST, code: 0, messageId: mid, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
       return;
     }
-    if (msg.code === Code.EMPTY) return onEmpty(peer, msg);
+    if (msg.code === Code.EMPTY) return this.onEmpty(peer, msg);
     if (msg.code >> 5 !== 0) {
       // A response to nothing we asked: Californium rejects unmatched CON responses.
-      if (msg.type === Type.CON) transmit(peer, { type: Type.RST, code: 0, messageId: msg.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
+      if (msg.type === Type.CON) this.transmit(peer, { type: Type.RST, code: 0, messageId: msg.messageId, token: new Uint8Array(0), options: [], payload: new Uint8Array(0) });
       return;
     }
     if (msg.type !== Type.CON && msg.type !== Type.NON) return;
-    const dup = exchanges.get(peer.id + "#" + msg.messageId);
+    const dup = this.exchanges.get(peer.id + "#" + msg.messageId);
     if (dup) {
-      log.debug("coap", `${peer.address}:${peer.port} duplicate mid=${msg.messageId}`);
+      this.log.debug("coap", `${peer.address}:${peer.port} duplicate mid=${msg.messageId}`);
       dup.exchange.duplicate();
       return;
     }
     const req = describeRequest(msg);
     req.method = ["EMPTY", "GET", "POST", "PUT", "DELETE", "FETCH", "PATCH", "iPATCH"][msg.code] ?? codeString(msg.code);
     const unknownCritical = msg.options.find((o) => o.number % 2 === 1 && !KNOWN_OPTIONS.has(o.number));
-    if (unknownCritical) return quickResponse(peer, req, Code.BAD_OPTION, `Unknown critical option ${unknownCritical.number}`);
-    const ex = new Exchange(peer, req);
-    remember(peer, req, ex);
-    if (collectBlock1(peer, req, ex) || serveBlock2(peer, req, ex)) return;
+    if (unknownCritical) return this.quickResponse(peer, req, Code.BAD_OPTION, `Unknown critical option ${unknownCritical.number}`);
+    const ex = new Exchange(this, peer, req);
+    this.remember(peer, req, ex);
+    if (this.collectBlock1(peer, req, ex) || this.serveBlock2(peer, req, ex)) return;
     try {
-      onRequest(ex);
+      this.onRequest(ex);
     } catch (e) {
-      log.error("coap", `handler failed: ${e.stack ?? e}`);
+      this.log.error("coap", `handler failed: ${e.stack ?? e}`);
       ex.respond({ code: Code.INTERNAL_SERVER_ERROR });
     }
   }
 
-  const api = {
-    /** Set by the observation layer: an RST that matched no pending CON (it may answer a NON notification). */
-    onReset: null,
-    receive,
-    sendCon,
-    /** Sends a NON message (and returns its bytes). */
-    sendNon: (peer, msg) => transmit(peer, { ...msg, type: Type.NON }),
-    randomMid,
-    freeMid,
-    /** Block2 for a notification: the first block goes out, the rest waits under the registration's URI. */
-    blockwiseNotification: (peer, registration, msg) => ({ ...withBlock2(peer, { ...registration, block2: undefined, size2: false }, msg), token: msg.token, type: msg.type, messageId: msg.messageId }),
-    close() {
-      closed = true;
-      clearInterval(sweeper);
-      for (const h of timers) clearTimeout(h);
-      timers.clear();
-      outgoing.clear();
-    },
-  };
-  return api;
+  /** Sends a NON message (and returns its bytes). */
+  sendNon(peer, msg) {
+    return this.transmit(peer, { ...msg, type: Type.NON });
+  }
+
+  /** Block2 for a notification: the first block goes out, the rest waits under the registration's URI. */
+  blockwiseNotification(peer, registration, msg) {
+    return { ...this.withBlock2(peer, { ...registration, block2: undefined, size2: false }, msg), token: msg.token, type: msg.type, messageId: msg.messageId };
+  }
+
+  close() {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    for (const h of this.timers) clearTimeout(h);
+    this.timers.clear();
+    this.outgoing.clear();
+  }
 }
