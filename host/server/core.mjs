@@ -19,20 +19,12 @@ function parseRateLimit(spec) {
   });
 }
 
-export function createCore({ store, log, options }) {
-  const events = new EventEmitter();
-  const timers = new Set();
-  const later = (ms, fn) => { const h = setTimeout(() => { timers.delete(h); fn(); }, Math.max(0, ms)); timers.add(h); return h; };
-  const cancel = (h) => { clearTimeout(h); timers.delete(h); };
-  const rpcSeq = new Map(); // deviceId -> next request id; per "device actor", so it restarts at 0 with the server
-  const rpcByRequestId = new Map(); // deviceId -> Map(requestId -> rpc id)
-  const rpcWaiters = new Map(); // rpc id -> [resolve]
-  const rpcExpiry = new Map(); // rpc id -> timer
-  const limits = parseRateLimit(options.deviceRateLimit);
-  const hits = new Map(); // deviceId -> [{start, count}] per limit window
-  const activity = new Map(); // deviceId -> {last, observing, active}
-
-  // --- activity: ThingsBoard's server attributes active / lastActivityTime / lastConnectTime / lastDisconnectTime
+/**
+ * Device activity as ThingsBoard keeps it in server attributes: active, lastActivityTime, lastConnectTime,
+ * lastDisconnectTime. A device is active from its last uplink until inactivityTimeoutMs passed, or while it observes.
+ */
+function createActivity({ store, options }) {
+  const activity = new Map(); // deviceId -> {last, flushed, observing, active}
   const serverAttr = (deviceId, key, type, value) => {
     if (!store.device(deviceId)) return;
     store.saveAttributes(deviceId, "SERVER_SCOPE", [{ key, type, value }], Date.now());
@@ -64,12 +56,25 @@ export function createCore({ store, log, options }) {
       if (s.active && !s.observing && now - s.last > options.inactivityTimeoutMs) { s.active = false; serverAttr(deviceId, "active", "BOOLEAN", false); }
     }
   }
-  const lastServerTs = new Map();
   const reporter = setInterval(reportActivity, options.reportTimeoutMs);
   reporter.unref();
 
+  return {
+    uplink,
+    setObserving,
+    close() {
+      reportActivity();
+      clearInterval(reporter);
+    },
+  };
+}
+
+/** The device rate limits of `spec` ("100:1,3000:60"): rateLimited(deviceId) counts a message and says if it is over. */
+function createRateLimiter(spec) {
+  const limits = parseRateLimit(spec);
+  const hits = new Map(); // deviceId -> [{start, count}] per limit window
   /** True when the device is over its rate limit: the transport then answers 5.00. */
-  function rateLimited(deviceId) {
+  return function rateLimited(deviceId) {
     if (limits.length === 0) return false;
     const now = Date.now();
     let w = hits.get(deviceId);
@@ -81,20 +86,36 @@ export function createCore({ store, log, options }) {
       if (w[i].count > l.max) over = true;
     });
     return over;
-  }
+  };
+}
 
-  // --- attributes ---
-  function setAttributes(deviceId, scope, entries) {
-    store.saveAttributes(deviceId, scope, entries, Date.now());
-    if (scope === "SHARED_SCOPE" && entries.length) events.emit("shared", { deviceId, updated: entries, deleted: [] });
-  }
-  function deleteAttributes(deviceId, scope, keys) {
-    const deleted = store.deleteAttributes(deviceId, scope, keys);
-    if (scope === "SHARED_SCOPE" && deleted.length) events.emit("shared", { deviceId, updated: [], deleted });
-    return deleted;
-  }
+/** Timers that clear() stops all at once. */
+function createTimers() {
+  const timers = new Set();
+  return {
+    later(ms, fn) {
+      const h = setTimeout(() => { timers.delete(h); fn(); }, Math.max(0, ms));
+      timers.add(h);
+      return h;
+    },
+    cancel(h) {
+      clearTimeout(h);
+      timers.delete(h);
+    },
+    clear() {
+      for (const h of timers) clearTimeout(h);
+      timers.clear();
+    },
+  };
+}
 
-  // --- RPC ---
+/** The server-side RPC lifecycle: QUEUED -> SENT/DELIVERED -> SUCCESSFUL, or TIMEOUT/EXPIRED; events "rpc" hands one out. */
+function createRpcs({ store, log, events }) {
+  const { later, cancel, clear } = createTimers();
+  const rpcSeq = new Map(); // deviceId -> next request id; per "device actor", so it restarts at 0 with the server
+  const rpcByRequestId = new Map(); // deviceId -> Map(requestId -> rpc id)
+  const rpcWaiters = new Map(); // rpc id -> [resolve]
+  const rpcExpiry = new Map(); // rpc id -> timer
   function finishRpc(id, status, response) {
     store.setRpcStatus(id, status, { response });
     cancel(rpcExpiry.get(id));
@@ -161,7 +182,14 @@ export function createCore({ store, log, options }) {
   for (const rpc of store.openRpcs(Date.now())) armExpiry(rpc);
   store.expireRpcs(Date.now());
 
-  // --- claiming ---
+  return {
+    submitRpc, waitRpc, rpcSent, rpcDelivered, rpcTimedOut, rpcReply, queuedRpcs,
+    close: clear,
+  };
+}
+
+/** Claiming: the device asks to be claimed with a secret for a while; a user claims it by name and secret. */
+function createClaims({ store, options }) {
   function claimRequest(deviceId, secretKey, durationMs) {
     const d = store.device(deviceId);
     store.updateDevice({ ...d, claim_secret: secretKey, claim_expires_ts: Date.now() + (durationMs > 0 ? durationMs : options.claimDurationMs) });
@@ -176,18 +204,11 @@ export function createCore({ store, log, options }) {
     return { status: 200, result: "SUCCESS" };
   }
 
-  /**
-   * The server's timestamp for a post without its own: never the same millisecond twice for one device, so two
-   * posts within a millisecond (an OTA's INITIATED, then the node's DOWNLOADING) both stay. ThingsBoard would keep
-   * the second.
-   */
-  function serverTs(deviceId) {
-    const ts = Math.max(Date.now(), (lastServerTs.get(deviceId) || 0) + 1);
-    lastServerTs.set(deviceId, ts);
-    return ts;
-  }
+  return { claimRequest, claimByUser };
+}
 
-  // --- OTA ---
+/** OTA assignment: fw_state telemetry and the fw_* / sw_* shared attributes of the package a device is given. */
+function createOtaAssignments({ store, log, serverTs, setAttributes, deleteAttributes }) {
   /** Assigns (or with null unassigns) a package: fw_state telemetry, then the fw_* / sw_* shared attributes. */
   function assignOta(deviceId, type, packageId) {
     const prefix = type === "FIRMWARE" ? "fw" : "sw";
@@ -214,6 +235,39 @@ export function createCore({ store, log, options }) {
     return id ? store.otaPackage(id) : null;
   }
 
+  return { assignOta, otaPackageFor };
+}
+
+export function createCore({ store, log, options }) {
+  const events = new EventEmitter();
+  const activity = createActivity({ store, options });
+  const rateLimited = createRateLimiter(options.deviceRateLimit);
+  const rpcs = createRpcs({ store, log, events });
+  const claims = createClaims({ store, options });
+  const lastServerTs = new Map();
+
+  // --- attributes ---
+  function setAttributes(deviceId, scope, entries) {
+    store.saveAttributes(deviceId, scope, entries, Date.now());
+    if (scope === "SHARED_SCOPE" && entries.length) events.emit("shared", { deviceId, updated: entries, deleted: [] });
+  }
+  function deleteAttributes(deviceId, scope, keys) {
+    const deleted = store.deleteAttributes(deviceId, scope, keys);
+    if (scope === "SHARED_SCOPE" && deleted.length) events.emit("shared", { deviceId, updated: [], deleted });
+    return deleted;
+  }
+
+  /**
+   * The server's timestamp for a post without its own: never the same millisecond twice for one device, so two
+   * posts within a millisecond (an OTA's INITIATED, then the node's DOWNLOADING) both stay. ThingsBoard would keep
+   * the second.
+   */
+  function serverTs(deviceId) {
+    const ts = Math.max(Date.now(), (lastServerTs.get(deviceId) || 0) + 1);
+    lastServerTs.set(deviceId, ts);
+    return ts;
+  }
+
   return {
     events,
     store,
@@ -224,31 +278,21 @@ export function createCore({ store, log, options }) {
       return d;
     },
     deviceByCertificate: (pemOrBase64) => store.deviceByCertificateId(certificateId(pemOrBase64)),
-    uplink,
-    setObserving,
+    uplink: activity.uplink,
+    setObserving: activity.setObserving,
     rateLimited,
     postTelemetry: (device, batches) => store.saveTelemetry(device.id, batches),
     serverTs,
     setAttributes,
     deleteAttributes,
-    submitRpc,
-    waitRpc,
-    rpcSent,
-    rpcDelivered,
-    rpcTimedOut,
-    rpcReply,
-    queuedRpcs,
-    claimRequest,
-    claimByUser,
-    assignOta,
-    otaPackageFor,
+    ...rpcs,
+    ...claims,
+    ...createOtaAssignments({ store, log, serverTs, setAttributes, deleteAttributes }),
     /** The device's observations must end: device deleted or credentials changed. */
     closeSessions: (deviceId, reason) => events.emit("close", { deviceId, reason }),
     close() {
-      reportActivity();
-      clearInterval(reporter);
-      for (const h of timers) clearTimeout(h);
-      timers.clear();
+      activity.close();
+      rpcs.close();
     },
   };
 }
