@@ -73,7 +73,8 @@ export function certificateId(pemOrBase64) {
   return createHash("sha3-256").update(body).digest("hex");
 }
 
-export function openStore(file = ":memory:") {
+/** The database in `file`, created with the schema when new; a database of another schema version is refused. */
+function openDatabase(file) {
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   db.pragma("foreign_keys = ON");
@@ -89,8 +90,13 @@ export function openStore(file = ":memory:") {
     throw new Error(`database ${file} has schema version ${version}; this server uses ${SCHEMA_VERSION}`);
   }
 
+  return db;
+}
+
+/** Every statement the store runs, prepared once. */
+function prepareStatements(db) {
   const q = (sql) => db.prepare(sql);
-  const st = {
+  return {
     profileById: q("SELECT * FROM device_profile WHERE id = ?"),
     profileByName: q("SELECT * FROM device_profile WHERE name = ?"),
     profileByKey: q("SELECT * FROM device_profile WHERE provision_key = ?"),
@@ -146,11 +152,11 @@ export function openStore(file = ":memory:") {
     otaBlob: q("SELECT data FROM ota_package WHERE id = ?"),
   };
 
-  const store = {
-    db,
-    close: () => db.close(),
+}
 
-    // --- profiles ---
+/** Device profiles. */
+function profileQueries(st) {
+  return {
     defaultProfile: () => st.defaultProfile.get(),
     profile: (id) => st.profileById.get(id),
     profileByName: (name) => st.profileByName.get(name),
@@ -162,8 +168,16 @@ export function openStore(file = ":memory:") {
       return st.profileById.get(row.id);
     },
     updateProfile(p) { st.updateProfile.run(p); return st.profileById.get(p.id); },
+  };
+}
 
-    // --- devices and credentials ---
+/** Devices and their credentials. */
+function deviceQueries(db, st) {
+  const setCredentials = (deviceId, c) => {
+    st.upsertCreds.run({ device_id: deviceId, credentials_value: null, ...c });
+    return st.credsByDevice.get(deviceId);
+  };
+  return {
     device: (id) => st.deviceById.get(id),
     deviceByName: (name) => st.deviceByName.get(name),
     devices({ page = 0, pageSize = 100, textSearch = "" } = {}) {
@@ -175,16 +189,13 @@ export function openStore(file = ":memory:") {
       const row = { id: randomUUID(), type: "default", label: null, created_ts: Date.now(), firmware_id: null, software_id: null, provisioned: 0, ...d };
       if (!row.profile_id) row.profile_id = st.defaultProfile.get().id;
       st.insertDevice.run(row);
-      store.setCredentials(row.id, creds ?? { credentials_type: "ACCESS_TOKEN", credentials_id: newAccessToken(), credentials_value: null });
+      setCredentials(row.id, creds ?? { credentials_type: "ACCESS_TOKEN", credentials_id: newAccessToken(), credentials_value: null });
       return st.deviceById.get(row.id);
     }),
     updateDevice(d) { st.updateDevice.run(d); return st.deviceById.get(d.id); },
     deleteDevice: (id) => st.deleteDevice.run(id).changes > 0,
     credentials: (deviceId) => st.credsByDevice.get(deviceId),
-    setCredentials(deviceId, c) {
-      st.upsertCreds.run({ device_id: deviceId, credentials_value: null, ...c });
-      return st.credsByDevice.get(deviceId);
-    },
+    setCredentials,
     deviceByToken(token) {
       const c = st.credsById.get(token, "ACCESS_TOKEN");
       return c && st.deviceById.get(c.device_id);
@@ -193,15 +204,19 @@ export function openStore(file = ":memory:") {
       const c = st.credsById.get(id, "X509_CERTIFICATE");
       return c && st.deviceById.get(c.device_id);
     },
+  };
+}
 
-    // --- telemetry ---
+/** Time series. */
+function telemetryQueries(db, st) {
+  return {
     saveTelemetry: db.transaction((deviceId, batches) => {
       for (const { ts, entries } of batches) for (const e of entries) st.upsertTs.run({ device_id: deviceId, key: e.key, ts, ...valueParams(e) });
     }),
     telemetryKeys: (deviceId) => st.tsKeys.all(deviceId).map((r) => r.key),
     latestTelemetry(deviceId, keys) {
       const out = [];
-      for (const key of keys ?? store.telemetryKeys(deviceId)) {
+      for (const key of keys ?? st.tsKeys.all(deviceId).map((r) => r.key)) {
         const row = st.tsLatest.get({ device_id: deviceId, key });
         if (row) out.push({ ts: row.ts, ...entryOf(row) });
       }
@@ -211,8 +226,12 @@ export function openStore(file = ":memory:") {
       const stmt = orderBy === "ASC" ? st.tsRangeAsc : st.tsRangeDesc;
       return keys.map((key) => ({ key, rows: stmt.all({ device_id: deviceId, key, start: startTs, end: endTs, limit }).map((r) => ({ ts: r.ts, ...entryOf(r) })) }));
     },
+  };
+}
 
-    // --- attributes ---
+/** Attributes by scope. */
+function attributeQueries(db, st) {
+  return {
     saveAttributes: db.transaction((deviceId, scope, entries, ts) => {
       for (const e of entries) st.upsertAttr.run({ device_id: deviceId, scope, key: e.key, ts, ...valueParams(e) });
     }),
@@ -224,8 +243,12 @@ export function openStore(file = ":memory:") {
     },
     /** Deletes the given keys; returns the keys that existed. */
     deleteAttributes: db.transaction((deviceId, scope, keys) => keys.filter((k) => st.deleteAttr.run(deviceId, scope, k).changes > 0)),
+  };
+}
 
-    // --- RPC ---
+/** Server-side RPCs. */
+function rpcQueries(st) {
+  return {
     createRpc(r) {
       const row = { id: randomUUID(), created_ts: Date.now(), ...r };
       st.insertRpc.run(row);
@@ -237,8 +260,12 @@ export function openStore(file = ":memory:") {
     openRpcs: (now) => st.rpcsOpen.all(now),
     expireRpcs: (now) => st.expireRpcs.all(now),
     setRpcStatus: (id, status, { response = null, requestId = null } = {}) => st.setRpcStatus.run({ id, status, response, request_id: requestId }),
+  };
+}
 
-    // --- OTA packages ---
+/** OTA packages and their data. */
+function otaQueries(st) {
+  return {
     createOtaPackage(p) {
       const row = { id: randomUUID(), created_ts: Date.now(), tag: null, ...p };
       st.insertOta.run(row);
@@ -249,9 +276,13 @@ export function openStore(file = ":memory:") {
     otaPackages: () => st.otaInfos.all(),
     otaData: (id) => st.otaBlob.get(id)?.data ?? null,
   };
+}
 
-  // Live views (the dashboard's event stream) learn of every write here, whoever made it: CoAP, HTTP or the core.
-  store.changes = new EventEmitter();
+/**
+ * Live views (the dashboard's event stream) learn of every write here, whoever made it: CoAP, HTTP or the core.
+ * Each write method of `store` is wrapped to emit "change" on store.changes.
+ */
+function announceChanges(store, st) {
   const announce = (name, describe) => {
     const write = store[name];
     store[name] = (...args) => {
@@ -270,5 +301,22 @@ export function openStore(file = ":memory:") {
   announce("setRpcStatus", (r, id, status) => ({ kind: "rpc", deviceId: st.rpcById.get(id)?.device_id ?? null, id, status }));
   announce("createOtaPackage", (p) => ({ kind: "otaPackage", id: p.id }));
   announce("setOtaData", (p) => ({ kind: "otaPackage", id: p.id }));
+}
+
+export function openStore(file = ":memory:") {
+  const db = openDatabase(file);
+  const st = prepareStatements(db);
+  const store = {
+    db,
+    close: () => db.close(),
+    ...profileQueries(st),
+    ...deviceQueries(db, st),
+    ...telemetryQueries(db, st),
+    ...attributeQueries(db, st),
+    ...rpcQueries(st),
+    ...otaQueries(st),
+    changes: new EventEmitter(),
+  };
+  announceChanges(store, st);
   return store;
 }
