@@ -77,6 +77,167 @@ export function virtualClock(startMs = Date.now()) {
 }
 
 /**
+ * The hardware layer the interpreter's jshardware calls (firmware/espruino/hardware/jswrap_node_wasm.c): flash,
+ * pins, UDP sockets, the stand-ins' files, the DTLS plaintext hook, reset, time and randomness. `io.M` is the
+ * Emscripten module once it exists; `io.traffic` counts the datagrams that moved.
+ */
+function hardwareLayer(io, { flash, onFlashWrite, pins, network, files, clock, random }) {
+  return {
+  hwFlashReadPtr: (addr, ptr, len) => io.M.HEAPU8.set(flash.subarray(addr, addr + len), ptr),
+  hwFlashWritePtr: (addr, ptr, len) => {
+    flash.set(io.M.HEAPU8.subarray(ptr, ptr + len), addr);
+    onFlashWrite(addr, len);
+  },
+  hwGetPinValue: (pin) => (pins[pin] ? 1 : 0),
+  hwSetPinValue: (pin, value) => { pins[pin] = Boolean(value); },
+  hwNetCreate: (port) => network.create(port),
+  hwNetClose: (id) => network.close(id),
+  hwNetResolve: (ptr) => {
+    const name = cString(io.M.HEAPU8, ptr);
+    const ip = name === "localhost" ? "127.0.0.1" : network.resolve(name);
+    if (!ip) return 0;
+    const b = ip.split(".").map(Number);
+    return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
+  },
+  hwNetRecv: (id, ptr, len) => {
+    const d = network.recv(id);
+    if (!d) return 0;
+    io.traffic++;
+    const bytes = d.bytes.subarray(0, Math.max(0, len - UDP_HEADER)); // cut to the buffer, as the board's stack does
+    const heap = io.M.HEAPU8;
+    d.address.split(".").forEach((b, i) => { heap[ptr + i] = Number(b); });
+    heap[ptr + 4] = d.port & 255; heap[ptr + 5] = d.port >> 8;
+    heap[ptr + 6] = bytes.length & 255; heap[ptr + 7] = bytes.length >> 8;
+    heap.set(bytes, ptr + UDP_HEADER);
+    return UDP_HEADER + bytes.length;
+  },
+  hwNetSend: (id, ptr, len) => {
+    const heap = io.M.HEAPU8;
+    if (len < UDP_HEADER) return -1;
+    const address = Array.from(heap.subarray(ptr, ptr + 4)).join(".");
+    const port = heap[ptr + 4] | (heap[ptr + 5] << 8);
+    const length = heap[ptr + 6] | (heap[ptr + 7] << 8);
+    const bytes = Buffer.from(heap.subarray(ptr + UDP_HEADER, ptr + UDP_HEADER + length));
+    io.traffic++;
+    return network.send(id, address, port, bytes) ? UDP_HEADER + length : -1;
+  },
+  hwFileRead: (namePtr, ptr, len) => {
+    const entry = files.get(cString(io.M.HEAPU8, namePtr));
+    const data = typeof entry === "function" ? entry() : entry; // a file the host makes when it is read
+    if (data === undefined) return -1;
+    if (len) io.M.HEAPU8.set(data.subarray(0, len), ptr);
+    return data.length;
+  },
+  hwFileWrite: (namePtr, ptr, len) => {
+    files.set(cString(io.M.HEAPU8, namePtr), Buffer.from(io.M.HEAPU8.subarray(ptr, ptr + len)));
+  },
+  hwDtlsPlaintext: (out, port, ptr, len) => {
+    if (network.plaintext) network.plaintext(out ? "out" : "in", port, Buffer.from(io.M.HEAPU8.subarray(ptr, ptr + len)));
+  },
+  hwReboot: () => { throw new EngineReset(); },
+  hwSetTime: (ms) => { if (clock && clock.set) clock.set(ms); },
+  hwRandom: () => random() >>> 0,
+  };
+}
+
+/** A started interpreter (startEngine): console input and turns of its main loop. */
+class Engine {
+  constructor(io, { clock, flash, pins, drain }) {
+    this.io = io;
+    this.clock = clock;
+    this.flash = flash;
+    this.pins = pins;
+    this.drain = drain;
+    /** Set once E.reboot() or ESP32.deepSleep() reset the chip: the engine runs no more. */
+    this.reset = false;
+    this.killed = false;
+  }
+
+  /** Console input, as typed over a serial port. */
+  input(text) {
+    const bytes = Buffer.from(text, "latin1");
+    const dev = this.io.M._jsiGetConsoleDevice();
+    for (let i = 0; i < bytes.length; i += INPUT_CHUNK) {
+      for (const b of bytes.subarray(i, i + INPUT_CHUNK)) this.io.M._jshPushIOCharEvent(dev, b);
+      this.idle();
+    }
+  }
+
+  /**
+   * One turn of the main loop: -1 when more work is waiting, else the milliseconds to the next timer. Throws
+   * EngineReset (once) when the turn reset the chip.
+   */
+  idle() {
+    if (this.reset || this.killed) throw new Error("the engine was reset or killed: start a new one");
+    let next;
+    try {
+      next = this.io.M._jsIdle();
+    } catch (e) {
+      if (e instanceof EngineReset) this.reset = true;
+      throw e;
+    } finally {
+      this.drain();
+    }
+    return next;
+  }
+
+  /**
+   * The milliseconds until the interpreter has work (0: now; NO_TIMER: none). While a socket is open its loop
+   * never sleeps and idle() keeps answering -1: this is how far the clock may move meanwhile.
+   */
+  msUntilWork() {
+    return this.io.M._jsMsUntilWork();
+  }
+
+  /**
+   * Runs passes of the main loop until the interpreter has nothing to do now, and returns the milliseconds until
+   * it next has work (NO_TIMER: none), or -1 when `maxPasses` ran out first. While a socket is open the loop never
+   * sleeps (idle() is always -1), so the interpreter is done after a pass that began with no work waiting and
+   * moved no datagram; a pass that ran work gets another, as what it sent leaves on the socket layer's next pass.
+   */
+  settle(maxPasses = 32) {
+    let worked = true;
+    for (let i = 0; i < maxPasses; i++) {
+      const before = this.io.traffic;
+      const next = this.idle();
+      if (next !== BUSY) return next;
+      const waiting = this.msUntilWork();
+      const again = worked || this.io.traffic !== before || waiting === 0;
+      worked = waiting === 0;
+      if (!again) return waiting;
+    }
+    return BUSY;
+  }
+
+  /**
+   * Runs the main loop for `ms` of the engine's time: on a virtual clock the clock jumps to each timer, so an hour
+   * of timers takes as long as their work. Returns when the time is up or nothing is left to do.
+   */
+  run(ms = 0) {
+    const end = (this.clock ? this.clock.now : Date.now()) + ms;
+    for (let turns = 0; turns < 1_000_000; turns++) {
+      const next = this.settle();
+      if (next === BUSY) continue;
+      const now = this.clock ? this.clock.now : Date.now();
+      // A timer less than a millisecond away reads as 0: step over it, or the loop would never reach it.
+      const wait = Math.max(1, next);
+      if (next === NO_TIMER || now + wait > end || !this.clock) {
+        if (this.clock && now < end) this.clock.now = end;
+        return;
+      }
+      this.clock.now += wait;
+    }
+    throw new Error("the engine's main loop did not settle within a million turns");
+  }
+
+  kill() {
+    if (this.killed) return;
+    this.killed = true;
+    if (!this.reset) this.io.M._jsKill();
+  }
+}
+
+/**
  * flash: a Uint8Array of FLASH_BYTES (erased bytes are 0xFF) that holds Storage across restarts; clock: {now, set(ms)}
  * (virtualClock()) or null for the host's own clock; onOutput(text) gets the console's output.
  * network: the UDP sockets ({create(port) -> id or -1, close(id), recv(id) -> {bytes, address, port} or null,
@@ -89,18 +250,17 @@ export function virtualClock(startMs = Date.now()) {
  *   onFlashWrite?: (address: number, length: number) => void, pins?: Record<number, number | boolean>, network?: EngineNetwork,
  *   files?: Map<string, Buffer | (() => Buffer)>, random?: () => number, bootCode?: boolean }} [options]
  */
-export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xff), clock = virtualClock(), onOutput = () => {}, onFlashWrite = () => {}, pins = {}, network = NO_NETWORK, files = new Map(), random = () => (Math.random() * 2 ** 32) >>> 0, bootCode = true } = {}) {
+export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xff), clock = virtualClock(), onOutput = (_text) => {}, onFlashWrite = (_address, _length) => {}, pins = {}, network = NO_NETWORK, files = new Map(), random = () => (Math.random() * 2 ** 32) >>> 0, bootCode = true } = {}) {
   if (flash.length !== FLASH_BYTES) throw new Error(`a flash image is ${FLASH_BYTES} bytes, not ${flash.length}`);
   const { glue, module } = load();
-  /** @type {any} the Emscripten module: its exports and heap */
-  let M = null;
-  let traffic = 0; // datagrams the interpreter sent or took in: settle() tells a pass that moved one
+  /** M: the Emscripten module (its exports and heap); traffic: datagrams moved, so settle() tells a pass that moved one. */
+  const io = { M: /** @type {any} */ (null), traffic: 0 };
   const HostDate = class extends Date {
     static now() { return clock ? clock.now : Date.now(); }
   };
   const drain = () => {
     let text = "";
-    for (let dev; (dev = M._jshGetDeviceToTransmit()) !== 0;) text += String.fromCharCode(M._jshGetCharToTransmit(dev));
+    for (let dev; (dev = io.M._jshGetDeviceToTransmit()) !== 0;) text += String.fromCharCode(io.M._jshGetCharToTransmit(dev));
     if (text) onOutput(text);
   };
   const sandbox = {
@@ -115,67 +275,15 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
     // The glue's Node set-up would hook the real process (uncaught exceptions, exit): it gets a stand-in.
     process: { argv: ["node", "espruino"], versions: process.versions, platform: process.platform, env: {}, on() {}, exit(code) { throw new Error(`the engine exited (${code})`); } },
     module: { exports: {} },
+    exports: {},
     jsHandleIO: drain,
-    hwFlashReadPtr: (addr, ptr, len) => M.HEAPU8.set(flash.subarray(addr, addr + len), ptr),
-    hwFlashWritePtr: (addr, ptr, len) => {
-      flash.set(M.HEAPU8.subarray(ptr, ptr + len), addr);
-      onFlashWrite(addr, len);
-    },
-    hwGetPinValue: (pin) => (pins[pin] ? 1 : 0),
-    hwSetPinValue: (pin, value) => { pins[pin] = Boolean(value); },
-    hwNetCreate: (port) => network.create(port),
-    hwNetClose: (id) => network.close(id),
-    hwNetResolve: (ptr) => {
-      const name = cString(M.HEAPU8, ptr);
-      const ip = name === "localhost" ? "127.0.0.1" : network.resolve(name);
-      if (!ip) return 0;
-      const b = ip.split(".").map(Number);
-      return (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
-    },
-    hwNetRecv: (id, ptr, len) => {
-      const d = network.recv(id);
-      if (!d) return 0;
-      traffic++;
-      const bytes = d.bytes.subarray(0, Math.max(0, len - UDP_HEADER)); // cut to the buffer, as the board's stack does
-      const heap = M.HEAPU8;
-      d.address.split(".").forEach((b, i) => { heap[ptr + i] = Number(b); });
-      heap[ptr + 4] = d.port & 255; heap[ptr + 5] = d.port >> 8;
-      heap[ptr + 6] = bytes.length & 255; heap[ptr + 7] = bytes.length >> 8;
-      heap.set(bytes, ptr + UDP_HEADER);
-      return UDP_HEADER + bytes.length;
-    },
-    hwNetSend: (id, ptr, len) => {
-      const heap = M.HEAPU8;
-      if (len < UDP_HEADER) return -1;
-      const address = Array.from(heap.subarray(ptr, ptr + 4)).join(".");
-      const port = heap[ptr + 4] | (heap[ptr + 5] << 8);
-      const length = heap[ptr + 6] | (heap[ptr + 7] << 8);
-      const bytes = Buffer.from(heap.subarray(ptr + UDP_HEADER, ptr + UDP_HEADER + length));
-      traffic++;
-      return network.send(id, address, port, bytes) ? UDP_HEADER + length : -1;
-    },
-    hwFileRead: (namePtr, ptr, len) => {
-      const entry = files.get(cString(M.HEAPU8, namePtr));
-      const data = typeof entry === "function" ? entry() : entry; // a file the host makes when it is read
-      if (data === undefined) return -1;
-      if (len) M.HEAPU8.set(data.subarray(0, len), ptr);
-      return data.length;
-    },
-    hwFileWrite: (namePtr, ptr, len) => {
-      files.set(cString(M.HEAPU8, namePtr), Buffer.from(M.HEAPU8.subarray(ptr, ptr + len)));
-    },
-    hwDtlsPlaintext: (out, port, ptr, len) => {
-      if (network.plaintext) network.plaintext(out ? "out" : "in", port, Buffer.from(M.HEAPU8.subarray(ptr, ptr + len)));
-    },
-    hwReboot: () => { throw new EngineReset(); },
-    hwSetTime: (ms) => { if (clock && clock.set) clock.set(ms); },
-    hwRandom: () => random() >>> 0,
+    ...hardwareLayer(io, { flash, onFlashWrite, pins, network, files, clock, random }),
   };
   sandbox.exports = sandbox.module.exports;
   const context = vm.createContext(sandbox);
   glue.runInContext(context);
   const create = /** @type {(options: object) => Promise<any>} */ (sandbox.module.exports);
-  M = await create({
+  io.M = await create({
     print: (s) => onOutput(s + "\n"),
     printErr: (s) => onOutput(s + "\n"),
     // The module is compiled once; an engine is one more instance of it.
@@ -186,97 +294,13 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
   });
   // Without the boot code: as a board powered on with its boot button held (Storage written from the host).
   try {
-    if (bootCode) M._jsInit();
-    else M._jsInitWithoutBootCode();
+    if (bootCode) io.M._jsInit();
+    else io.M._jsInitWithoutBootCode();
   } finally {
     drain(); // what the boot code printed, even when it reset the chip
   }
 
-  let killed = false;
-  const engine = {
-    clock,
-    flash,
-    pins,
-    /** Console input, as typed over a serial port. */
-    input(text) {
-      const bytes = Buffer.from(text, "latin1");
-      const dev = M._jsiGetConsoleDevice();
-      for (let i = 0; i < bytes.length; i += INPUT_CHUNK) {
-        for (const b of bytes.subarray(i, i + INPUT_CHUNK)) M._jshPushIOCharEvent(dev, b);
-        engine.idle();
-      }
-    },
-    /** Set once E.reboot() or ESP32.deepSleep() reset the chip: the engine runs no more. */
-    reset: false,
-    /**
-     * One turn of the main loop: -1 when more work is waiting, else the milliseconds to the next timer. Throws
-     * EngineReset (once) when the turn reset the chip.
-     */
-    idle() {
-      if (engine.reset || killed) throw new Error("the engine was reset or killed: start a new one");
-      let next;
-      try {
-        next = M._jsIdle();
-      } catch (e) {
-        if (e instanceof EngineReset) engine.reset = true;
-        throw e;
-      } finally {
-        drain();
-      }
-      return next;
-    },
-    /**
-     * The milliseconds until the interpreter has work (0: now; NO_TIMER: none). While a socket is open its loop
-     * never sleeps and idle() keeps answering -1: this is how far the clock may move meanwhile.
-     */
-    msUntilWork() {
-      return M._jsMsUntilWork();
-    },
-    /**
-     * Runs passes of the main loop until the interpreter has nothing to do now, and returns the milliseconds until
-     * it next has work (NO_TIMER: none), or -1 when `maxPasses` ran out first. While a socket is open the loop never
-     * sleeps (idle() is always -1), so the interpreter is done after a pass that began with no work waiting and
-     * moved no datagram; a pass that ran work gets another, as what it sent leaves on the socket layer's next pass.
-     */
-    settle(maxPasses = 32) {
-      let worked = true;
-      for (let i = 0; i < maxPasses; i++) {
-        const before = traffic;
-        const next = engine.idle();
-        if (next !== BUSY) return next;
-        const waiting = engine.msUntilWork();
-        const again = worked || traffic !== before || waiting === 0;
-        worked = waiting === 0;
-        if (!again) return waiting;
-      }
-      return BUSY;
-    },
-    /**
-     * Runs the main loop for `ms` of the engine's time: on a virtual clock the clock jumps to each timer, so an hour
-     * of timers takes as long as their work. Returns when the time is up or nothing is left to do.
-     */
-    run(ms = 0) {
-      const end = (clock ? clock.now : Date.now()) + ms;
-      for (let turns = 0; turns < 1_000_000; turns++) {
-        const next = engine.settle();
-        if (next === BUSY) continue;
-        const now = clock ? clock.now : Date.now();
-        // A timer less than a millisecond away reads as 0: step over it, or the loop would never reach it.
-        const wait = Math.max(1, next);
-        if (next === NO_TIMER || now + wait > end || !clock) {
-          if (clock && now < end) clock.now = end;
-          return;
-        }
-        clock.now += wait;
-      }
-      throw new Error("the engine's main loop did not settle within a million turns");
-    },
-    kill() {
-      if (killed) return;
-      killed = true;
-      if (!engine.reset) M._jsKill();
-    },
-  };
+  const engine = new Engine(io, { clock, flash, pins, drain });
   // Console input typed before the boot banner is out is dropped by the interpreter: start up to its prompt.
   engine.run(0);
   return engine;
