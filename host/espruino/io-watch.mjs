@@ -65,112 +65,125 @@ export function isDtlsApplicationData(bytes) {
  * `onSettled()` is called whenever something that was waited for is no longer waited for (a reply came, or was lost
  * on the link), so a clock sleeping through the wait can stop sleeping.
  */
-export function createIoWatch({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_MS, now = () => performance.now(), onSettled = () => {} } = {}) {
-  let lastOther = -Infinity;
-  const waiting = new Map(); // key ("peer/mid/M" or "peer/token/T") -> real time the message went out
-  const sameRequest = new Map(); // a request's message key <-> its token key, both ways
-  const plaintextPeers = new Set(); // "address:port" of DTLS peers whose decrypted datagrams are reported too
-  const holds = new Map(); // hold id -> real time it lapses (a handshake whose retransmissions run on real timers)
-  let nextHold = 1;
+export function createIoWatch(options = {}) {
+  return new IoWatch(options);
+}
 
-  function opaque(bytes, peer) {
-    if (!(plaintextPeers.has(peer) && isDtlsApplicationData(bytes))) lastOther = now();
+class IoWatch {
+  constructor({ settleMs = SETTLE_MS, replyWaitMs = REPLY_WAIT_MS, now = () => performance.now(), onSettled = () => {} } = {}) {
+    this.settleMs = settleMs;
+    this.replyWaitMs = replyWaitMs;
+    this.now = now;
+    this.onSettled = onSettled;
+    this.lastOther = -Infinity;
+    this.waiting = new Map(); // key ("peer/mid/M" or "peer/token/T") -> real time the message went out
+    this.sameRequest = new Map(); // a request's message key <-> its token key, both ways
+    this.plaintextPeers = new Set(); // "address:port" of DTLS peers whose decrypted datagrams are reported too
+    this.holds = new Map(); // hold id -> real time it lapses (a handshake whose retransmissions run on real timers)
+    this.nextHold = 1;
   }
 
-  function forget(key) {
-    waiting.delete(key);
-    const other = sameRequest.get(key);
-    sameRequest.delete(key);
-    if (other !== undefined) sameRequest.delete(other);
+  opaque(bytes, peer) {
+    if (!(this.plaintextPeers.has(peer) && isDtlsApplicationData(bytes))) this.lastOther = this.now();
+  }
+
+  forget(key) {
+    this.waiting.delete(key);
+    const other = this.sameRequest.get(key);
+    this.sameRequest.delete(key);
+    if (other !== undefined) this.sameRequest.delete(other);
     return other;
   }
 
-  function remainingMs() {
-    const t = now();
-    let left = lastOther + settleMs - t;
-    for (const [id, until] of holds) {
-      if (until <= t) holds.delete(id);
-      else left = Math.max(left, Math.min(settleMs, until - t));
+  remainingMs() {
+    const t = this.now();
+    let left = this.lastOther + this.settleMs - t;
+    for (const [id, until] of this.holds) {
+      if (until <= t) this.holds.delete(id);
+      else left = Math.max(left, Math.min(this.settleMs, until - t));
     }
-    for (const [key, at] of waiting) {
-      const l = at + replyWaitMs - t;
-      if (l <= 0) forget(key);
+    for (const [key, at] of this.waiting) {
+      const l = at + this.replyWaitMs - t;
+      if (l <= 0) this.forget(key);
       else if (l > left) left = l;
     }
     return Math.max(0, left);
   }
 
-  return {
-    /** A datagram of unknown meaning went either way. */
-    activity() {
-      lastOther = now();
-    },
-    /**
-     * Keeps real pace until release() (or `maxMs` of real time): for an exchange whose own timers run on real time,
-     * such as a DTLS handshake's retransmissions. Returns release().
-     */
-    hold(maxMs = 60000) {
-      const id = nextHold++;
-      holds.set(id, now() + maxMs);
-      return () => {
-        if (holds.delete(id)) onSettled();
-      };
-    },
-    /** A DTLS connection to address:port reports its plaintext through sent() and received() as well. */
-    plaintextFrom(address, port) {
-      plaintextPeers.add(`${address}:${port}`);
-    },
-    /** The board really sent `bytes` to address:port. */
-    sent(bytes, port, address) {
-      const peer = `${address}:${port}`;
-      const m = coapHead(bytes);
-      if (!m) return opaque(bytes, peer);
-      const midKey = `${peer}/mid/${m.mid}`;
-      if (m.type === CON) waiting.set(midKey, now());
-      if (m.isRequest) {
-        const tokenKey = `${peer}/token/${m.token}`;
-        waiting.set(tokenKey, now());
-        sameRequest.set(midKey, tokenKey);
-        sameRequest.set(tokenKey, midKey);
-      }
-    },
-    /** A datagram really arrived from rinfo (whether or not the simulated link then delivers it). */
-    received(bytes, rinfo) {
-      const peer = `${rinfo.address}:${rinfo.port}`;
-      const m = coapHead(bytes);
-      if (!m) return opaque(bytes, peer);
-      const midKey = `${peer}/mid/${m.mid}`;
-      if (m.type === RST) {
-        // A reset rejects the message and so the request it carried (a reset has no token).
-        const request = forget(midKey);
-        if (request !== undefined) forget(request);
-      } else if (m.type === ACK) {
-        waiting.delete(midKey); // the message arrived; a request still waits for its response
-      }
-      if (m.isResponse) {
-        // A separate response also acknowledges its request if the empty ACK was lost or never sent (RFC 7252 5.2.2).
-        const message = forget(`${peer}/token/${m.token}`);
-        if (message !== undefined) forget(message);
-      }
-      onSettled();
-    },
-    /**
-     * The simulated link dropped a datagram that really arrived. received() has seen it already; but encrypted, it
-     * may have been the reply to plaintext still waiting, which now will never come: stop waiting on that peer.
-     */
-    droppedInbound(bytes, rinfo) {
-      const peer = `${rinfo.address}:${rinfo.port}`;
-      if (!plaintextPeers.has(peer) || !isDtlsApplicationData(bytes)) return;
-      for (const key of [...waiting.keys()]) if (key.startsWith(`${peer}/`)) forget(key);
-      onSettled();
-    },
-    remainingMs,
-    /** Every socket closed: nothing can arrive any more. */
-    clear() {
-      lastOther = -Infinity;
-      waiting.clear();
-      sameRequest.clear();
-      holds.clear();
-    },
-  };
+  /** A datagram of unknown meaning went either way. */
+  activity() {
+    this.lastOther = this.now();
+  }
+
+  /**
+   * Keeps real pace until release() (or `maxMs` of real time): for an exchange whose own timers run on real time,
+   * such as a DTLS handshake's retransmissions. Returns release().
+   */
+  hold(maxMs = 60000) {
+    const id = this.nextHold++;
+    this.holds.set(id, this.now() + maxMs);
+    return () => {
+      if (this.holds.delete(id)) this.onSettled();
+    };
+  }
+
+  /** A DTLS connection to address:port reports its plaintext through sent() and received() as well. */
+  plaintextFrom(address, port) {
+    this.plaintextPeers.add(`${address}:${port}`);
+  }
+
+  /** The board really sent `bytes` to address:port. */
+  sent(bytes, port, address) {
+    const peer = `${address}:${port}`;
+    const m = coapHead(bytes);
+    if (!m) return this.opaque(bytes, peer);
+    const midKey = `${peer}/mid/${m.mid}`;
+    if (m.type === CON) this.waiting.set(midKey, this.now());
+    if (m.isRequest) {
+      const tokenKey = `${peer}/token/${m.token}`;
+      this.waiting.set(tokenKey, this.now());
+      this.sameRequest.set(midKey, tokenKey);
+      this.sameRequest.set(tokenKey, midKey);
+    }
+  }
+
+  /** A datagram really arrived from rinfo (whether or not the simulated link then delivers it). */
+  received(bytes, rinfo) {
+    const peer = `${rinfo.address}:${rinfo.port}`;
+    const m = coapHead(bytes);
+    if (!m) return this.opaque(bytes, peer);
+    const midKey = `${peer}/mid/${m.mid}`;
+    if (m.type === RST) {
+      // A reset rejects the message and so the request it carried (a reset has no token).
+      const request = this.forget(midKey);
+      if (request !== undefined) this.forget(request);
+    } else if (m.type === ACK) {
+      this.waiting.delete(midKey); // the message arrived; a request still waits for its response
+    }
+    if (m.isResponse) {
+      // A separate response also acknowledges its request if the empty ACK was lost or never sent (RFC 7252 5.2.2).
+      const message = this.forget(`${peer}/token/${m.token}`);
+      if (message !== undefined) this.forget(message);
+    }
+    this.onSettled();
+  }
+
+  /**
+   * The simulated link dropped a datagram that really arrived. received() has seen it already; but encrypted, it
+   * may have been the reply to plaintext still this.waiting, which now will never come: stop this.waiting on that peer.
+   */
+  droppedInbound(bytes, rinfo) {
+    const peer = `${rinfo.address}:${rinfo.port}`;
+    if (!this.plaintextPeers.has(peer) || !isDtlsApplicationData(bytes)) return;
+    for (const key of [...this.waiting.keys()]) if (key.startsWith(`${peer}/`)) this.forget(key);
+    this.onSettled();
+  }
+
+  /** Every socket closed: nothing can arrive any more. */
+  clear() {
+    this.lastOther = -Infinity;
+    this.waiting.clear();
+    this.sameRequest.clear();
+    this.holds.clear();
+  }
 }
