@@ -32,7 +32,7 @@ function longFunctions(file) {
 // Functions not yet split, with the length they had when this check came in; each may only shrink, and leaves this
 // list when it is split.
 const NOT_YET_SPLIT = new Map([
-  ["host/cli/coap.mjs main", 115], ["host/server/lenient-json.mjs parseLenient", 112], ["host/sim/cli.mjs main", 112],
+  ["host/cli/coap.mjs main", 115], ["host/sim/cli.mjs main", 112],
   ["host/sim/cli.mjs parseArgs", 105],
 ]);
 

@@ -13,57 +13,69 @@ const MAX_DEPTH = 255;
 const LITERAL_END = new Set(["/", "\\", ";", "#", "=", "{", "}", "[", "]", ":", ",", " ", "\t", "\f", "\r", "\n"]);
 const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 
+/** Parses `text` into the tree described above; throws JsonSyntaxError naming the line and column. */
 export function parseLenient(text) {
-  let pos = 0;
-  const fail = (what) => {
-    const before = text.slice(0, pos);
-    const line = before.split("\n").length;
-    throw new JsonSyntaxError(`${what} at line ${line} column ${pos - before.lastIndexOf("\n")}`);
-  };
+  const reader = new LenientReader(text);
+  const root = reader.value(0);
+  if (reader.skipBlank() !== undefined) reader.fail("Did not consume the entire document");
+  return root;
+}
 
-  function skipBlank() {
+class LenientReader {
+  constructor(text) {
+    this.text = text;
+    this.pos = 0;
+  }
+
+  fail(what) {
+    const before = this.text.slice(0, this.pos);
+    const line = before.split("\n").length;
+    throw new JsonSyntaxError(`${what} at line ${line} column ${this.pos - before.lastIndexOf("\n")}`);
+  }
+
+  skipBlank() {
     for (;;) {
-      const c = text[pos];
-      if (c === " " || c === "\t" || c === "\n" || c === "\r") pos++;
-      else if (c === "#" || (c === "/" && text[pos + 1] === "/")) {
-        while (pos < text.length && text[pos] !== "\n" && text[pos] !== "\r") pos++;
-      } else if (c === "/" && text[pos + 1] === "*") {
-        const end = text.indexOf("*/", pos + 2);
-        if (end < 0) fail("Unterminated comment");
-        pos = end + 2;
-      } else return pos < text.length ? c : undefined;
+      const c = this.text[this.pos];
+      if (c === " " || c === "\t" || c === "\n" || c === "\r") this.pos++;
+      else if (c === "#" || (c === "/" && this.text[this.pos + 1] === "/")) {
+        while (this.pos < this.text.length && this.text[this.pos] !== "\n" && this.text[this.pos] !== "\r") this.pos++;
+      } else if (c === "/" && this.text[this.pos + 1] === "*") {
+        const end = this.text.indexOf("*/", this.pos + 2);
+        if (end < 0) this.fail("Unterminated comment");
+        this.pos = end + 2;
+      } else return this.pos < this.text.length ? c : undefined;
     }
   }
 
-  function quoted(q) {
-    pos++;
+  quoted(q) {
+    this.pos++;
     let out = "";
     for (;;) {
-      if (pos >= text.length) fail("Unterminated string");
-      const c = text[pos++];
+      if (this.pos >= this.text.length) this.fail("Unterminated string");
+      const c = this.text[this.pos++];
       if (c === q) return out;
       if (c !== "\\") { out += c; continue; }
-      if (pos >= text.length) fail("Unterminated escape sequence");
-      const e = text[pos++];
+      if (this.pos >= this.text.length) this.fail("Unterminated escape sequence");
+      const e = this.text[this.pos++];
       if (e === "u") {
-        const hex = text.slice(pos, pos + 4);
-        if (!/^[0-9a-fA-F]{4}$/.test(hex)) fail("Malformed Unicode escape");
+        const hex = this.text.slice(this.pos, this.pos + 4);
+        if (!/^[0-9a-fA-F]{4}$/.test(hex)) this.fail("Malformed Unicode escape");
         out += String.fromCharCode(parseInt(hex, 16));
-        pos += 4;
+        this.pos += 4;
       } else if (e in ESCAPES) out += ESCAPES[e];
-      else fail("Invalid escape sequence");
+      else this.fail("Invalid escape sequence");
     }
   }
 
-  function unquoted() {
-    const start = pos;
-    while (pos < text.length && !LITERAL_END.has(text[pos])) pos++;
-    return text.slice(start, pos);
+  unquoted() {
+    const start = this.pos;
+    while (this.pos < this.text.length && !LITERAL_END.has(this.text[this.pos])) this.pos++;
+    return this.text.slice(start, this.pos);
   }
 
-  function literalValue() {
-    const word = unquoted();
-    if (word === "") fail("Expected value");
+  literalValue() {
+    const word = this.unquoted();
+    if (word === "") this.fail("Expected value");
     const lower = word.toLowerCase();
     const caseOk = word === lower || word === word.toUpperCase();
     if (caseOk && (lower === "true" || lower === "false")) return { t: "bool", v: lower === "true" };
@@ -72,58 +84,54 @@ export function parseLenient(text) {
     return { t: "str", v: word };
   }
 
-  function value(depth) {
-    const c = skipBlank();
-    if (c === undefined) fail("End of input");
+  value(depth) {
+    const c = this.skipBlank();
+    if (c === undefined) this.fail("End of input");
     if (c === "{" || c === "[") {
-      if (depth >= MAX_DEPTH) fail("Nesting too deep");
-      pos++;
-      return c === "{" ? object(depth + 1) : array(depth + 1);
+      if (depth >= MAX_DEPTH) this.fail("Nesting too deep");
+      this.pos++;
+      return c === "{" ? this.object(depth + 1) : this.array(depth + 1);
     }
-    if (c === '"' || c === "'") return { t: "str", v: quoted(c) };
-    return literalValue();
+    if (c === '"' || c === "'") return { t: "str", v: this.quoted(c) };
+    return this.literalValue();
   }
 
-  function object(depth) {
+  object(depth) {
     const entries = new Map();
-    if (skipBlank() === "}") { pos++; return { t: "obj", entries }; }
+    if (this.skipBlank() === "}") { this.pos++; return { t: "obj", entries }; }
     for (;;) {
-      const c = skipBlank();
+      const c = this.skipBlank();
       let name;
-      if (c === '"' || c === "'") name = quoted(c);
+      if (c === '"' || c === "'") name = this.quoted(c);
       else {
-        name = unquoted();
-        if (name === "") fail("Expected name");
+        name = this.unquoted();
+        if (name === "") this.fail("Expected name");
       }
-      const sep = skipBlank();
-      if (sep === ":") pos++;
-      else if (sep === "=") { pos++; if (text[pos] === ">") pos++; }
-      else fail("Expected ':'");
-      entries.set(name, value(depth));
-      const next = skipBlank();
-      pos++;
+      const sep = this.skipBlank();
+      if (sep === ":") this.pos++;
+      else if (sep === "=") { this.pos++; if (this.text[this.pos] === ">") this.pos++; }
+      else this.fail("Expected ':'");
+      entries.set(name, this.value(depth));
+      const next = this.skipBlank();
+      this.pos++;
       if (next === "}") return { t: "obj", entries };
-      if (next !== "," && next !== ";") { pos--; fail("Unterminated object"); }
+      if (next !== "," && next !== ";") { this.pos--; this.fail("Unterminated object"); }
     }
   }
 
-  function array(depth) {
+  array(depth) {
     const items = [];
-    if (skipBlank() === "]") { pos++; return { t: "arr", items }; }
+    if (this.skipBlank() === "]") { this.pos++; return { t: "arr", items }; }
     for (;;) {
-      const c = skipBlank();
+      const c = this.skipBlank();
       if (c === "," || c === ";" || c === "]") items.push({ t: "null" });
-      else items.push(value(depth));
-      const next = skipBlank();
-      pos++;
+      else items.push(this.value(depth));
+      const next = this.skipBlank();
+      this.pos++;
       if (next === "]") return { t: "arr", items };
-      if (next !== "," && next !== ";") { pos--; fail("Unterminated array"); }
+      if (next !== "," && next !== ";") { this.pos--; this.fail("Unterminated array"); }
     }
   }
-
-  const root = value(0);
-  if (skipBlank() !== undefined) fail("Did not consume the entire document");
-  return root;
 }
 
 const ESCAPES = { t: "\t", b: "\b", n: "\n", r: "\r", f: "\f", "\n": "\n", "'": "'", '"': '"', "\\": "\\", "/": "/" };
