@@ -132,6 +132,56 @@ function traced(transport, coap, log) {
   };
 }
 
+/** The transport to `uri`: UDP, or DTLS with the CA, client certificate or PSK the options give. */
+function openTransport(o, uri, log) {
+  if (!uri.secure) {
+    for (const f of ["-R", "-c", "-j", "-k"]) if (o[f] !== undefined) throw new UsageError(`${f} needs a coaps:// URI`);
+    return coap.createUdpTransport(createDgramModule(), uri.host, uri.port);
+  }
+  const dtls = createDtlsModule({ log, trace: o.verbose ? log : null });
+  const options = { host: uri.host, port: uri.port, insecure: o.insecure, connectionId: o.connectionId };
+  if (o["-R"]) options.ca = readText(o["-R"], "CA file");
+  if (o["-c"] || o["-j"]) {
+    if (!o["-c"] || !o["-j"]) throw new UsageError("-c and -j go together");
+    options.cert = readText(o["-c"], "certificate file");
+    options.key = readText(o["-j"], "key file");
+  }
+  if (o["-k"] !== undefined) {
+    options.psk = Buffer.from(o["-k"], "utf8").toString("latin1");
+    options.pskIdentity = o["-u"] === undefined ? "" : o["-u"];
+  }
+  if (!options.ca && options.psk === undefined && !o.insecure) {
+    throw new UsageError("coaps needs -R ca.pem to verify the server (or -k for PSK); --insecure connects without verification");
+  }
+  return dtlsTransport(dtls, options, (info) => o.verbose && log(`dtls: connected, ${info.cipher}${info.resumed ? " (resumed)" : ""}`));
+}
+
+/** Observes for `seconds`, printing each notification; resolves to the exit status (1 if any was an error). */
+function observeFor(seconds, { endpoint, request, failOn, print, log, transportError }) {
+  const success = (m) => m.code >> 5 === 2;
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    let relation = null;
+    const timer = setTimeout(() => {
+      relation.cancel(true);
+      setTimeout(() => resolve(status), 300);
+    }, seconds * 1000);
+    failOn((e) => {
+      clearTimeout(timer);
+      reject(new Error(e.message));
+    });
+    relation = endpoint.observe(request, (m) => {
+      if (!success(m)) status = 1;
+      if (!success(m)) log(`error: ${coap.codeString(m.code)}`);
+      print(m);
+    }, (e) => {
+      clearTimeout(timer);
+      if (e.code === "closed" || e.code === "deleted") resolve(status);
+      else reject(new Error(transportError() ? transportError().message : e.message));
+    });
+  });
+}
+
 async function main(argv) {
   const o = parseArgs(argv);
   if (o.help) {
@@ -158,28 +208,7 @@ async function main(argv) {
   }
   const log = (line) => process.stderr.write(line + "\n");
 
-  let transport;
-  if (uri.secure) {
-    const dtls = createDtlsModule({ log, trace: o.verbose ? log : null });
-    const options = { host: uri.host, port: uri.port, insecure: o.insecure, connectionId: o.connectionId };
-    if (o["-R"]) options.ca = readText(o["-R"], "CA file");
-    if (o["-c"] || o["-j"]) {
-      if (!o["-c"] || !o["-j"]) throw new UsageError("-c and -j go together");
-      options.cert = readText(o["-c"], "certificate file");
-      options.key = readText(o["-j"], "key file");
-    }
-    if (o["-k"] !== undefined) {
-      options.psk = Buffer.from(o["-k"], "utf8").toString("latin1");
-      options.pskIdentity = o["-u"] === undefined ? "" : o["-u"];
-    }
-    if (!options.ca && options.psk === undefined && !o.insecure) {
-      throw new UsageError("coaps needs -R ca.pem to verify the server (or -k for PSK); --insecure connects without verification");
-    }
-    transport = dtlsTransport(dtls, options, (info) => o.verbose && log(`dtls: connected, ${info.cipher}${info.resumed ? " (resumed)" : ""}`));
-  } else {
-    for (const f of ["-R", "-c", "-j", "-k"]) if (o[f] !== undefined) throw new UsageError(`${f} needs a coaps:// URI`);
-    transport = coap.createUdpTransport(createDgramModule(), uri.host, uri.port);
-  }
+  let transport = openTransport(o, uri, log);
   if (o.verbose) transport = traced(transport, coap, log);
 
   let transportError = null;
@@ -206,29 +235,7 @@ async function main(argv) {
   const success = (m) => m.code >> 5 === 2;
 
   try {
-    if (observeSeconds > 0) {
-      return await new Promise((resolve, reject) => {
-        let status = 0;
-        let relation = null;
-        const timer = setTimeout(() => {
-          relation.cancel(true);
-          setTimeout(() => resolve(status), 300);
-        }, observeSeconds * 1000);
-        failOn((e) => {
-          clearTimeout(timer);
-          reject(new Error(e.message));
-        });
-        relation = endpoint.observe(request, (m) => {
-          if (!success(m)) status = 1;
-          if (!success(m)) log(`error: ${coap.codeString(m.code)}`);
-          print(m);
-        }, (e) => {
-          clearTimeout(timer);
-          if (e.code === "closed" || e.code === "deleted") resolve(status);
-          else reject(new Error(transportError ? transportError.message : e.message));
-        });
-      });
-    }
+    if (observeSeconds > 0) return await observeFor(observeSeconds, { endpoint, request, failOn, print, log, transportError: () => transportError });
     const m = await new Promise((resolve, reject) => {
       const deadline = setTimeout(() => reject(new Error(`no answer within ${waitSeconds} s`)), waitSeconds * 1000);
       failOn((e) => reject(new Error(e.message)));

@@ -58,7 +58,8 @@ const HELP = `usage: npm run sim -- [options]
   --variant esp32|linux with --engine linux: the ESP32-like build (16,383 variables, default) or stock Linux
 `;
 
-function parseArgs(argv) {
+/** The options as given, each flag read into `o` (network conditions under o.network). */
+function readFlags(argv) {
   const o = { engine: "wasm", variant: "esp32", board: "sim", seed: 1, nodes: 1, flash: true, network: {}, verbose: false, wifiFail: 0 };
   let nodesGiven = false;
   const num = (flag, v) => {
@@ -116,6 +117,12 @@ function parseArgs(argv) {
         throw new Error(`unknown option ${a} (see --help)`);
     }
   }
+  o.nodesGiven = nodesGiven;
+  return o;
+}
+
+/** The board must exist, and a --config file hold node.cfg fields (one object, or one per node). */
+function readBoardAndConfig(o) {
   if (!fs.existsSync(boardFile(o.board))) {
     throw new Error(`unknown board ${JSON.stringify(o.board)} (boards: ${loadBoards().map((b) => b.id).join(", ")})`);
   }
@@ -136,10 +143,14 @@ function parseArgs(argv) {
       throw new Error(`--config ${o.configFile} must hold a JSON object of node.cfg fields, or an array of them (one per node)`);
     }
     if (Array.isArray(o.nodeConfigs)) {
-      if (!nodesGiven) o.nodes = o.nodeConfigs.length;
+      if (!o.nodesGiven) o.nodes = o.nodeConfigs.length;
       else if (o.nodes !== o.nodeConfigs.length) throw new Error(`--config ${o.configFile} has ${o.nodeConfigs.length} entries for --nodes ${o.nodes}`);
     }
   }
+}
+
+/** Values in range, and no simulator-only option with the Linux engine. */
+function checkOptions(o) {
   if (!(Number.isInteger(o.nodes) && o.nodes >= 1 && o.nodes <= 100)) throw new Error("--nodes must be 1 to 100");
   if (o.server !== undefined && !/^coaps?:\/\/[^/]+/.test(o.server)) throw new Error(`--server must be a coap:// or coaps:// URI, not ${o.server}`);
   if (o.console !== undefined && !(o.console >= 1 && o.console + o.nodes - 1 <= 65535)) throw new Error("--console must be a TCP port");
@@ -161,6 +172,12 @@ function parseArgs(argv) {
     }
   }
   linkConditions(o.network);
+}
+
+function parseArgs(argv) {
+  const o = readFlags(argv);
+  readBoardAndConfig(o);
+  checkOptions(o);
   return o;
 }
 
@@ -277,6 +294,58 @@ function printSummary(nodes) {
   }
 }
 
+/** The CA certificate's PEM text from --ca FILE, or an error in words. */
+function readCa(file) {
+  let pem;
+  try {
+    pem = fs.readFileSync(file, "latin1");
+  } catch (e) {
+    throw new Error(`cannot read the CA certificate --ca ${file}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
+  }
+  if (!/-----BEGIN CERTIFICATE-----/.test(pem)) throw new Error(`--ca ${file} holds no PEM certificate`);
+  return pem;
+}
+
+/**
+ * Node `i` of the run (added to `nodes` as soon as it exists, so a failure later stops it): its node.cfg, its
+ * Storage, its console, its line printer; registered on a local server.
+ */
+async function startSimNode(o, i, { server, serverUri, caPem, storageRoot, speed, nodes }) {
+  const name = `node${i}`;
+  const token = o.token ? (o.nodes > 1 ? `${o.token}${i}` : o.token) : `sim-node-${i}`;
+  const config = { server: serverUri, token, wifi: { ssid: "sim" } };
+  if (o.intervalS !== undefined) config.intervalS = o.intervalS;
+  if (o.sleep) config.sleep = true;
+  if (o.insecure) config.insecure = true;
+  if (o.nodeConfigs) Object.assign(config, Array.isArray(o.nodeConfigs) ? o.nodeConfigs[i - 1] : o.nodeConfigs);
+  const node = await createSimNode({
+    board: o.board,
+    storageDir: path.join(storageRoot, name),
+    bundle: o.flash ? undefined : null,
+    name,
+    clock: o.clock,
+    speed,
+    seed: o.seed,
+    network: o.network,
+    config,
+    caPem,
+    consolePort: o.console === undefined ? null : o.console + i - 1,
+    wifi: { failConnects: o.wifiFail },
+  });
+  nodes.push(node);
+  if (server && server.registerDevice && typeof config.token === "string") await server.registerDevice(name, config.token);
+  const colour = o.nodes > 1 && process.stdout.isTTY && !process.env.NO_COLOR ? COLOURS[(i - 1) % COLOURS.length] : null;
+  const counts = attachPrinter(node, { secrets: [config.token].filter(Boolean), verbose: o.verbose, colour });
+  // Several nodes power on spread over the first reading interval, as boards switched on one after another.
+  node.powerOnMs = Math.round(((i - 1) * (config.intervalS || 60) * 1000) / o.nodes);
+  process.stdout.write(
+    `sim: ${name} (${node.board.name}), Storage ${node.device.storage.dir}` +
+      `${node.console ? `, console tcp://127.0.0.1:${node.console.port}` : ""}` +
+      `${node.powerOnMs ? `, powers on at ${clockText(node.powerOnMs)}` : ""}\n`
+  );
+  return { node, counts };
+}
+
 async function main() {
   let o;
   try {
@@ -293,15 +362,7 @@ async function main() {
   if (o.server !== undefined && o.clock === "virtual" && o.engine === "wasm") {
     process.stderr.write("sim: warning: --clock virtual with --server: once SNTP sets the node's clock it runs faster than the server's, so readings carry timestamps ahead of real time\n");
   }
-  let caPem;
-  if (o.ca !== undefined) {
-    try {
-      caPem = fs.readFileSync(o.ca, "latin1");
-    } catch (e) {
-      throw new Error(`cannot read the CA certificate --ca ${o.ca}: ${e.code === "ENOENT" ? "no such file" : e.message}`);
-    }
-    if (!/-----BEGIN CERTIFICATE-----/.test(caPem)) throw new Error(`--ca ${o.ca} holds no PEM certificate`);
-  }
+  const caPem = o.ca === undefined ? undefined : readCa(o.ca);
 
   let server = null;
   let serverUri = o.server;
@@ -342,38 +403,8 @@ async function main() {
   });
   try {
     for (let i = 1; i <= o.nodes; i++) {
-      const name = `node${i}`;
-      const token = o.token ? (o.nodes > 1 ? `${o.token}${i}` : o.token) : `sim-node-${i}`;
-      const config = { server: serverUri, token, wifi: { ssid: "sim" } };
-      if (o.intervalS !== undefined) config.intervalS = o.intervalS;
-      if (o.sleep) config.sleep = true;
-      if (o.insecure) config.insecure = true;
-      if (o.nodeConfigs) Object.assign(config, Array.isArray(o.nodeConfigs) ? o.nodeConfigs[i - 1] : o.nodeConfigs);
-      const node = await createSimNode({
-        board: o.board,
-        storageDir: path.join(storageRoot, name),
-        bundle: o.flash ? undefined : null,
-        name,
-        clock: o.clock,
-        speed,
-        seed: o.seed,
-        network: o.network,
-        config,
-        caPem,
-        consolePort: o.console === undefined ? null : o.console + i - 1,
-        wifi: { failConnects: o.wifiFail },
-      });
-      nodes.push(node);
-      if (server && server.registerDevice && typeof config.token === "string") await server.registerDevice(name, config.token);
-      const colour = o.nodes > 1 && process.stdout.isTTY && !process.env.NO_COLOR ? COLOURS[(i - 1) % COLOURS.length] : null;
-      printed.push({ node, counts: attachPrinter(node, { secrets: [config.token].filter(Boolean), verbose: o.verbose, colour }) });
-      // Several nodes power on spread over the first reading interval, as boards switched on one after another.
-      node.powerOnMs = Math.round(((i - 1) * (config.intervalS || 60) * 1000) / o.nodes);
-      process.stdout.write(
-        `sim: ${name} (${node.board.name}), Storage ${node.device.storage.dir}` +
-          `${node.console ? `, console tcp://127.0.0.1:${node.console.port}` : ""}` +
-          `${node.powerOnMs ? `, powers on at ${clockText(node.powerOnMs)}` : ""}\n`
-      );
+      const { node, counts } = await startSimNode(o, i, { server, serverUri, caPem, storageRoot, speed, nodes });
+      printed.push({ node, counts });
     }
     const untilMs = o.duration === undefined ? undefined : o.duration * 1000;
     const pace = o.clock === "real" ? `real clock x${speed ?? 1}` : `virtual clock, ${speed === undefined ? "as fast as possible" : `${speed}x real time`} while idle`;
