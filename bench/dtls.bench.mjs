@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { DtlsConfig, DtlsConnection } from "../host/dtls/endpoint.mjs";
+import { DtlsConfig, DtlsConnection } from "../host/dtls/connection.mjs";
 import { createDtlsModule } from "../host/dtls/module.mjs";
 import { createCa, issueCert } from "../host/dtls/pki.mjs";
 import { startCoapServer, coapGet } from "../host/dtls/peers.mjs";

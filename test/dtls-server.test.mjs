@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { createDgramModule } from "../host/espruino/dgram.mjs";
 import { createDtlsModule } from "../host/dtls/module.mjs";
-import { DtlsConfig, DtlsConnection } from "../host/dtls/endpoint.mjs";
+import { DtlsConfig, DtlsConnection } from "../host/dtls/connection.mjs";
 import { DtlsWasm } from "../host/dtls/wasm.mjs";
 import { createDtlsServer } from "../host/dtls/server.mjs";
 import { createCa, issueCert } from "../host/dtls/pki.mjs";

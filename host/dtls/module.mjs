@@ -3,7 +3,7 @@
 // simulator's network model (loss, delay) applies to DTLS as to plain CoAP; events are queued as on Espruino.
 import { createDgramModule } from "../espruino/dgram.mjs";
 import { EspruinoEmitter, queueEvent } from "../espruino/events.mjs";
-import { DtlsConfig, DtlsConnection } from "./endpoint.mjs";
+import { DtlsConfig, DtlsConnection } from "./connection.mjs";
 import { DtlsWasm, getDtlsWasm } from "./wasm.mjs";
 
 /** The shim's MTU when none is given (firmware/dtls_shim.c). */

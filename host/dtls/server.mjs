@@ -7,7 +7,7 @@
 //   const { port } = await server.listen(5684);
 import { EventEmitter } from "node:events";
 import dgram from "node:dgram";
-import { DtlsConfig, DtlsConnection } from "./endpoint.mjs";
+import { DtlsConfig, DtlsConnection } from "./connection.mjs";
 import { DtlsWasm } from "./wasm.mjs";
 
 const CONTENT_HANDSHAKE = 22;

@@ -122,7 +122,7 @@ class Exchange {
  * @param {{ log: any, timing?: object, maxBodySize?: number, onRequest: (exchange: any) => void,
  *   onResponse?: (peer: object, request: object, response: object) => void }} options
  */
-export function createEndpoint(options) {
+export function createServerEndpoint(options) {
   return new ServerEndpoint(options);
 }
 

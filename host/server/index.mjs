@@ -28,7 +28,7 @@
 import { createLogger } from "./log.mjs";
 import { openStore } from "./db.mjs";
 import { createCore } from "./core.mjs";
-import { createEndpoint } from "./endpoint.mjs";
+import { createServerEndpoint } from "./endpoint.mjs";
 import { createObservations } from "./observe.mjs";
 import { createDeviceApi } from "./device-api.mjs";
 import { createProvisioning } from "./provisioning.mjs";
@@ -78,7 +78,7 @@ export async function startServer(userOptions = {}) {
   const store = openStore(options.dbFile);
   const core = createCore({ store, log, options });
   const live = createLiveFeed({ store, core });
-  const endpoint = createEndpoint({
+  const endpoint = createServerEndpoint({
     log,
     timing: {
       ackTimeoutMs: options.ackTimeoutMs, ackRandomFactor: options.ackRandomFactor, maxRetransmit: options.maxRetransmit,

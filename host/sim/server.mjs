@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import dgram from "node:dgram";
 import { freeUdpPort } from "../dtls/peers.mjs";
+import { serverClient } from "../server/client.mjs";
 
 const DASHBOARD_PORT = 8080;
 
@@ -87,17 +88,7 @@ export async function startDefaultServer({ port, httpPort } = {}) {
     port: server.port,
     server,
     close: () => server.close(),
-    registerDevice: (name, token) => registerDevice(server.httpUrl, name, token),
+    registerDevice: (name, token) => serverClient(server.httpUrl).createDevice(name, token, { type: "simulated node" }),
   };
 }
 
-/** Creates a device with an access token on the local server through its ThingsBoard-style REST API. */
-async function registerDevice(httpUrl, name, token) {
-  if (!httpUrl) return;
-  const res = await fetch(`${httpUrl}/api/device?accessToken=${encodeURIComponent(token)}`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name, type: "simulated node" }),
-  });
-  if (!res.ok) throw new Error(`the local server refused to create device ${name}: ${res.status} ${await res.text()}`);
-}
