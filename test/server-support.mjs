@@ -1,22 +1,16 @@
 // Shared set-up for the server tests: a server on free ports that is always closed, a raw CoAP client over a real
 // UDP socket using the project's codec (to see exact message types and ids), libcoap's coap-client, HTTP helpers.
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import dgram from "node:dgram";
 import { execFile } from "node:child_process";
 import { coap } from "../host/lib.mjs";
 import { startServer } from "../host/server/index.mjs";
+import { tempDir } from "./temp-dir.mjs";
 
 export { coap };
 
 export const { Type, Code, Opt } = coap;
 
-export function tempDir(t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "server-test-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir };
 
 /** A server with fast timers; logs kept in server.logs. Closed after the test. */
 export async function testServer(t, options = {}) {

@@ -5,14 +5,11 @@ import path from "node:path";
 import dgram from "node:dgram";
 import { createSimNode } from "../host/sim/node.mjs";
 import { InterpreterNode } from "../host/interpreter/interpreter.mjs";
+import { tempDir } from "./temp-dir.mjs";
 
 export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 
-export function tempDir(t, prefix = "sim-test-") {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir };
 
 /**
  * A node on the real interpreter (InterpreterNode, or `NodeClass` such as the WebAssembly engine's EngineNode) with its
