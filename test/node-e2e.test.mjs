@@ -116,7 +116,7 @@ for (const scheme of ["coap", "coaps"]) {
   test(`${scheme}: client-side RPC (answered, and ThingsBoard's silent 10 s case) and claiming, from code on the node`, async (t) => {
     const tb = await startTb(t, { secure: scheme === "coaps", clientRpcHandlers: { getCurrentTime: () => ({ time: 1700000000000 }) }, coapTimeoutMs: 10000 });
     const id = await tb.createDevice("node-crpc", "TOKEN_CRPC");
-    const node = await startSensorNode(t, tb, { config: { token: "TOKEN_CRPC", intervalS: 600 }, clock: "real" });
+    const node = await startSensorNode(t, tb, { config: { token: "TOKEN_CRPC", intervalS: 600 }, clock: "virtual" });
     await node.device.waitForOutput(/^node: shared attributes \{\}/);
     await node.device.exec(`node.tb.rpcCall("getCurrentTime", {}, function (e, r) { print("rpc " + (e ? e.code + ": " + e.message : JSON.stringify(r))); })`);
     assert.equal(await node.device.waitForOutput(/^rpc /), 'rpc {"time":1700000000000}');
