@@ -12,7 +12,6 @@ import { loadBoard } from "../boards/board-file.mjs";
 import { startTb, until } from "./node-support.mjs";
 import { ROOT, interpreterNode } from "./sim-support.mjs";
 
-const OBSERVE = 6;
 
 /** "attributes" or "rpc" for a CON GET registering an observation (Observe 0), else null. */
 function registration(bytes) {
@@ -22,9 +21,9 @@ function registration(bytes) {
   } catch (e) {
     return null;
   }
-  const obs = coap.getOption(m, OBSERVE);
-  if (m.code !== 1 || obs === undefined || coap.readUint(obs) !== 0) return null;
-  const path = coap.getOptions(m, 11).map((v) => coap.readString(v));
+  const obs = coap.getOption(m, coap.Opt.OBSERVE);
+  if (m.code !== coap.Code.GET || obs === undefined || coap.readUint(obs) !== 0) return null;
+  const path = coap.getOptions(m, coap.Opt.URI_PATH).map((v) => coap.readString(v));
   return path[path.length - 1];
 }
 

@@ -5,49 +5,32 @@
 // it drops count as sent. DTLS application data from a peer whose plaintext is reported separately (plaintextFrom)
 // counts through that plaintext. Anything else (handshakes, other protocols) keeps real pace for `settleMs` after it.
 import { performance } from "node:perf_hooks";
+import { coap } from "../lib.mjs";
+
+const { Type } = coap;
 
 export const SETTLE_MS = 250;
 export const REPLY_WAIT_MS = 2000;
 
-const CON = 0;
-const ACK = 2;
-const RST = 3;
-
-/** Whether the options and payload after the token are well formed (RFC 7252, section 3.1). */
-function wellFormedRest(bytes, at) {
-  while (at < bytes.length) {
-    if (bytes[at] === 0xff) return at + 1 < bytes.length; // a payload marker needs a payload
-    const delta = bytes[at] >> 4;
-    let len = bytes[at] & 15;
-    at++;
-    if (delta === 15 || len === 15) return false;
-    const ext = (n) => (n === 13 ? 1 : n === 14 ? 2 : 0);
-    at += ext(delta) + ext(len);
-    if (at > bytes.length) return false;
-    if (len === 13) len = 13 + bytes[at - 1];
-    else if (len === 14) len = 269 + ((bytes[at - 2] << 8) | bytes[at - 1]);
-    at += len;
-    if (at > bytes.length) return false;
-  }
-  return true;
-}
-
-/** The CoAP header fields that matter here, or null when `bytes` is not a well-formed CoAP message. */
+/**
+ * The CoAP header fields that matter here, or null when `bytes` is not a well-formed CoAP message (the firmware's
+ * own codec decides) or its code is of a reserved class.
+ */
 export function coapHead(bytes) {
-  if (bytes.length < 4 || bytes[0] >> 6 !== 1) return null;
-  const tkl = bytes[0] & 15;
-  const code = bytes[1];
-  const cls = code >> 5;
-  if (tkl > 8 || bytes.length < 4 + tkl || ![0, 2, 4, 5].includes(cls)) return null;
-  if (code === 0 && (tkl !== 0 || bytes.length !== 4)) return null;
-  if (!wellFormedRest(bytes, 4 + tkl)) return null;
+  let m;
+  try {
+    m = coap.decodeMessage(bytes);
+  } catch {
+    return null;
+  }
+  if (![0, 2, 4, 5].includes(m.code >> 5)) return null;
   return {
-    type: (bytes[0] >> 4) & 3,
-    code,
-    mid: (bytes[2] << 8) | bytes[3],
-    token: Buffer.from(bytes.subarray(4, 4 + tkl)).toString("hex"),
-    isRequest: code >= 1 && code < 32,
-    isResponse: code >= 64,
+    type: m.type,
+    code: m.code,
+    mid: m.messageId,
+    token: Buffer.from(m.token).toString("hex"),
+    isRequest: m.code >= 1 && m.code < 32,
+    isResponse: m.code >= 64,
   };
 }
 
@@ -138,7 +121,7 @@ class IoWatch {
     const m = coapHead(bytes);
     if (!m) return this.opaque(bytes, peer);
     const midKey = `${peer}/mid/${m.mid}`;
-    if (m.type === CON) this.waiting.set(midKey, this.now());
+    if (m.type === Type.CON) this.waiting.set(midKey, this.now());
     if (m.isRequest) {
       const tokenKey = `${peer}/token/${m.token}`;
       this.waiting.set(tokenKey, this.now());
@@ -153,11 +136,11 @@ class IoWatch {
     const m = coapHead(bytes);
     if (!m) return this.opaque(bytes, peer);
     const midKey = `${peer}/mid/${m.mid}`;
-    if (m.type === RST) {
+    if (m.type === Type.RST) {
       // A reset rejects the message and so the request it carried (a reset has no token).
       const request = this.forget(midKey);
       if (request !== undefined) this.forget(request);
-    } else if (m.type === ACK) {
+    } else if (m.type === Type.ACK) {
       this.waiting.delete(midKey); // the message arrived; a request still waits for its response
     }
     if (m.isResponse) {

@@ -1,12 +1,10 @@
 // One-line summaries of datagrams for the simulator's output: CoAP ("CON POST /api/v1/<token>/telemetry mid=7") and
 // DTLS records ("DTLS ClientHello", "DTLS application data"). Only headers are read; anything else is its size.
 import { coapHead } from "../espruino/io-watch.mjs";
+import { coap } from "../lib.mjs";
 
-const TYPES = ["CON", "NON", "ACK", "RST"];
+const { Type, Opt } = coap;
 const METHODS = ["EMPTY", "GET", "POST", "PUT", "DELETE", "FETCH", "PATCH", "iPATCH"];
-const OBSERVE = 6;
-const URI_PATH = 11;
-const URI_QUERY = 15;
 
 const DTLS_CONTENT = { 20: "ChangeCipherSpec", 21: "alert", 22: "handshake", 23: "application data", 25: "application data (CID)" };
 const DTLS_HANDSHAKE = { 1: "ClientHello", 2: "ServerHello", 3: "HelloVerifyRequest", 4: "NewSessionTicket", 11: "Certificate",
@@ -45,7 +43,7 @@ export function describeDatagram(bytes, options) {
 
 export function describeCoap(bytes, { secrets = [] } = {}) {
   if (!coapHead(bytes)) return `${bytes.length} B`;
-  const type = TYPES[(bytes[0] >> 4) & 3];
+  const type = Type[(bytes[0] >> 4) & 3];
   const tkl = bytes[0] & 15;
   const code = bytes[1];
   const mid = (bytes[2] << 8) | bytes[3];
@@ -66,9 +64,9 @@ export function describeCoap(bytes, { secrets = [] } = {}) {
     else if (len === 14) len = 269 + ((bytes[i++] << 8) | bytes[i++]);
     number += delta;
     const value = Buffer.from(bytes.subarray(i, i + len)).toString("latin1");
-    if (number === URI_PATH) path.push(value);
-    if (number === URI_QUERY) query.push(value);
-    if (number === OBSERVE) observe = [...value].reduce((n, c) => n * 256 + c.charCodeAt(0), 0);
+    if (number === Opt.URI_PATH) path.push(value);
+    if (number === Opt.URI_QUERY) query.push(value);
+    if (number === Opt.OBSERVE) observe = [...value].reduce((n, c) => n * 256 + c.charCodeAt(0), 0);
     i += len;
   }
   const payload = i < bytes.length ? bytes.length - i - 1 : 0;
