@@ -6,19 +6,19 @@ import path from "node:path";
 import { startHilServer } from "../host/hil/server.mjs";
 import { createCa, issueCert } from "../host/dtls/pki.mjs";
 import { startNode, until } from "./sim-support.mjs";
+import { tempDir } from "./temp-dir.mjs";
 
 export { until };
 
 /**
- * The local server (in memory, quiet) and a small client for its HTTP API (host/hil/server.mjs); stopped after the
+ * The local server (in memory, quiet) and a client of its HTTP API (host/server/client.mjs); stopped after the
  * test. With `secure`, it also serves CoAP over DTLS with a certificate for 127.0.0.1 from a CA made for the test:
  * `tb.uri` is then its coaps:// address and `tb.caPem` the CA a node must trust.
  */
 export async function startTb(t, { secure = false, ...options } = {}) {
   let keys = null;
   if (secure) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-tb-"));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, "node-tb-");
     const ca = createCa(dir, "tb-ca");
     const server = issueCert(ca, "tb-server", { cn: "localhost", dns: ["localhost"], ips: ["127.0.0.1"] });
     keys = { ca, server };
