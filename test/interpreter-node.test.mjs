@@ -100,7 +100,7 @@ test("real interpreter: boot, telemetry, both observations once, every built-in 
 
 test("npm run sim -- --engine linux: the flashed bundle on the real interpreter against the local server", { timeout: 60000 }, async () => {
   const { spawnSync } = await import("node:child_process");
-  const r = spawnSync(process.execPath, ["host/sim/cli.mjs", "--engine", "linux", "--duration", "8", "--interval", "5", "--token", "SECRET_TOKEN_42"], { cwd: ROOT, encoding: "utf8", timeout: 40000 });
+  const r = spawnSync(process.execPath, ["host/sim/cli.mjs", "--http-port", "0", "--engine", "linux", "--duration", "8", "--interval", "5", "--token", "SECRET_TOKEN_42"], { cwd: ROOT, encoding: "utf8", timeout: 40000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /sim: node1 \(Simulated ESP32 \(desktop simulator\)\) on the real Espruino interpreter \(esp32 build\)/);
   assert.match(r.stdout, /\[node1 \d\d:\d\d:\d\d\.\d{3}\] node: Simulated ESP32 \(desktop simulator\) \(sim\) up, readings \{"temperature":/);

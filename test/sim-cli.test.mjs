@@ -8,9 +8,10 @@ import { ROOT, tempDir } from "./sim-support.mjs";
 import { readFlashFile } from "../host/engine/storage.mjs";
 import { describeDatagram } from "../host/sim/coap-trace.mjs";
 
+/** `npm run sim` with `args`; its dashboard on a free port (8080 belongs to the docs' examples, run as written). */
 function sim(args) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, "host", "sim", "cli.mjs"), ...args], { cwd: ROOT, timeout: 60000, killSignal: "SIGKILL" },
+    execFile(process.execPath, [path.join(ROOT, "host", "sim", "cli.mjs"), "--http-port", "0", ...args], { cwd: ROOT, timeout: 60000, killSignal: "SIGKILL" },
       (err, stdout, stderr) => resolve({ code: err ? err.code : 0, stdout, stderr }));
   });
 }

@@ -10,7 +10,7 @@ import { copyProject, until } from "./sim-support.mjs";
 
 test("--watch rebuilds on a source change and reloads the node, keeping its Storage and its server", { timeout: 180000 }, async (t) => {
   const dir = copyProject(t, "sim-watch-", { tools: true });
-  const child = spawn(process.execPath, ["host/sim/cli.mjs", "--watch", "--interval", "5", "--speed", "5"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["host/sim/cli.mjs", "--http-port", "0", "--watch", "--interval", "5", "--speed", "5"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
   t.after(() => child.kill("SIGKILL"));
   let out = "";
   child.stdout.on("data", (d) => (out += d));
