@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startNode, udpPeer, COAP_GET_SOURCE } from "./sim-support.mjs";
-import { createIoWatch } from "../host/espruino/io-watch.mjs";
+import { createIoWatch } from "../host/engine/io-watch.mjs";
 import { parseEspruinoJson } from "../host/espruino/storage.mjs";
 
 const DAY_MS = 86400 * 1000;

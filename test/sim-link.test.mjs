@@ -6,7 +6,7 @@ import { startNode, udpPeer, until, COAP_GET_SOURCE } from "./sim-support.mjs";
 import { startLibcoapServer } from "../host/sim/server.mjs";
 import { freeUdpPort } from "../host/dtls/peers.mjs";
 import { createLink, linkConditions } from "../host/sim/link.mjs";
-import { Scheduler } from "../host/espruino/scheduler.mjs";
+import { Scheduler } from "../host/engine/scheduler.mjs";
 
 async function lossyExchange(t, seed) {
   const server = await startLibcoapServer({ port: await freeUdpPort() });

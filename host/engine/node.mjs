@@ -1,5 +1,5 @@
 // A simulated sensor node on the real interpreter compiled to WebAssembly (host/engine/wasm.mjs): the engine is the
-// chip, this is the board around it. Its clock is the simulator's (host/espruino/scheduler.mjs: virtual, jumping
+// chip, this is the board around it. Its clock is the simulator's (host/engine/scheduler.mjs: virtual, jumping
 // from timer to timer while no reply can be on its way, or real); its UDP passes the simulated link; its flash image
 // (Storage) lives in `dir/flash.bin` and survives resets, deep sleep and restarts of the simulator; the stand-ins'
 // files (hardware.json from the board file, hardware.sleep, ...) are kept here.
@@ -10,8 +10,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { startEngine, EngineReset, FLASH_BYTES, NO_TIMER } from "./wasm.mjs";
 import { createUdpSockets } from "./udp.mjs";
-import { Scheduler } from "../espruino/scheduler.mjs";
-import { seedFrom } from "../espruino/random.mjs";
+import { Scheduler } from "./scheduler.mjs";
+import { seedFrom } from "./random.mjs";
 import { createLink } from "../sim/link.mjs";
 import { ConsoleNode, hardwareFor, evaluateOnConsole, literal, serveConsole } from "../interpreter/interpreter.mjs";
 import { storageFiles } from "./storage.mjs";

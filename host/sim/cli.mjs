@@ -7,7 +7,7 @@ import path from "node:path";
 import { createSimNode, writeNodeConfig, bundleFile, boardFile } from "./node.mjs";
 import { startDefaultServer } from "./server.mjs";
 import { describeCoap, describeDatagram } from "./coap-trace.mjs";
-import { coapHead } from "../espruino/io-watch.mjs";
+import { coapHead } from "../engine/io-watch.mjs";
 import { boardRebuilder, sizeChange, watchSources } from "../cli/watch.mjs";
 import { linkConditions } from "./link.mjs";
 import { InterpreterNode, hardwareFor, VARIANTS } from "../interpreter/interpreter.mjs";

@@ -1,6 +1,6 @@
 // One-line summaries of datagrams for the simulator's output: CoAP ("CON POST /api/v1/<token>/telemetry mid=7") and
 // DTLS records ("DTLS ClientHello", "DTLS application data"). Only headers are read; anything else is its size.
-import { coapHead } from "../espruino/io-watch.mjs";
+import { coapHead } from "../engine/io-watch.mjs";
 import { coap } from "../lib.mjs";
 
 const { Type, Opt } = coap;

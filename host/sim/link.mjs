@@ -2,7 +2,7 @@
 // and an outage window. Every decision comes from a seeded generator and every delay runs on the node's simulated
 // clock, so a run repeats exactly for the same seed and the same traffic. (The NAT rebinding condition moves the
 // node's sockets instead; see node.mjs.)
-import { seededRandom } from "../espruino/random.mjs";
+import { seededRandom } from "../engine/random.mjs";
 
 /** How long a packet picked for reordering waits for a later one to overtake it before it goes anyway (ms). */
 export const REORDER_HOLD_MS = 100;

@@ -7,7 +7,7 @@
 // reply from a real server races the board's retransmission timer exactly as it would on hardware. A real clock
 // always follows wall time (times `speed`).
 import { performance } from "node:perf_hooks";
-import { runOnBoard } from "./events.mjs";
+import { runOnBoard } from "../espruino/events.mjs";
 import { createIoWatch, SETTLE_MS } from "./io-watch.mjs";
 
 export class Scheduler {
