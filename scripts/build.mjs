@@ -109,7 +109,7 @@ function emitLibraryDeclarations(entries, outDir) {
 }
 
 /** A hash of a build's inputs (contents, not times: checkouts touch files without changing them). */
-export function inputsFingerprint({ boardsDir = BOARDS_DIR, version = FIRMWARE.version } = {}) {
+function inputsFingerprint({ boardsDir = BOARDS_DIR, version = FIRMWARE.version } = {}) {
   const h = crypto.createHash("sha256");
   const add = (p, name) => {
     if (!fs.existsSync(p)) return;
