@@ -29,6 +29,7 @@ const packet = require("coap-packet");
 // property names (FIRMWARE_PROPERTIES) that dist/<board>/firmware.js gets.
 const TERSER = firmwareTerserOptions;
 // coap-packet's property names are its public API, so it is minified without property shortening.
+/** @type {import("terser").MinifyOptions} */
 const TERSER_NO_PROPS = { ...TERSER, mangle: { toplevel: true } };
 
 function mix(coap) {
@@ -108,6 +109,7 @@ async function codecSpeedup(coap) {
 }
 
 /** Minified bytes of a bundle that exports `names` from src/coap/<file>.ts, as the firmware build minifies. */
+/** @param {object} exports @param {import("terser").MinifyOptions} [terserOptions] */
 async function minifiedBytes(exports, terserOptions = TERSER) {
   const entry = "\0coap-core";
   const bundle = await rollup({

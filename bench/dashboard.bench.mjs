@@ -28,13 +28,13 @@ async function latency() {
     const created = await (await fetch(`${server.httpUrl}/api/device`, { method: "POST", body: JSON.stringify({ name: "bench" }) })).json();
     const id = created.id.id;
     const token = created.credentials.credentialsId;
-    await new Promise((r) => sock.bind(0, "127.0.0.1", r));
+    await new Promise((r) => sock.bind(0, "127.0.0.1", () => r(undefined)));
     const res = await fetch(`${server.httpUrl}/api/live`, { signal: abort.signal });
-    let arrived = null;
+    let arrived = /** @type {(() => void) | null} */ (null);
     (async () => {
       const dec = new TextDecoder();
       try {
-        for await (const chunk of res.body) if (dec.decode(chunk).includes("event: telemetry")) arrived?.();
+        for await (const chunk of /** @type {AsyncIterable<Uint8Array>} */ (/** @type {unknown} */ (res.body))) if (dec.decode(chunk).includes("event: telemetry")) arrived?.();
       } catch { /* aborted */ }
     })();
     const enc = new TextEncoder();
@@ -43,7 +43,7 @@ async function latency() {
     const rest = [];
     for (let i = 0; i < ROUNDS; i++) {
       const msg = coap.encodeMessage({ type: coap.Type.NON, code: coap.Code.POST, messageId: i + 1, token: Uint8Array.of(1, i), options: path, payload: enc.encode(`{"t":${i}}`) });
-      const got = new Promise((r) => (arrived = r));
+      const got = new Promise((r) => (arrived = () => r(undefined)));
       const t0 = performance.now();
       sock.send(msg, server.coapPort, "127.0.0.1");
       await got;

@@ -28,8 +28,8 @@ async function relay(serverPort) {
       sock.send(buf, serverPort, "127.0.0.1");
     }
   });
-  await new Promise((r) => sock.bind(0, "127.0.0.1", r));
-  return { port: sock.address().port, seen, close: () => new Promise((r) => sock.close(r)) };
+  await new Promise((r) => sock.bind(0, "127.0.0.1", () => r(undefined)));
+  return { port: sock.address().port, seen, close: () => new Promise((r) => sock.close(() => r(undefined))) };
 }
 
 /** Bytes of the datagrams of the telemetry exchange: the POST, its response(s), and the ACKs of both. */

@@ -18,7 +18,7 @@ import { startHilServer } from "../host/hil/server.mjs";
 async function echoPeer() {
   const sock = dgram.createSocket("udp4");
   sock.on("message", (buf, rinfo) => sock.send(buf, rinfo.port, rinfo.address));
-  await new Promise((r) => sock.bind(0, "127.0.0.1", r));
+  await new Promise((r) => sock.bind(0, "127.0.0.1", () => r(undefined)));
   return sock;
 }
 

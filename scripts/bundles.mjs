@@ -75,6 +75,7 @@ function espruinoFinish() {
   return { name: "espruino-finish", renderChunk: (code) => ({ code: espruinoRewrites(code), map: null }) };
 }
 
+/** @type {import("terser").MinifyOptions} */
 const terserOptions = {
   ecma: 5,
   toplevel: true,
@@ -103,8 +104,10 @@ export const FIRMWARE_PROPERTIES = [
 ];
 
 /** A last pass that only moves every `var` to the top of its function, once constants have been inlined. */
+/** @type {import("terser").MinifyOptions} */
 const hoistVarsOptions = { ...terserOptions, compress: { defaults: false, hoist_vars: true, hoist_funs: true, join_vars: true }, mangle: false };
 
+/** @type {import("terser").MinifyOptions} */
 export const firmwareTerserOptions = {
   ...terserOptions,
   // Also every name ending in "$": private class members, marked so by scripts/private-members.mjs. builtins: the

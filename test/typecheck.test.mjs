@@ -1,4 +1,4 @@
-// The type checks CI runs: the firmware under its own tsconfig, and the host (host/, the build scripts) as checked
+// The type checks CI runs: the firmware under its own tsconfig, and the host (host/, the build scripts, benches) as checked
 // JavaScript against the firmware's Espruino module contracts (src/types/espruino-modules.d.ts) and the library
 // bundles' emitted declarations (dist/lib/*.d.cts). A stand-in that drifts from its contract fails here.
 import test from "node:test";

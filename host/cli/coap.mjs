@@ -236,11 +236,12 @@ async function main(argv) {
 
   try {
     if (observeSeconds > 0) return await observeFor(observeSeconds, { endpoint, request, failOn, print, log, transportError: () => transportError });
+    let deadline;
     const m = await new Promise((resolve, reject) => {
-      const deadline = setTimeout(() => reject(new Error(`no answer within ${waitSeconds} s`)), waitSeconds * 1000);
+      deadline = setTimeout(() => reject(new Error(`no answer within ${waitSeconds} s`)), waitSeconds * 1000);
       failOn((e) => reject(new Error(e.message)));
       endpoint.request(request, (e, r) => (e ? reject(new Error(transportError ? transportError.message : e.message)) : resolve(r)));
-    });
+    }).finally(() => clearTimeout(deadline));
     print(m);
     if (!success(m)) {
       log(`error: the server answered ${coap.codeString(m.code)}`);
