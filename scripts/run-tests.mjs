@@ -8,7 +8,7 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..")
 const given = process.argv.slice(2);
 const options = given.filter((a) => a.startsWith("--"));
 const files = given.filter((a) => !a.startsWith("--"));
-// Two files at a time: most tests wait on real peers and real time rather than the CPU, and two cores are what CI has.
-const args = ["--test", "--test-concurrency=2", "--test-timeout=300000", `--test-reporter=${path.join(root, "scripts/test-reporter.mjs")}`,
+// Three files at a time: most tests wait on real peers and real time rather than on the CPU.
+const args = ["--test", "--test-concurrency=3", "--test-timeout=300000", `--test-reporter=${path.join(root, "scripts/test-reporter.mjs")}`,
   ...options, ...(files.length ? files : ["test/"])];
 spawn(process.execPath, args, { cwd: root, stdio: "inherit" }).on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
