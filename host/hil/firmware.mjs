@@ -2,7 +2,7 @@
 // Espressif's own) over the Web Serial adapter in web-serial.mjs. Images are checked before the port is touched.
 import fs from "node:fs";
 import { parsePort, PortError } from "./port.mjs";
-import { NodeSerialPort } from "./web-serial.mjs";
+import { WebSerialPort } from "./web-serial.mjs";
 
 export class FirmwareError extends Error {}
 
@@ -61,7 +61,7 @@ export function firmwareImages({ firmware, bootloader, partitions, board }) {
  * @param {string} [o.partitions] the partition table image
  * @param {boolean} [o.eraseAll]
  * @param {(text: string) => void} [o.progress]
- * @param {object} [o.serial] NodeSerialPort options (tests inject a mock binding)
+ * @param {object} [o.serial] WebSerialPort options (tests inject a mock binding)
  */
 export async function writeFirmware({ port, board, firmware, bootloader, partitions, baud = 460800, eraseAll = false, progress = () => {}, serial = {} }) {
   const p = parsePort(port);
@@ -71,7 +71,7 @@ export async function writeFirmware({ port, board, firmware, bootloader, partiti
   const { chip, images } = firmwareImages({ firmware, bootloader, partitions, board });
   if (!serial.openStream && !fs.existsSync(p.path)) throw new PortError(`serial port ${p.path} does not exist (is the board plugged in?)`);
   const { ESPLoader, Transport } = await import("esptool-js");
-  const device = new NodeSerialPort(p.path, serial);
+  const device = new WebSerialPort(p.path, serial);
   await device.identify();
   const transport = new Transport(device, false);
   // esptool-js prints some trace lines ("readLoop exited") with console.log even with tracing off.

@@ -9,7 +9,7 @@ function lost(message) {
   return e;
 }
 
-export class NodeSerialPort {
+export class WebSerialPort {
   /**
    * @param {string} path serial device
    * @param {object} [o]
@@ -17,7 +17,7 @@ export class NodeSerialPort {
    *   stream (default: `serialport`'s SerialPort); tests pass one over serialport's mock binding
    * @param {(path: string) => Promise<object>} [o.describe] its USB ids for getInfo() (default: serialport's list)
    */
-  constructor(path, { openStream = openNodeSerialPort, describe = describeNodeSerialPort } = {}) {
+  constructor(path, { openStream = openSerialStream, describe = describeSerialDevice } = {}) {
     this.path = path;
     this.openStream = openStream;
     this.describe = describe;
@@ -138,7 +138,7 @@ export class NodeSerialPort {
   }
 }
 
-async function openNodeSerialPort({ path, baudRate }) {
+async function openSerialStream({ path, baudRate }) {
   const { SerialPort } = await import("serialport");
   const sp = new SerialPort({ path, baudRate, autoOpen: false });
   await new Promise((resolve, reject) => sp.open((e) => (e ? reject(e) : resolve())));
@@ -146,7 +146,7 @@ async function openNodeSerialPort({ path, baudRate }) {
 }
 
 /** { usbVendorId, usbProductId } of a USB serial device, from serialport's port list; {} when it is not USB. */
-async function describeNodeSerialPort(path) {
+async function describeSerialDevice(path) {
   const { SerialPort } = await import("serialport");
   const port = (await SerialPort.list()).find((p) => p.path === path);
   if (!port || !port.vendorId || !port.productId) return {};

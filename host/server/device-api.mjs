@@ -2,7 +2,7 @@
 // response codes and message types follow the notes' sections 3.3, 4 and 2.2.
 
 import { Code, Opt, ContentFormat, uintValue, bytes, text } from "./wire.mjs";
-import { parseLenient, nodeToJson, nodeToValue, JsonSyntaxError } from "./lenient-json.mjs";
+import { parseLenient, treeToJson, treeToValue, JsonSyntaxError } from "./lenient-json.mjs";
 import { telemetryOf, entriesOf, entryJson, PayloadError, ProcessingError } from "./kv.mjs";
 import { maskPath } from "./log.mjs";
 
@@ -87,7 +87,7 @@ function clientRpc({ log, options }, ex, device) {
     if (!expired) ex.respond({ code: Code.CONTENT, options: format(ex.request), payload: bytes(json), type: ex.request.type });
   };
   Promise.resolve()
-    .then(() => handler(params ? nodeToValue(params) : null, { id: device.id, name: device.name }))
+    .then(() => handler(params ? treeToValue(params) : null, { id: device.id, name: device.name }))
     .then((result) => JSON.stringify(result ?? null))
     .catch((e) => JSON.stringify({ error: String(e?.message ?? e) }))
     .then(answer)
@@ -138,7 +138,7 @@ function post(ctx, ex, device, feature, p) {
       let root;
       try { root = parseLenient(text(req.payload)); } catch (e) { throw new ProcessingError(e.message); }
       if (root.t !== "obj") throw new ProcessingError("RPC reply is not a JSON object");
-      core.rpcReply(device.id, id, nodeToJson(root));
+      core.rpcReply(device.id, id, treeToJson(root));
       return created();
     }
     default:

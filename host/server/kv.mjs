@@ -4,7 +4,7 @@
 // Entry: {key, type: "BOOLEAN"|"LONG"|"DOUBLE"|"STRING"|"JSON", value}. LONG values are decimal strings so that
 // 64-bit integers survive; JSON values are compact JSON text.
 
-import { nodeToJson } from "./lenient-json.mjs";
+import { treeToJson } from "./lenient-json.mjs";
 
 /** The payload is wrong in a way ThingsBoard reports as 4.00 Bad Request (its AdaptorException). */
 export class PayloadError extends Error {}
@@ -68,7 +68,7 @@ export function entriesOf(objectNode, { typeCast = true, maxStringValueLength = 
       case "null": break;
       case "bool": out.push({ key, type: "BOOLEAN", value: node.v }); break;
       case "num": out.push(numericEntry(key, node.raw, typeCast)); break;
-      case "obj": case "arr": out.push({ key, type: "JSON", value: nodeToJson(node) }); break;
+      case "obj": case "arr": out.push({ key, type: "JSON", value: treeToJson(node) }); break;
       case "str":
         if (maxStringValueLength > 0 && node.v.length > maxStringValueLength) {
           throw new PayloadError(`String value length [${node.v.length}] for key [${key}] is greater than maximum allowed [${maxStringValueLength}]`);
@@ -93,7 +93,7 @@ function asLong(node) {
     const v = BigInt(node.v);
     if (v >= LONG_MIN && v <= LONG_MAX) return Number(v);
   }
-  throw new ProcessingError(`ts is not a number: ${nodeToJson(node)}`);
+  throw new ProcessingError(`ts is not a number: ${treeToJson(node)}`);
 }
 
 /**
@@ -102,13 +102,13 @@ function asLong(node) {
  */
 export function telemetryOf(root, now, opts) {
   const objects = root.t === "arr" ? root.items : [root];
-  if (root.t !== "arr" && root.t !== "obj") throw new PayloadError("Can't parse value: " + nodeToJson(root));
+  if (root.t !== "arr" && root.t !== "obj") throw new PayloadError("Can't parse value: " + treeToJson(root));
   return objects.map((o) => {
-    if (o.t !== "obj") throw new PayloadError("Can't parse value: " + nodeToJson(o));
+    if (o.t !== "obj") throw new PayloadError("Can't parse value: " + treeToJson(o));
     if (o.entries.has("ts") && o.entries.has("values")) {
       const ts = asLong(o.entries.get("ts"));
       const values = o.entries.get("values");
-      if (values.t !== "obj") throw new PayloadError("Not a JSON Object: " + nodeToJson(values));
+      if (values.t !== "obj") throw new PayloadError("Not a JSON Object: " + treeToJson(values));
       return { ts, entries: entriesOf(values, opts) };
     }
     return { ts: now, entries: entriesOf(o, opts) };

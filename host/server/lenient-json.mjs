@@ -4,7 +4,7 @@
 // The result is a tree that keeps each number's source text, because ThingsBoard types a value by how it was
 // written ("25" vs "25.0").
 //
-// Nodes: {t:"obj", entries: Map<string, node>} | {t:"arr", items: node[]} | {t:"str", v} | {t:"num", raw}
+// The tree: {t:"obj", entries: Map<string, tree>} | {t:"arr", items: tree[]} | {t:"str", v} | {t:"num", raw}
 //        | {t:"bool", v} | {t:"null"}
 
 export class JsonSyntaxError extends Error {}
@@ -136,11 +136,11 @@ class LenientReader {
 
 const ESCAPES = { t: "\t", b: "\b", n: "\n", r: "\r", f: "\f", "\n": "\n", "'": "'", '"': '"', "\\": "\\", "/": "/" };
 
-/** Compact JSON text of a node, numbers exactly as written. */
-export function nodeToJson(n) {
+/** Compact JSON text of a tree, numbers exactly as written. */
+export function treeToJson(n) {
   switch (n.t) {
-    case "obj": return "{" + [...n.entries].map(([k, v]) => JSON.stringify(k) + ":" + nodeToJson(v)).join(",") + "}";
-    case "arr": return "[" + n.items.map(nodeToJson).join(",") + "]";
+    case "obj": return "{" + [...n.entries].map(([k, v]) => JSON.stringify(k) + ":" + treeToJson(v)).join(",") + "}";
+    case "arr": return "[" + n.items.map(treeToJson).join(",") + "]";
     case "str": return JSON.stringify(n.v);
     case "num": return n.raw;
     case "bool": return String(n.v);
@@ -148,11 +148,11 @@ export function nodeToJson(n) {
   }
 }
 
-/** Plain JavaScript value of a node (numbers as JS numbers), for the HTTP side. */
-export function nodeToValue(n) {
+/** Plain JavaScript value of a tree (numbers as JS numbers), for the HTTP side. */
+export function treeToValue(n) {
   switch (n.t) {
-    case "obj": return Object.fromEntries([...n.entries].map(([k, v]) => [k, nodeToValue(v)]));
-    case "arr": return n.items.map(nodeToValue);
+    case "obj": return Object.fromEntries([...n.entries].map(([k, v]) => [k, treeToValue(v)]));
+    case "arr": return n.items.map(treeToValue);
     case "num": return Number(n.raw);
     case "null": return null;
     default: return n.v;
