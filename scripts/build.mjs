@@ -10,8 +10,8 @@ import { rollup } from "rollup";
 import { SourceMap } from "node:module";
 import ts from "typescript";
 import { BoardError, BOARDS_DIR, loadBoards, espruinoToolsBoardJson } from "../boards/board-file.mjs";
-import { checkSource, formatFinding } from "./gate.mjs";
-import { ROOT as root, FIRMWARE, firmwareConfig, libraryConfig, libraryEntries } from "./bundles.mjs";
+import { checkFiles, checkSource, formatFinding } from "./gate.mjs";
+import { ROOT as root, DIST, FIRMWARE, firmwareConfig, libraryConfig, libraryEntries } from "./bundles.mjs";
 
 const USAGE = `usage: npm run build -- [--board ID]... [--boards-dir DIR] [--out DIR] [--fw-version X.Y.Z] [--quiet] [--if-stale]
 
@@ -130,7 +130,7 @@ function inputsFingerprint({ boardsDir = BOARDS_DIR, version = FIRMWARE.version 
  * @param {{ boards?: string[], boardsDir?: string, outDir?: string, version?: string, quiet?: boolean, caches?: Map<string, any> | null }} [options]
  * @returns {Promise<{ file: string, bytes: number, gzip: number }[]>}
  */
-export async function build({ boards: only = [], boardsDir = BOARDS_DIR, outDir = path.join(root, "dist"), version = FIRMWARE.version, quiet = false, caches = null } = {}) {
+export async function build({ boards: only = [], boardsDir = BOARDS_DIR, outDir = DIST, version = FIRMWARE.version, quiet = false, caches = null } = {}) {
   if (!/^[\w.+-]{1,32}$/.test(version)) throw new UsageError(`firmware version ${JSON.stringify(version)}: use letters, digits and . + - _ only (such as 1.2.0)`);
   let boards;
   try {
@@ -162,7 +162,7 @@ export async function build({ boards: only = [], boardsDir = BOARDS_DIR, outDir 
   for (const b of wanted) {
     fs.writeFileSync(path.join(outDir, b.id, "board.json"), JSON.stringify(espruinoToolsBoardJson(b), null, 2) + "\n");
   }
-  const findings = files.flatMap((f) => checkSource(fs.readFileSync(f, "latin1"), path.relative(root, f)));
+  const findings = checkFiles(files, root);
   if (findings.length) {
     const lines = [];
     for (const config of configs) {
@@ -186,7 +186,7 @@ export async function build({ boards: only = [], boardsDir = BOARDS_DIR, outDir 
 
 /** A full build unless dist/ was built from these very inputs (the stamp a full build leaves); says when it builds. */
 async function buildIfStale(args) {
-  const stamp = path.join(args.outDir || path.join(root, "dist"), STAMP);
+  const stamp = path.join(args.outDir || DIST, STAMP);
   const have = fs.existsSync(stamp) ? fs.readFileSync(stamp, "utf8") : "";
   if (have && have === inputsFingerprint(args)) return;
   process.stderr.write(`setup: building the bundles (${have ? "sources changed" : "no build of these sources yet"})\n`);

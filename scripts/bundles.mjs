@@ -16,6 +16,8 @@ import { markPrivateMembers } from "./private-members.mjs";
 
 /** The project these configurations build (the checkout, or a copy of its build inputs). */
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+/** Where bundles go unless a build is told otherwise. */
+export const DIST = path.join(ROOT, "dist");
 const HELPERS = path.join(ROOT, "src/platform/tslib.js");
 
 const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
@@ -51,7 +53,6 @@ export function boardModuleSource(board, version = FIRMWARE.version) {
     `export var UDP_RECV_BUFFER = ${c(board.udpRecvBufferSize)};`,
   ].join("\n");
 }
-
 
 function boardModule(board, version) {
   return {
@@ -202,7 +203,7 @@ const BUILTIN = ["dgram", "Storage", "Wifi", "ESP32", "DTLS", "crypto", "heatshr
  * @param {object} board a validated board file (boards/board-file.mjs)
  * @param {{ outDir?: string, version?: string }} [options]
  */
-export function firmwareConfig(board, { outDir = path.join(ROOT, "dist"), version = FIRMWARE.version } = {}) {
+export function firmwareConfig(board, { outDir = DIST, version = FIRMWARE.version } = {}) {
   return {
     input: path.join(ROOT, "src/main.ts"),
     external: BUILTIN,
@@ -225,7 +226,7 @@ export function firmwareConfig(board, { outDir = path.join(ROOT, "dist"), versio
  * @param {string} entry
  * @param {{ outDir?: string }} [options]
  */
-export function libraryConfig(entry, { outDir = path.join(ROOT, "dist") } = {}) {
+export function libraryConfig(entry, { outDir = DIST } = {}) {
   const name = path.basename(entry, ".ts");
   return {
     input: entry,

@@ -378,8 +378,9 @@ export function bundlesUnder(dir) {
   return out.sort();
 }
 
-export function checkFiles(files) {
-  return files.flatMap((f) => checkSource(fs.readFileSync(f, "latin1"), f));
+/** The findings in `files`, each naming its file relative to `root` when one is given (as the path given otherwise). */
+export function checkFiles(files, root = null) {
+  return files.flatMap((f) => checkSource(fs.readFileSync(f, "latin1"), root ? path.relative(root, f) : f));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

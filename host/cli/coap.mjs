@@ -156,9 +156,11 @@ function openTransport(o, uri, log) {
   return dtlsTransport(dtls, options, (info) => o.verbose && log(`dtls: connected, ${info.cipher}${info.resumed ? " (resumed)" : ""}`));
 }
 
+/** A 2.xx answer. */
+const success = (m) => m.code >> 5 === 2;
+
 /** Observes for `seconds`, printing each notification; resolves to the exit status (1 if any was an error). */
 function observeFor(seconds, { endpoint, request, failOn, print, log, transportError }) {
-  const success = (m) => m.code >> 5 === 2;
   return new Promise((resolve, reject) => {
     let status = 0;
     let relation = null;
@@ -232,8 +234,6 @@ async function main(argv) {
     if (o["-o"] !== undefined) fs.writeFileSync(o["-o"], Buffer.from(m.payload));
     else if (m.payload.length) process.stdout.write(Buffer.concat([Buffer.from(m.payload), Buffer.from("\n")]));
   };
-  const success = (m) => m.code >> 5 === 2;
-
   try {
     if (observeSeconds > 0) return await observeFor(observeSeconds, { endpoint, request, failOn, print, log, transportError: () => transportError });
     let deadline;

@@ -95,7 +95,6 @@ const rpcJson = (r) => ({
   response: r.response === null ? null : JSON.parse(r.response), status: r.status,
 });
 
-const deviceOf = (store, id) => store.device(id) ?? (() => { throw new HttpError(404, `Device with id [${id}] is not found`); })();
 const scopeOf = (s) => { if (!SCOPES.includes(s)) throw new HttpError(400, `unknown attribute scope "${s}" (use ${SCOPES.join(", ")})`); return s; };
 const keysOf = (url) => url.searchParams.get("keys")?.split(",").filter(Boolean) ?? null;
 
@@ -157,8 +156,8 @@ function assignPackage(ctx, deviceId, type, packageId) {
 }
 
 function updateDevice(ctx, body) {
-  const { store } = ctx;
-  const d = deviceOf(store, idOf(body.id));
+  const { store, device } = ctx;
+  const d = device(idOf(body.id));
   if (body.name && body.name !== d.name && store.deviceByName(body.name)) throw new HttpError(400, "Device with such name already exists!");
   store.updateDevice({ ...d, name: body.name ?? d.name, type: body.type ?? d.type, label: body.label ?? d.label, profile_id: idOf(body.deviceProfileId) ?? d.profile_id });
   for (const [field, column, type] of [["firmwareId", "firmware_id", "FIRMWARE"], ["softwareId", "software_id", "SOFTWARE"]]) {
@@ -170,8 +169,8 @@ function updateDevice(ctx, body) {
 }
 
 async function rpc(ctx, req, url, deviceId, kind, v1) {
-  const { core, store, options } = ctx;
-  deviceOf(store, deviceId);
+  const { core, options, device } = ctx;
+  device(deviceId);
   const body = await jsonBody(req);
   if (typeof body.method !== "string" || body.method === "") throw new HttpError(400, "method is required");
   const timeoutMs = Math.max(options.rpcMinTimeoutMs, Number(body.timeout ?? options.rpcDefaultTimeoutMs));
@@ -232,8 +231,7 @@ function attributeValues(store, url, id, scope) {
 
 /** The routes of devices, their credentials and observations, the CoAP exchange log. */
 function deviceRoutes(ctx) {
-  const { core, store, log, observations, live } = ctx;
-  const device = (id) => deviceOf(ctx.store, id);
+  const { core, store, log, observations, live, device } = ctx;
   return [
     ["POST", "/api/device", async (req, url) => {
       const body = await jsonBody(req);
@@ -314,8 +312,7 @@ function profileRoutes(ctx) {
 
 /** The routes of telemetry and attributes. */
 function dataRoutes(ctx) {
-  const { core, store } = ctx;
-  const device = (id) => deviceOf(ctx.store, id);
+  const { core, store, device } = ctx;
   const T = "/api/plugins/telemetry/DEVICE/([^/]+)";
   return [
     ["GET", `${T}/keys/timeseries`, (req, url, id) => store.telemetryKeys(device(id).id)],
@@ -339,8 +336,7 @@ function dataRoutes(ctx) {
 
 /** The routes of server-side RPC. */
 function rpcRoutes(ctx) {
-  const { store } = ctx;
-  const device = (id) => deviceOf(ctx.store, id);
+  const { store, device } = ctx;
   return [
     ["POST", "/api/plugins/rpc/(oneway|twoway)/([^/]+)", (req, url, kind, id) => rpc(ctx, req, url, id, kind, true)],
     ["POST", "/api/rpc/(oneway|twoway)/([^/]+)", (req, url, kind, id) => rpc(ctx, req, url, id, kind, false)],
@@ -421,7 +417,10 @@ const refuse = (res, status, message) => sendJson(res, status, errorBody(status,
 
 /** The HTTP API server over `core` (host/server/core.mjs); listen() starts it. */
 export function createHttpApi({ core, observations, live, log, options }) {
-  const ctx = { core, store: core.store, observations, live, log, options };
+  const { store } = core;
+  /** The device with `id`, or a 404 naming it. */
+  const device = (id) => store.device(id) ?? (() => { throw new HttpError(404, `Device with id [${id}] is not found`); })();
+  const ctx = { core, store, observations, live, log, options, device };
   const routes = [...deviceRoutes(ctx), ...profileRoutes(ctx), ...dataRoutes(ctx), ...rpcRoutes(ctx), ...otaRoutes(ctx)]
     .map(([method, pattern, handler]) => ({ method, re: new RegExp(`^${pattern}$`), handler: /** @type {(req: import("node:http").IncomingMessage, url: URL, ...args: string[]) => any} */ (handler) }));
   const server = http.createServer((req, res) => {
