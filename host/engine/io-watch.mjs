@@ -153,7 +153,7 @@ class IoWatch {
 
   /**
    * The simulated link dropped a datagram that really arrived. received() has seen it already; but encrypted, it
-   * may have been the reply to plaintext still this.waiting, which now will never come: stop this.waiting on that peer.
+   * may have been the reply to plaintext still waiting, which now will never come: stop waiting on that peer.
    */
   droppedInbound(bytes, rinfo) {
     const peer = `${rinfo.address}:${rinfo.port}`;

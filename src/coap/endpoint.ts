@@ -1,5 +1,5 @@
-// The CoAP client message layer over one Transport (one server): reliable Type.CON transmission with RFC 7252
-// back-off, response matching (piggybacked, separate, and ThingsBoard's unacknowledged Type.CON response), duplicate
+// The CoAP client message layer over one Transport (one server): reliable CON transmission with RFC 7252
+// back-off, response matching (piggybacked, separate, and ThingsBoard's unacknowledged CON response), duplicate
 // detection, NSTART queuing, Observe (RFC 7641) and block-wise transfers (RFC 7959).
 import { Code, CoapError, CoapMessage, CoapOption, Opt, Type, codeString } from "./message";
 import { EMPTY, addOption, createMessage, decodeMessage, encodeMessage, getOption, optionBytes, readBlock, readString, readUint, setOption } from "./codec";
@@ -19,10 +19,10 @@ export interface EndpointOptions {
   maxRetransmit?: number;
   /** Requests in flight at once; more wait in a queue. Default 1. */
   nstart?: number;
-  /** How long a message ID counts as seen, for Type.CON (default 247000) and Type.NON (default 145000) messages. */
+  /** How long a message ID counts as seen, for CON (default 247000) and NON (default 145000) messages. */
   exchangeLifetime?: number;
   nonLifetime?: number;
-  /** Wait for a separate response after the empty Type.ACK, or for a Type.NON request's response. Default MAX_TRANSMIT_WAIT. */
+  /** Wait for a separate response after the empty ACK, or for a NON request's response. Default MAX_TRANSMIT_WAIT. */
   responseTimeout?: number;
   /** Block size exponent (size 2^(szx+4)) for Block1 uploads, and for Block2 if set (early negotiation). Default 6. */
   blockSzx?: number;
@@ -42,7 +42,7 @@ export interface CoapRequest {
   payload?: Uint8Array | string;
   contentFormat?: number;
   accept?: number;
-  /** false sends Type.NON. Default true. */
+  /** false sends NON. Default true. */
   confirmable?: boolean;
   /** What errors call the request; default "METHOD /path". Set it when the path holds a secret (an access token). */
   name?: string;
@@ -65,7 +65,7 @@ export interface Endpoint {
    * the response), "silence", "closed", or the request's error. Re-register from onEnd when needed.
    */
   observe(req: CoapRequest, onNotify: (m: CoapMessage) => void, onEnd: (e: CoapError) => void): Observation;
-  /** CoAP ping: an empty Type.CON, answered by Type.RST. */
+  /** CoAP ping: an empty CON, answered by RST. */
   ping(done: (error: CoapError | null) => void): void;
   /** Fails everything pending with "closed" and closes the transport. */
   close(): void;
@@ -76,7 +76,7 @@ interface Exchange {
   wire: Uint8Array;
   name: string;
   done: ResponseCallback;
-  /** Complete at the Type.ACK: a deregistration or a ping, whose response nobody waits for. */
+  /** Complete at the ACK: a deregistration or a ping, whose response nobody waits for. */
   ackOnly: boolean;
   acked: boolean;
   tries: number;
@@ -112,7 +112,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
   const queue: Exchange[] = [];
   const live: Exchange[] = [];
   const relations: Relation[] = [];
-  // Message IDs of Type.CON and Type.NON messages received lately, with the Type.ACK or Type.RST sent for them.
+  // Message IDs of CON and NON messages received lately, with the ACK or RST sent for them.
   let seen: { mid: number; until: number; reply?: Uint8Array }[] = [];
   let closed: CoapError | undefined;
 
@@ -123,7 +123,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     return new Uint8Array([r, r >> 8, r >> 16, r >> 24]);
   }
 
-  /** An empty Type.ACK or Type.RST for message `messageId`, encoded. */
+  /** An empty ACK or RST for message `messageId`, encoded. */
   function empty(type: number, messageId: number): Uint8Array {
     return new Uint8Array([64 | (type << 4), 0, messageId >> 8, messageId]);
   }
@@ -331,7 +331,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
     try {
       m = decodeMessage(bytes);
     } catch (e) {
-      // A malformed Type.CON gets an Type.RST (RFC 7252 section 4.2); anything else malformed is dropped.
+      // A malformed CON gets an RST (RFC 7252 section 4.2); anything else malformed is dropped.
       if ((bytes[0] & 0xf0) == 0x40 && bytes.length > 3) send(empty(Type.RST, (bytes[2] << 8) | bytes[3]));
       return;
     }
@@ -366,7 +366,7 @@ export function createEndpoint(transport: Transport, options?: EndpointOptions):
       for (let k = 0; k < live.length; k++) if (readString(live[k].m.token) == key && !live[k].ackOnly) x = live[k];
       for (let k = 0; k < relations.length; k++) if (readString(relations[k].m.token) == key) rel = relations[k];
     }
-    // Type.ACK what we take, Type.RST the rest: an unknown response or notification, a request to us, a ping.
+    // ACK what we take, RST the rest: an unknown response or notification, a request to us, a ping.
     let reply: Uint8Array | undefined;
     if (m.type == Type.CON || (!x && !rel && m.code)) {
       reply = empty(x || rel ? Type.ACK : Type.RST, m.messageId);
