@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test [-- FILE... | --test-name-pattern=RE]`: node:test over test/ (or the files given), one file at a time,
+// `npm test [-- FILE... | --test-name-pattern=RE]`: node:test over test/ (or the files given), three files at a time,
 // with the project's reporter (scripts/test-reporter.mjs). Set-up runs before it (npm's pretest).
 import { spawn } from "node:child_process";
 import path from "node:path";

@@ -47,6 +47,7 @@ test("flash --watch flashes again after a source change, over the board's consol
 
   const main = path.join(dir, "src/main.ts");
   fs.writeFileSync(main, fs.readFileSync(main, "utf8").replace('") up, readings "', '") up again, readings "'));
+  await until(() => /^flash: rebuilt dist\/sim\/firmware\.js in [\d.]+ s; flashing it$/m.test(out), 120000, `the rebuild:\n${out.slice(-1500)}`);
   await until(() => /^flash: reloaded dist\/sim\/firmware\.js \(\d+ -> \d+ bytes, \+6\) in [\d.]+ s$/m.test(out), 120000, `the reload:\n${out.slice(-1500)}`);
   await until(() => node.device.lines.some((l) => /\) up again, readings \{/.test(l)), 20000, `the new firmware's banner:\n${node.device.lines.slice(-10).join("\n")}`);
   assert.match(node.device.storage.read(".bootcde").toString("latin1"), / up again, readings /, "the new bundle is in Storage");

@@ -62,12 +62,12 @@ async function main() {
   if (!o.watch) return;
   let size = r.bytes;
   o.erase = false; // a reload keeps the configuration and queued readings
-  say("watching src/ and boards/; a change rebuilds and flashes again (Ctrl-C stops)");
   const rebuild = boardRebuilder(board.id);
   watchSources(async () => {
     const t0 = Date.now();
     try {
       await rebuild();
+      say(`rebuilt dist/${board.id}/firmware.js in ${((Date.now() - t0) / 1000).toFixed(1)} s; flashing it`);
       const again = await flash(() => {});
       say(`reloaded dist/${board.id}/firmware.js (${sizeChange(size, again.bytes)}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       size = again.bytes;
@@ -75,6 +75,8 @@ async function main() {
       say(`reload failed, the board keeps the firmware it runs: ${e.message}`);
     }
   });
+  // Said once the watchers are armed: a change made after this line is seen.
+  say("watching src/ and boards/; a change rebuilds and flashes again (Ctrl-C stops)");
   await new Promise(() => {}); // until Ctrl-C
 }
 
