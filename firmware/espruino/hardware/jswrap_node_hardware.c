@@ -26,3 +26,31 @@ void jswrap_node_hardware_init() {
   jsvUnLock(jspEvaluate(code, true));
   jsiCheckErrors(false);
 }
+
+/*
+ * The milliseconds until the interpreter has work: 0 with events waiting, 0x7fffffff with no timer, else until its
+ * next timer. The main loop cannot tell: while any socket is open it never sleeps (socketIdle() counts an open
+ * socket as work, on the ESP32 as here). The WebAssembly host asks this to know how far a virtual clock may jump
+ * (exported by the board file), the Linux builds' idle hook to know when to rest (jswrap_node_linux.c).
+ */
+extern JsVar *events, *timerArray;
+extern JsSysTime jsiLastIdleTime;
+int jsMsUntilWork() {
+  if (jshHasEvents() || (events && !jsvArrayIsEmpty(events))) return 0;
+  JsSysTime next = JSSYSTIME_MAX;
+  JsvObjectIterator it;
+  jsvObjectIteratorNew(&it, timerArray);
+  while (jsvObjectIteratorHasValue(&it)) {
+    JsVar *timer = jsvObjectIteratorGetValue(&it);
+    JsSysTime t = (JsSysTime)jsvGetLongIntegerAndUnLock(jsvObjectGetChildIfExists(timer, "time"));
+    jsvUnLock(timer);
+    if (t < next) next = t;
+    jsvObjectIteratorNext(&it);
+  }
+  jsvObjectIteratorFree(&it);
+  if (next == JSSYSTIME_MAX) return 0x7fffffff;
+  next -= jshGetSystemTime() - jsiLastIdleTime; // timers count from the last pass of the loop
+  if (next <= 0) return 0;
+  JsVarFloat ms = jshGetMillisecondsFromTime(next);
+  return ms >= 0x7ffffffe ? 0x7ffffffe : (int)ms + (ms > (int)ms ? 1 : 0);
+}

@@ -7,6 +7,7 @@
 #include "jshardware.h"
 #include "jsdevices.h"
 #include "jswrap_node_linux.h"
+#include "jswrap_node_hardware.h"
 
 /*
  * The ESP32's hardware random number generator behind E.hwRand() (Espruino's Linux port answers it with the same
@@ -49,6 +50,20 @@ void __wrap_jshPushIOCharEvent(IOEventFlags channel, char ch) {
   atomic_store(&consoleHead, (head + 1) % CONSOLE_QUEUE);
 }
 
+/*
+ * Rest while nothing is due. With a socket open the main loop never sleeps (socketIdle() counts an open socket as
+ * work), so an interpreter whose node had its UDP socket open kept a desktop core at 100 % for as long as it ran.
+ * A board spins the same way, on a core of its own; on a desktop that core is shared with the peers and the tests.
+ * A pass with no event waiting and no timer due now sleeps a millisecond: a timer is never later than that, and a
+ * datagram that arrives, or one a pass queued to send, waits at most that long.
+ */
+#include <time.h>
+static void restWhileIdle(bool consoleWaiting) {
+  if (consoleWaiting || jsMsUntilWork() == 0) return;
+  struct timespec ms = { 0, 1000000 };
+  nanosleep(&ms, NULL);
+}
+
 /*JSON{
   "type" : "idle",
   "generate" : "jswrap_node_linux_idle"
@@ -64,6 +79,7 @@ bool jswrap_node_linux_idle() {
     tail = (tail + 1) % CONSOLE_QUEUE;
     atomic_store(&consoleTail, tail);
   }
+  restWhileIdle(tail != atomic_load(&consoleHead));
   // Not busy: what was moved is an event now, and the main loop does not sleep while it has events.
   return false;
 }

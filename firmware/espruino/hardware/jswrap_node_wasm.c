@@ -106,32 +106,6 @@ EMSCRIPTEN_KEEPALIVE void jsInitWithoutBootCode() {
   jsiInit(false);
 }
 
-/*
- * The milliseconds until the interpreter has work: 0 with events waiting, 0x7fffffff with no timer, else until its
- * next timer. jsIdle() cannot tell: while any socket is open its loop never sleeps (socketIdle() counts an open
- * socket as work, on the ESP32 as here), so the host asks this to know how far a virtual clock may jump.
- */
-extern JsVar *events, *timerArray;
-extern JsSysTime jsiLastIdleTime;
-EMSCRIPTEN_KEEPALIVE int jsMsUntilWork() {
-  if (jshHasEvents() || (events && !jsvArrayIsEmpty(events))) return 0;
-  JsSysTime next = JSSYSTIME_MAX;
-  JsvObjectIterator it;
-  jsvObjectIteratorNew(&it, timerArray);
-  while (jsvObjectIteratorHasValue(&it)) {
-    JsVar *timer = jsvObjectIteratorGetValue(&it);
-    JsSysTime t = (JsSysTime)jsvGetLongIntegerAndUnLock(jsvObjectGetChildIfExists(timer, "time"));
-    jsvUnLock(timer);
-    if (t < next) next = t;
-    jsvObjectIteratorNext(&it);
-  }
-  jsvObjectIteratorFree(&it);
-  if (next == JSSYSTIME_MAX) return 0x7fffffff;
-  next -= jshGetSystemTime() - jsiLastIdleTime; // timers count from the last pass of the loop
-  if (next <= 0) return 0;
-  JsVarFloat ms = jshGetMillisecondsFromTime(next);
-  return ms >= 0x7ffffffe ? 0x7ffffffe : (int)ms + (ms > (int)ms ? 1 : 0);
-}
 
 /* --- files ------------------------------------------------------------------------------------------------------ */
 /*JSON{
