@@ -9,6 +9,6 @@ const given = process.argv.slice(2);
 const options = given.filter((a) => a.startsWith("--"));
 const files = given.filter((a) => !a.startsWith("--"));
 // Three files at a time: most tests wait on real peers and real time rather than on the CPU.
-const args = ["--test", "--test-concurrency=3", "--test-timeout=300000", `--test-reporter=${path.join(root, "scripts/test-reporter.mjs")}`,
+const args = ["--test", "--test-concurrency=5", "--test-timeout=300000", `--test-reporter=${path.join(root, "scripts/test-reporter.mjs")}`,
   ...options, ...(files.length ? files : ["test/"])];
 spawn(process.execPath, args, { cwd: root, stdio: "inherit" }).on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

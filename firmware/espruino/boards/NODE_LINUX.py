@@ -18,6 +18,7 @@ info = {
      'LIBS+=$(NODE_DTLS_OBJECT)', # the DTLS module's shim and mbedTLS (firmware/espruino/dtls/jswrap_dtls.c)
      'LDFLAGS+=-Wl,--wrap=jshGetRandomNumber', # E.hwRand from the host's random source (hardware/jswrap_node_linux.c)
      'LDFLAGS+=-Wl,--wrap=jshPushIOCharEvent -Wl,--wrap=read', # console input handed to the main loop; no stale bytes at its end (same file)
+     'LDFLAGS+=-Wl,--wrap=setsockopt', # a UDP receive queue of several datagrams, as a board's (same file)
    ]
  }
 };

@@ -100,3 +100,22 @@ ssize_t __wrap_read(int fd, void *buf, size_t count) {
   }
   return r;
 }
+
+/*
+ * A UDP socket's receive queue. Espruino's network layer sets SO_RCVBUF to the socket's recvBufferSize (1,152 bytes
+ * for the node). Linux charges each queued datagram its whole buffer, about twice a 1 kB datagram's size, so that
+ * queue held one datagram: the server's empty ACK and the 1 kB separate response right behind it (an OTA chunk)
+ * arrived together, the kernel dropped the response, and each chunk waited for the server's retransmission (2 to 3 s;
+ * seen on this build once its loop rests). A board's lwIP counts only the payload against SO_RCVBUF, and queues
+ * datagrams in a mailbox of its own (ESP-IDF's default holds 6). The board files link setsockopt here (-Wl,--wrap):
+ * SO_RCVBUF gets eight times what was asked, room for about six datagrams of that size.
+ */
+#include <sys/socket.h>
+int __real_setsockopt(int fd, int level, int name, const void *value, socklen_t length);
+int __wrap_setsockopt(int fd, int level, int name, const void *value, socklen_t length) {
+  if (level == SOL_SOCKET && name == SO_RCVBUF && length == sizeof(int)) {
+    int room = *(const int *)value * 8;
+    return __real_setsockopt(fd, level, name, &room, length);
+  }
+  return __real_setsockopt(fd, level, name, value, length);
+}
