@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test [-- FILE... | --test-name-pattern=RE]`: node:test over test/ (or the files given), three files at a time,
+// `npm test [-- FILE... | --test-name-pattern=RE]`: node:test over test/ (or the files given), five files at a time,
 // with the project's reporter (scripts/test-reporter.mjs). Set-up runs before it (npm's pretest).
 import { spawn } from "node:child_process";
 import path from "node:path";
@@ -8,7 +8,7 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..")
 const given = process.argv.slice(2);
 const options = given.filter((a) => a.startsWith("--"));
 const files = given.filter((a) => !a.startsWith("--"));
-// Three files at a time: most tests wait on real peers and real time rather than on the CPU.
+// Five files at a time: many tests wait on real peers and real time rather than on the CPU.
 const args = ["--test", "--test-concurrency=5", "--test-timeout=300000", `--test-reporter=${path.join(root, "scripts/test-reporter.mjs")}`,
   ...options, ...(files.length ? files : ["test/"])];
 spawn(process.execPath, args, { cwd: root, stdio: "inherit" }).on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
