@@ -45,7 +45,8 @@ export function watchSources(onChange, { root = ROOT, settleMs = 200 } = {}) {
 
 /**
  * One board's rebuild for a --watch loop, its rollup caches kept between builds. A first build starts at once, so
- * that the caches are warm and the first reload after a change is as quick as the later ones.
+ * that the caches are warm and the first reload after a change is as quick as the later ones; `first` is that build
+ * (a command that needs the bundle before it watches waits for it instead of building again).
  */
 export function boardRebuilder(boardId) {
   const caches = new Map();
@@ -53,10 +54,14 @@ export function boardRebuilder(boardId) {
     const { build } = await import("../../scripts/build.mjs");
     await build({ boards: [boardId], quiet: true, caches });
   };
-  const warm = rebuild().catch(() => {}); // a broken tree is reported by the first reload's build
-  return async () => {
-    await warm;
-    await rebuild();
+  const first = rebuild();
+  const warm = first.catch(() => {}); // a broken tree is reported by the first reload's build
+  return {
+    first,
+    next: async () => {
+      await warm;
+      await rebuild();
+    },
   };
 }
 

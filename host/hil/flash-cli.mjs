@@ -51,22 +51,23 @@ async function main() {
     say(`next: npm run flash -- --board ${board.id} --port ${o.port}`);
     return;
   }
+  // With --watch the first build is the watch loop's, which keeps rollup's cache for the reloads.
+  const rebuilder = o.watch ? boardRebuilder(board.id) : null;
   if (!o.noBuild && o.bundle === undefined) {
     say(`building dist/${board.id}/firmware.js`);
-    const { build } = await import("../../scripts/build.mjs");
-    await build({ boards: [board.id], quiet: true });
+    if (rebuilder) await rebuilder.first;
+    else await (await import("../../scripts/build.mjs")).build({ boards: [board.id], quiet: true });
   }
   const flash = (progress) => flashBundle({ port: o.port, board: board.id, bundle: o.bundle, erase: o.erase, baud: o.baud, throttle: o.throttle, progress });
   const r = await flash(say);
   say(`done: ${r.bytes} bytes in Storage .bootcde (CRC-32 ${r.crc.toString(16)}), running; configure it with npm run configure`);
-  if (!o.watch) return;
+  if (!rebuilder) return;
   let size = r.bytes;
   o.erase = false; // a reload keeps the configuration and queued readings
-  const rebuild = boardRebuilder(board.id);
   watchSources(async () => {
     const t0 = Date.now();
     try {
-      await rebuild();
+      await rebuilder.next();
       say(`rebuilt dist/${board.id}/firmware.js in ${((Date.now() - t0) / 1000).toFixed(1)} s; flashing it`);
       const again = await flash(() => {});
       say(`reloaded dist/${board.id}/firmware.js (${sizeChange(size, again.bytes)}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -271,7 +271,7 @@ function watchAndReload(boardId, nodes) {
   const watcher = watchSources(async () => {
     const t0 = Date.now();
     try {
-      await rebuild();
+      await rebuild.next();
       const code = fs.readFileSync(bundle, "latin1");
       for (const n of nodes) n.device.powerCycle("poweron", { ".bootcde": code });
       process.stdout.write(`sim: reloaded ${path.relative(process.cwd(), bundle)} into ${nodes.map((n) => n.name).join(", ")} ` +

@@ -106,7 +106,6 @@ EMSCRIPTEN_KEEPALIVE void jsInitWithoutBootCode() {
   jsiInit(false);
 }
 
-
 /* --- files ------------------------------------------------------------------------------------------------------ */
 /*JSON{
   "type" : "library",
