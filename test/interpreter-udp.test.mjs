@@ -5,37 +5,18 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import fs from "node:fs";
-import { spawn } from "node:child_process";
-import { requireInterpreter } from "../host/interpreter/interpreter.mjs";
-import os from "node:os";
-import path from "node:path";
+import { interpreterNode } from "./sim-support.mjs";
 
 /**
- * The interpreter running `code` typed on its console; resolves once its output matches `until`, with that output
- * and the process (stopped when the test ends). The console echoes the code: a mark it prints is split in the code.
+ * A powered-on interpreter (Storage and hardware files in a folder of its own) that was typed `code` on its console,
+ * once it printed a line matching `until`. The console echoes the code: a mark it prints is split in the code.
  */
-async function interpreterUntil(t, code, until, timeoutMs = 20000) {
-  // In a folder of its own: the Linux build keeps its Storage in espruino.flash in the working folder.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "interpreter-udp-"));
-  const p = spawn(requireInterpreter("esp32"), [], { cwd: dir, stdio: ["pipe", "pipe", "ignore"] });
-  const exited = new Promise((r) => p.on("exit", r));
-  t.after(async () => {
-    p.kill("SIGKILL"); // the Linux build ignores SIGTERM
-    await exited; // stopped before its folder goes
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  let out = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${until} within ${timeoutMs} ms:\n${out.slice(-800)}`)), timeoutMs);
-    p.stdout.on("data", (d) => {
-      out += d.toString("latin1");
-      if (until.test(out)) {
-        clearTimeout(timer);
-        resolve({ out, process: p });
-      }
-    });
-    p.stdin.write(code.replace(/\n/g, " ") + "\n");
-  });
+async function interpreterUntil(t, code, until) {
+  const node = interpreterNode(t, "interpreter-udp-", {});
+  node.start();
+  node.write(code.replace(/\n/g, " ") + "\n");
+  await node.waitForOutput(until);
+  return node;
 }
 
 test("an empty ACK and a 1 kB response arriving together while the interpreter is busy both reach the node's socket", async (t) => {
@@ -48,23 +29,23 @@ test("an empty ACK and a 1 kB response arriving together while the interpreter i
     peer.send(Buffer.from([0x60, 0x00, 0x12, 0x34]), r.port, r.address);
     peer.send(Buffer.alloc(1033, 0x41), r.port, r.address);
   });
-  const { out } = await interpreterUntil(t, `
+  const node = await interpreterUntil(t, `
     var sizes = [];
     var s = require("dgram").createSocket({ type: "udp4", recvBufferSize: 1152 });
     s.on("message", function (m) { sizes.push(m.length); });
     s.send("go", ${peer.address().port}, "127.0.0.1");
     setTimeout(function () { var t0 = getTime(); while (getTime() - t0 < 0.2); }, 1);
-    setTimeout(function () { print("AFT" + "ER " + sizes.join(",")); }, 1500);`, /AFTER [\d,]*\r?\n/);
-  assert.match(out, /AFTER 4,1033/, "both datagrams arrived, in order");
+    setTimeout(function () { print("AFT" + "ER " + sizes.join(",")); }, 1500);`, /^AFTER [\d,]*$/);
+  assert.ok(node.lines.includes("AFTER 4,1033"), `both datagrams arrived, in order:\n${node.lines.join("\n")}`);
 });
 
 test("an idle interpreter with a socket open sleeps between passes instead of keeping a core busy", async (t) => {
-  const { process: p } = await interpreterUntil(t, `
+  const node = await interpreterUntil(t, `
     var s = require("dgram").createSocket("udp4"); s.bind(0);
-    setTimeout(function () { print("ID" + "LE"); }, 100);`, /IDLE\r?\n/);
+    setTimeout(function () { print("ID" + "LE"); }, 100);`, /^IDLE$/);
   // The process's CPU time (user and system, in clock ticks of 10 ms) over two seconds with an open socket and no
   // timer due: Espruino's loop never sleeps then, and without the rest it took all of a core (about 200 ticks).
-  const cpuTicks = () => fs.readFileSync(`/proc/${p.pid}/stat`, "utf8").split(") ")[1].split(" ").slice(11, 13).reduce((a, b) => a + Number(b), 0);
+  const cpuTicks = () => fs.readFileSync(`/proc/${node.proc.pid}/stat`, "utf8").split(") ")[1].split(" ").slice(11, 13).reduce((a, b) => a + Number(b), 0);
   const before = cpuTicks();
   await new Promise((r) => setTimeout(r, 2000));
   const used = cpuTicks() - before;

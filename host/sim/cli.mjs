@@ -267,11 +267,11 @@ function attachPrinter(node, { secrets, verbose, colour }) {
 function watchAndReload(boardId, nodes) {
   const bundle = bundleFile(boardId);
   let size = fs.statSync(bundle).size;
-  const rebuild = boardRebuilder(boardId);
+  const rebuilder = boardRebuilder(boardId);
   const watcher = watchSources(async () => {
     const t0 = Date.now();
     try {
-      await rebuild.next();
+      await rebuilder.next();
       const code = fs.readFileSync(bundle, "latin1");
       for (const n of nodes) n.device.powerCycle("poweron", { ".bootcde": code });
       process.stdout.write(`sim: reloaded ${path.relative(process.cwd(), bundle)} into ${nodes.map((n) => n.name).join(", ")} ` +
