@@ -149,7 +149,8 @@ export async function build({ boards: only = [], boardsDir = BOARDS_DIR, outDir 
   const current = fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === fingerprint;
   if (!(only.length && current)) fs.rmSync(stamp, { force: true });
   const wanted = only.length ? boards.filter((b) => only.includes(b.id)) : boards;
-  const configs = [...wanted.map((b) => firmwareConfig(b, { outDir, version })), ...(only.length ? [] : libraryEntries().map((e) => libraryConfig(e, { outDir })))];
+  const configs = [...wanted.map((b, i) => firmwareConfig(b, { outDir, version, typeCheck: i === 0 })),
+    ...(only.length ? [] : libraryEntries().map((e) => libraryConfig(e, { outDir, typeCheck: !wanted.length })))];
   const files = [];
   for (const config of configs) {
     const bundle = await rollup(/** @type {import("rollup").RollupOptions} */ ({ ...config, cache: caches?.get(config.output.file) }));

@@ -178,10 +178,14 @@ function prototypeAlias() {
 
 /**
  * Firmware bundles inline every const enum member they use; library bundles keep the enums as objects for the host.
- * @param {{ transformers?: object, preserveConstEnums?: boolean }} [options]
+ * Every bundle's TypeScript program is the whole of src/ (tsconfig.json's files), so one type check per build is
+ * enough: a build checks its first bundle only (`typeCheck`), the others are compiled without the checker's
+ * diagnostics (the same output: it still resolves const enums and the types private-members.mjs reads).
+ * @param {{ transformers?: object, preserveConstEnums?: boolean, typeCheck?: boolean }} [options]
  */
-function tsPlugin({ transformers = undefined, preserveConstEnums = false } = {}) {
-  return typescript({ tsconfig: path.join(ROOT, "tsconfig.json"), filterRoot: ROOT, tslib: HELPERS, noEmit: false, outputToFilesystem: false, transformers, compilerOptions: { preserveConstEnums } });
+function tsPlugin({ transformers = undefined, preserveConstEnums = false, typeCheck = true } = {}) {
+  return typescript({ tsconfig: path.join(ROOT, "tsconfig.json"), filterRoot: ROOT, tslib: HELPERS, noEmit: false, outputToFilesystem: false, transformers,
+    compilerOptions: { preserveConstEnums, noCheck: !typeCheck } });
 }
 
 function onwarn(warning, warn) {
@@ -201,15 +205,16 @@ const BUILTIN = ["dgram", "Storage", "Wifi", "ESP32", "DTLS", "crypto", "heatshr
 /**
  * The rollup configuration of `board`'s bundle, written to <outDir>/<board id>/firmware.js as firmware `version`.
  * @param {object} board a validated board file (boards/board-file.mjs)
- * @param {{ outDir?: string, version?: string }} [options]
+ * @param {{ outDir?: string, version?: string, typeCheck?: boolean }} [options] typeCheck: false when another bundle of
+ *   the same build checks the sources
  */
-export function firmwareConfig(board, { outDir = DIST, version = FIRMWARE.version } = {}) {
+export function firmwareConfig(board, { outDir = DIST, version = FIRMWARE.version, typeCheck = true } = {}) {
   return {
     input: path.join(ROOT, "src/main.ts"),
     external: BUILTIN,
     onwarn,
     treeshake: { moduleSideEffects: true, propertyReadSideEffects: false },
-    plugins: [boardModule(board, version), tsPlugin({ transformers: { before: [{ type: "program", factory: markPrivateMembers }] } })],
+    plugins: [boardModule(board, version), tsPlugin({ transformers: { before: [{ type: "program", factory: markPrivateMembers }] }, typeCheck })],
     output: {
       file: path.join(outDir, board.id, "firmware.js"),
       format: "iife",
@@ -224,15 +229,15 @@ export function firmwareConfig(board, { outDir = DIST, version = FIRMWARE.versio
 /**
  * The rollup configuration of the library bundle of `entry` (src/lib/<name>.ts), written to <outDir>/lib/<name>.cjs.
  * @param {string} entry
- * @param {{ outDir?: string }} [options]
+ * @param {{ outDir?: string, typeCheck?: boolean }} [options]
  */
-export function libraryConfig(entry, { outDir = DIST } = {}) {
+export function libraryConfig(entry, { outDir = DIST, typeCheck = true } = {}) {
   const name = path.basename(entry, ".ts");
   return {
     input: entry,
     external: BUILTIN,
     onwarn,
-    plugins: [noBoardInLibraries(), tsPlugin({ preserveConstEnums: true })],
+    plugins: [noBoardInLibraries(), tsPlugin({ preserveConstEnums: true, typeCheck })],
     output: {
       file: path.join(outDir, "lib", `${name}.cjs`),
       format: "cjs",

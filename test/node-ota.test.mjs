@@ -2,8 +2,11 @@
 // verified, installed into a boot slot and booted; failures leave the running firmware in place.
 import test from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import { startTb, startSensorNode, until, output, buildFirmwareVersion, assignFirmware } from "./node-support.mjs";
 import { parseEspruinoJson } from "../host/espruino/storage.mjs";
+import { ROOT } from "./sim-support.mjs";
 
 const TITLE = "espruino-coap-node";
 
@@ -47,7 +50,8 @@ test("an assigned firmware is downloaded, verified, installed and boots; a reboo
 test("a corrupted package ends in FAILED with fw_error; the download is erased and the old firmware keeps running", async (t) => {
   const tb = await startTb(t);
   const id = await tb.createDevice("node-bad", "TOKEN_BAD");
-  const update = await buildFirmwareVersion("9.9.8");
+  // A real bundle's size and chunks; it is never installed, so the running firmware's own bundle does.
+  const update = fs.readFileSync(path.join(ROOT, "dist/sim/firmware.js"), "latin1");
   const node = await startSensorNode(t, tb, { config: { token: "TOKEN_BAD", intervalS: 600 }, clock: "real" });
   await node.device.waitForOutput(/^node: shared attributes \{\}/);
   await assignFirmware(tb, id, TITLE, "9.9.8", update, { corrupt: true });

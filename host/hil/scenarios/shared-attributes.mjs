@@ -11,17 +11,17 @@ export default {
     flash(),
     configure({ intervalS: 300 }),
     consoleLine(/^node: shared attributes \{\}/, { withinS: 60, name: "node subscribed with no shared attributes yet" }),
-    setShared({ intervalS: 10 }),
-    consoleLine(/^node: shared attribute update \{"intervalS":10\}$/, { withinS: 20 }),
-    consoleLine(/^node: reading every 10 s$/, { withinS: 10 }),
-    boardValue('require("Storage").readJSON("node.cfg").intervalS', 10),
+    setShared({ intervalS: 5 }),
+    consoleLine(/^node: shared attribute update \{"intervalS":5\}$/, { withinS: 20 }),
+    consoleLine(/^node: reading every 5 s$/, { withinS: 10 }),
+    boardValue('require("Storage").readJSON("node.cfg").intervalS', 5),
     telemetry("temperature", {
       count: 3,
-      withinS: 60,
+      withinS: 40,
       check: Object.assign((points) => {
         const gap = points[points.length - 1].ts - points[points.length - 2].ts;
-        return Math.abs(gap - 10000) <= 2000 ? null : `last gap ${gap} ms`;
-      }, { label: "the last two 10 s apart" }),
+        return Math.abs(gap - 5000) <= 1500 ? null : `last gap ${gap} ms`;
+      }, { label: "the last two 5 s apart" }),
     }),
   ],
 };
