@@ -150,7 +150,7 @@ export async function build({ boards: only = [], boardsDir = BOARDS_DIR, outDir 
   if (!(only.length && current)) fs.rmSync(stamp, { force: true });
   const wanted = only.length ? boards.filter((b) => only.includes(b.id)) : boards;
   const configs = [...wanted.map((b, i) => firmwareConfig(b, { outDir, version, typeCheck: i === 0 })),
-    ...(only.length ? [] : libraryEntries().map((e) => libraryConfig(e, { outDir, typeCheck: !wanted.length })))];
+    ...(only.length ? [] : libraryEntries().map((e, i) => libraryConfig(e, { outDir, typeCheck: !wanted.length && i === 0 })))];
   const files = [];
   for (const config of configs) {
     const bundle = await rollup(/** @type {import("rollup").RollupOptions} */ ({ ...config, cache: caches?.get(config.output.file) }));

@@ -2,6 +2,8 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { testServer, createDevice, rawClient, http, Type, Code, Opt, coap, optionUint, sameToken, describe, text, sleep } from "./server-support.mjs";
+import { createServerEndpoint } from "../host/server/endpoint.mjs";
+import { createLogger } from "../host/server/log.mjs";
 
 /** CON request answered by a separate CON response (new MID, same token) and no ACK; we ACK it. */
 async function separateCon(c, req, code) {
@@ -251,4 +253,28 @@ test("Block1 uploads are reassembled; Size1 over the limit gets 4.13", async (t)
   const huge = c.request(Code.POST, "", { payload: "x", options: [...path, b1(0, true), { number: Opt.SIZE1, value: coap.uintValue(300 * 1024 * 1024) }] });
   const tooLarge = await piggybacked(c, huge, Code.REQUEST_ENTITY_TOO_LARGE);
   assert.match(text(tooLarge.payload), /body too large, max\. 268435456 bytes/);
+});
+
+test("a message ID the server used toward a peer is not used again within the exchange lifetime, picked in turn or at random", (t) => {
+  const endpoint = createServerEndpoint({ log: createLogger("error", () => {}), onRequest: () => {} });
+  t.after(() => endpoint.close());
+  const sent = [];
+  const peer = { id: "127.0.0.1:5683", address: "127.0.0.1", port: 5683, send: (d) => sent.push(d) };
+  const response = (messageId) => ({ type: Type.NON, code: Code.CONTENT, messageId, token: new Uint8Array([1]), options: [], payload: new Uint8Array(0) });
+  const first = endpoint.freeMid(peer);
+  endpoint.transmit(peer, response(first));
+  // A random pick that falls on the ID just used (as ThingsBoard's notification IDs may) takes another one.
+  const random = Math.random;
+  const picks = [(first + 0.5) / 65000, (first + 0.5) / 65000, 0.5];
+  Math.random = () => picks.shift() ?? random();
+  try {
+    assert.notEqual(endpoint.randomMid(peer), first);
+    assert.equal(picks.length, 0, "the pick of the used ID was refused, and the one after it too");
+  } finally {
+    Math.random = random;
+  }
+  // The counter comes round to the used ID after 65,535 others, and skips it.
+  endpoint.nextMid = (first - 1) & 0xffff;
+  assert.equal(endpoint.freeMid(peer), (first + 1) & 0xffff);
+  assert.equal(sent.length, 1);
 });

@@ -138,6 +138,9 @@ class ServerEndpoint {
     this.onReset = null;
     this.exchanges = new Map(); // peer.id#mid -> {at, exchange}
     this.outgoing = new Map(); // peer.id#mid -> pending CON
+    // peer.id#mid -> when a CON or NON of ours last went out with it. RFC 7252 4.5: an ID is not used again toward
+    // that peer within EXCHANGE_LIFETIME, or the peer takes the new message for a duplicate of the old and drops it.
+    this.usedMids = new Map();
     this.block1Uploads = new Map(); // uri key -> {parts, next, szx, size, expires}
     this.block2Bodies = new Map(); // uri key -> {code, options, body, szx, expires}
     this.timers = new Set();
@@ -153,6 +156,7 @@ class ServerEndpoint {
   sweep() {
     const now = Date.now();
     for (const [k, v] of this.exchanges) { if (now - v.at > this.timing.exchangeLifetimeMs) this.exchanges.delete(k); else break; }
+    for (const [k, at] of this.usedMids) { if (now - at > this.timing.exchangeLifetimeMs) this.usedMids.delete(k); else break; }
     for (const m of [this.block1Uploads, this.block2Bodies]) for (const [k, v] of m) if (v.expires < now) m.delete(k);
   }
 
@@ -173,24 +177,38 @@ class ServerEndpoint {
 
   transmit(peer, msg) {
     const data = coap.encodeMessage(msg);
+    if (msg.type === Type.CON || msg.type === Type.NON) {
+      const key = peer.id + "#" + msg.messageId;
+      this.usedMids.delete(key); // kept in the order they were last used, for the sweep
+      this.usedMids.set(key, Date.now());
+    }
     if (this.log.enabled("debug")) this.log.debug("coap", `${peer.address}:${peer.port} <- ${Type[msg.type]} ${codeString(msg.code)} mid=${msg.messageId} ${data.length} B`);
     peer.send(data);
     return data;
   }
 
+  /** Whether `mid` is in flight to `peer` or was used toward it within the exchange lifetime. */
+  midTaken(peer, mid) {
+    const key = peer.id + "#" + mid;
+    return this.outgoing.has(key) || this.usedMids.has(key);
+  }
+
   freeMid(peer) {
     for (let i = 0; i < 65536; i++) {
       this.nextMid = (this.nextMid + 1) & 0xffff;
-      if (!this.outgoing.has(peer.id + "#" + this.nextMid)) return this.nextMid;
+      if (!this.midTaken(peer, this.nextMid)) return this.nextMid;
     }
     throw new Error("no free message id");
   }
 
-  /** A random message id in [lo, hi] not in flight to this peer (ThingsBoard picks notification ids this way). */
+  /**
+   * A random message id in [lo, hi] that `peer` has not seen from us within the exchange lifetime (ThingsBoard picks
+   * notification ids at random; a pick that fell on a recent separate response's id made the node drop an RPC).
+   */
   randomMid(peer, lo = 0, hi = 64999) {
     for (let i = 0; i < 32; i++) {
       const mid = lo + Math.floor(Math.random() * (hi - lo + 1));
-      if (!this.outgoing.has(peer.id + "#" + mid)) return mid;
+      if (!this.midTaken(peer, mid)) return mid;
     }
     return this.freeMid(peer);
   }
