@@ -2,7 +2,7 @@
 // - sim.day_speedup_vs_real_clock: simulated seconds per wall second for a day of a node that wakes every minute,
 //   exchanges a datagram with a real UDP peer and deep-sleeps (the real clock would take 86400 s: ratio 1);
 // - sim.short_run_speedup_vs_real_clock: wall time of a 6 s scenario (three wakes 2.5 s apart, each with a UDP exchange) on the real clock
-//   divided by its wall time on the virtual clock;
+//   divided by its wall time on the virtual clock (the median of five runs);
 // - sim.wake_ms: wall milliseconds per wake in the day run (a fresh engine, Storage, one UDP round trip);
 // - sim.nodes_per_process: the most nodes of a ladder (5, 10, 25, 50, 100, 200) one process runs with a reading every 10 s
 //   to the local server at 60 simulated seconds per real second or more, every node keeping that pace (goal 200);
@@ -83,8 +83,11 @@ export async function run() {
     if (day.wakes < 1440) throw new Error(`the day run woke ${day.wakes} times, expected 1440`);
     const short = wake(2.5);
     const real = await timed(short, { clock: "real", untilMs: 6000 });
-    const virtual = await timed(short, { clock: "virtual", untilMs: 6000 });
-    if (real.wakes !== virtual.wakes) throw new Error(`real clock woke ${real.wakes} times, virtual ${virtual.wakes}`);
+    // A virtual run takes 10-30 ms, as garbage collection and the JIT fall: the median of five.
+    const runs = [];
+    for (let i = 0; i < 5; i++) runs.push(await timed(short, { clock: "virtual", untilMs: 6000 }));
+    const virtual = runs.sort((a, b) => a.wall - b.wall)[2];
+    for (const v of runs) if (real.wakes !== v.wakes) throw new Error(`real clock woke ${real.wakes} times, virtual ${v.wakes}`);
     let perProcess = 0;
     let largest = { slowest: 0, cpuMsPerReading: 0 };
     for (const count of [5, 10, 25, 50, 100, 200]) {

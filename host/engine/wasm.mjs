@@ -86,6 +86,9 @@ function hardwareLayer(io, { flash, onFlashWrite, pins, network, files, clock, r
   hwFlashReadPtr: (addr, ptr, len) => io.M.HEAPU8.set(flash.subarray(addr, addr + len), ptr),
   hwFlashWritePtr: (addr, ptr, len) => {
     flash.set(io.M.HEAPU8.subarray(ptr, ptr + len), addr);
+    // The module reads flash from its copy of the image (jswrap_node_wasm.c), filled a page at a time as it is
+    // read: a page it has is updated, one it has not yet gets these bytes when it is first read.
+    if (io.flashImage) io.M.HEAPU8.set(flash.subarray(addr, addr + len), io.flashImage + addr);
     onFlashWrite(addr, len);
   },
   hwGetPinValue: (pin) => (pins[pin] ? 1 : 0),
@@ -254,7 +257,7 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
   if (flash.length !== FLASH_BYTES) throw new Error(`a flash image is ${FLASH_BYTES} bytes, not ${flash.length}`);
   const { glue, module } = load();
   /** M: the Emscripten module (its exports and heap); traffic: datagrams moved, so settle() tells a pass that moved one. */
-  const io = { M: /** @type {any} */ (null), traffic: 0 };
+  const io = { M: /** @type {any} */ (null), traffic: 0, flashImage: 0 };
   const HostDate = class extends Date {
     static now() { return clock ? clock.now : Date.now(); }
   };
@@ -292,6 +295,9 @@ export async function startEngine({ flash = new Uint8Array(FLASH_BYTES).fill(0xf
       return {};
     },
   });
+  // The module's own copy of the flash, which it reads (jswrap_node_wasm.c), made before anything reads Storage.
+  io.flashImage = io.M._nodeFlashImage(flash.length);
+  if (!io.flashImage) throw new Error("the engine has no memory for its flash image");
   // Without the boot code: as a board powered on with its boot button held (Storage written from the host).
   try {
     if (bootCode) io.M._jsInit();

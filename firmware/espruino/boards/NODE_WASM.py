@@ -27,7 +27,7 @@ info = {
      'INCLUDE+=-I$(ROOT)/libs/network/js', # network_js.h: the declaration of the callbacks' setter
      'LIBS+=$(NODE_DTLS_OBJECT)', # the DTLS module's shim and mbedTLS (firmware/espruino/dtls/jswrap_dtls.c)
      # reset, E.hwRand and setTime() through the host (jswrap_node_wasm.c),
-     # and flash reads a block at a time (targets/emscripten asks the host for each byte)
+     # and flash reads from the module's own copy of the image (targets/emscripten asks the host for each byte)
      'LIBS+=-Wl,--wrap=jshReboot -Wl,--wrap=jshGetRandomNumber -Wl,--wrap=jshSetSystemTime -Wl,--wrap=jshFlashRead',
      'INCLUDE+=-I$(ROOT)/libs/banglejs', # targets/emscripten/main.c includes a Bangle.js header (declarations only)
      # Settings on LIBS come after make/family/EMSCRIPTEN.make's on the link line, so they win over its WASM=0.
@@ -37,7 +37,7 @@ info = {
      # 4 MB a chip, not emscripten's 16 (variables, 1 MB of stack, the C heap for mbedTLS): one engine per boot and per
      # wake, and each one's memory is allocated and collected by the host.
      'LIBS+=-sINITIAL_MEMORY=4194304 -sTOTAL_STACK=1048576',
-     "LIBS+=-sEXPORTED_FUNCTIONS=_jsInit,_jsIdle,_jsKill,_jshPushIOCharEvent,_jshGetDeviceToTransmit,_jshGetCharToTransmit,_jsiGetConsoleDevice,_jsSendPinWatchEvent,_jsInitWithoutBootCode,_jsMsUntilWork,_malloc,_free",
+     "LIBS+=-sEXPORTED_FUNCTIONS=_jsInit,_jsIdle,_jsKill,_jshPushIOCharEvent,_jshGetDeviceToTransmit,_jshGetCharToTransmit,_jsiGetConsoleDevice,_jsSendPinWatchEvent,_jsInitWithoutBootCode,_jsMsUntilWork,_nodeFlashImage,_malloc,_free",
    ]
  }
 };

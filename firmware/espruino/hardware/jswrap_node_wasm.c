@@ -25,6 +25,7 @@
 
 #include <emscripten.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* --- network ---------------------------------------------------------------------------------------------------- */
 static int hostCreate(JsNetwork *net, SocketType type, uint32_t host, unsigned short port, JsVar *options) {
@@ -174,10 +175,42 @@ void __wrap_jshReboot() {
   EM_ASM({ hwReboot(); }); // does not return: the host unwinds the module
 }
 
-// Storage reads many bytes at once: one call to the host per read, not one per byte.
+/*
+ * Flash reads. The interpreter reads the code it runs from Storage a few bytes at a time, and a call out to the host
+ * per read (as targets/emscripten makes one per byte) was most of a simulated node's CPU. The host keeps the flash
+ * image (it outlives a reset); this module keeps a copy of it (nodeFlashImage), filled a 4 kB page at a time from
+ * the host when a page is first read (a boot reads a few pages of the 224), so a read is a memcpy. Writes and
+ * erases go out to the host (targets/emscripten's hwFlashWritePtr), which copies them into the module's copy too.
+ * A read past the image goes to the host, which answers it as the image's end does.
+ */
+#define IMAGE_PAGE 4096
+static unsigned char *flashImage;
+static unsigned char *flashPageRead; // one flag a page: copied from the host yet
+static uint32_t flashImageLength;
+
+unsigned char *nodeFlashImage(uint32_t length) {
+  free(flashImage);
+  free(flashPageRead);
+  flashImage = malloc(length);
+  flashPageRead = calloc(length / IMAGE_PAGE + 1, 1);
+  flashImageLength = flashImage && flashPageRead ? length : 0;
+  return flashImage;
+}
+
 void __wrap_jshFlashRead(void *buf, uint32_t addr, uint32_t len) {
   if (addr < FLASH_START || !len) return;
-  EM_ASM({ hwFlashReadPtr($0, $1, $2); }, addr - FLASH_START, buf, len);
+  uint32_t at = addr - FLASH_START;
+  if (at >= flashImageLength || len > flashImageLength - at) {
+    EM_ASM({ hwFlashReadPtr($0, $1, $2); }, at, buf, len);
+    return;
+  }
+  for (uint32_t page = at / IMAGE_PAGE; page <= (at + len - 1) / IMAGE_PAGE; page++) {
+    if (flashPageRead[page]) continue;
+    uint32_t from = page * IMAGE_PAGE, n = flashImageLength - from < IMAGE_PAGE ? flashImageLength - from : IMAGE_PAGE;
+    EM_ASM({ hwFlashReadPtr($0, $1, $2); }, from, flashImage + from, n);
+    flashPageRead[page] = 1;
+  }
+  memcpy(buf, flashImage + at, len);
 }
 
 // setTime() (and so SNTP, see hardware/wifi.js) sets the RTC the host keeps for this chip.
