@@ -6,7 +6,6 @@
 // interpreter).
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import typescript from "@rollup/plugin-typescript";
 import { terser } from "./terser-plugin.mjs";
 import * as acorn from "acorn";
@@ -14,16 +13,10 @@ import * as walk from "acorn-walk";
 import { espruinoRewrites } from "./espruino-rewrites.mjs";
 import { markPrivateMembers } from "./private-members.mjs";
 
-/** The project these configurations build (the checkout, or a copy of its build inputs). */
-export const ROOT = fileURLToPath(new URL("..", import.meta.url));
-/** Where bundles go unless a build is told otherwise. */
-export const DIST = path.join(ROOT, "dist");
+import { ROOT, DIST, FIRMWARE } from "./project.mjs";
+
+export { ROOT, DIST, FIRMWARE };
 const HELPERS = path.join(ROOT, "src/platform/tslib.js");
-
-const PACKAGE = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
-
-/** The firmware's title as reported to ThingsBoard (current_fw_title) and the version a build gives by default. */
-export const FIRMWARE = { title: PACKAGE.name, version: PACKAGE.version };
 
 /**
  * The ES module rollup compiles into a board's bundle as `import ... from "board"`; `version` is the firmware
