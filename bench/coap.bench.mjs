@@ -3,8 +3,9 @@
 //   attribute GET with query, observe notification, Block2 response, empty ACK), ours (the ES5 bundle
 //   dist/lib/coap.cjs) divided by coap-packet's generate+parse on the same messages.
 // - coap.core_min_bytes: our codec plus message layer (src/coap/codec.ts and endpoint.ts with what they import),
-//   bundled and minified exactly as the firmware bundles are: scripts/bundles.mjs's firmwareTerserOptions (ES5, top-level
-//   mangling, and the internal property names in FIRMWARE_PROPERTIES shortened).
+//   bundled and minified exactly as the firmware bundles are: scripts/internal-names.mjs's renaming and
+//   scripts/bundles.mjs's firmwareTerserOptions (ES5, top-level mangling, the names that never leave the firmware
+//   shortened).
 // - coap.core_size_vs_coap_packet: that size divided by coap-packet's index.js minified with the same options except
 //   property shortening (its property names are its API).
 // - coap.core_min_bytes_unshortened: our core with every property name kept (as in dist/lib/coap.cjs), for comparison.
@@ -20,13 +21,14 @@ import typescript from "@rollup/plugin-typescript";
 import { minify } from "terser";
 import { build } from "../scripts/build.mjs";
 import { firmwareTerserOptions } from "../scripts/bundles.mjs";
+import { markInternalNames } from "../scripts/internal-names.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const require = createRequire(import.meta.url);
 const packet = require("coap-packet");
 
-// The firmware's own terser options: the same compression, and the same shortening of the CoAP stack's internal
-// property names (FIRMWARE_PROPERTIES) that dist/<board>/firmware.js gets.
+// The firmware's own terser options: the same compression, and the same shortening of the names internal-names.mjs
+// marks that dist/<board>/firmware.js gets.
 const TERSER = firmwareTerserOptions;
 // coap-packet's property names are its public API, so it is minified without property shortening.
 /** @type {import("terser").MinifyOptions} */
@@ -123,7 +125,8 @@ async function minifiedBytes(exports, terserOptions = TERSER) {
           ? Object.entries(exports).map(([file, names]) => `export { ${names} } from ${JSON.stringify(path.join(root, `src/coap/${file}.ts`))};`).join("\n")
           : null,
       },
-      typescript({ tsconfig: path.join(root, "tsconfig.json"), tslib: path.join(root, "src/platform/tslib.js"), noEmit: false, outputToFilesystem: false }),
+      typescript({ tsconfig: path.join(root, "tsconfig.json"), tslib: path.join(root, "src/platform/tslib.js"), noEmit: false, outputToFilesystem: false,
+        transformers: { before: [{ type: "program", factory: markInternalNames }] } }),
     ],
   });
   const { output } = await bundle.generate({ format: "es" });

@@ -48,7 +48,7 @@ function parseArgs(argv) {
 
 /** Everything a full build reads besides the board files: sources, the build's own code and settings, the lock file. */
 const INPUTS = ["src", "tsconfig.json", "package.json", "package-lock.json", "boards/board-file.mjs", "scripts/build.mjs", "scripts/bundles.mjs",
-  "scripts/gate.mjs", "scripts/espruino-rewrites.mjs", "scripts/private-members.mjs", "scripts/terser-plugin.mjs", "scripts/project.mjs"];
+  "scripts/gate.mjs", "scripts/espruino-rewrites.mjs", "scripts/internal-names.mjs", "scripts/terser-plugin.mjs", "scripts/project.mjs"];
 const STAMP = ".build-stamp";
 
 /**

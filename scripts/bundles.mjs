@@ -11,7 +11,7 @@ import { terser } from "./terser-plugin.mjs";
 import * as acorn from "acorn";
 import * as walk from "acorn-walk";
 import { espruinoRewrites } from "./espruino-rewrites.mjs";
-import { markPrivateMembers } from "./private-members.mjs";
+import { markInternalNames } from "./internal-names.mjs";
 
 import { ROOT, DIST, FIRMWARE } from "./project.mjs";
 
@@ -81,22 +81,6 @@ const terserOptions = {
   format: { ascii_only: true, comments: false },
 };
 
-/**
- * Property names that never leave the firmware, shortened in the firmware bundles only (the library bundles keep
- * them: host code reads them). They are the CoAP stack's own message, request, option, endpoint and transport
- * fields. A name here must never be a JSON key (telemetry, attributes, RPC, node.cfg, Storage files), an option or
- * method of an Espruino built-in or the DTLS/dgram modules (type, code, message, key, host, port, send, on, close,
- * ...), or anything the host reads; the guard below rejects a bundle that spells one as a string. Nor may it be a
- * word a server's JSON could use (value, path, options, payload, number, timer...): property mangling is global, so
- * a firmware author's `params.value` in an RPC handler would silently read undefined. Hence only CoAP jargon here.
- */
-export const FIRMWARE_PROPERTIES = [
-  "messageId", "szx", "contentFormat", "confirmable", "onMessage", "onError",
-  "ackTimeout", "ackRandomFactor", "maxRetransmit", "nstart", "exchangeLifetime", "nonLifetime", "responseTimeout",
-  "blockSzx", "maxBodySize", "observeSilence",
-  "wire", "ackOnly", "acked", "tries", "onNotify", "onEnd",
-];
-
 /** A last pass that only moves every `var` to the top of its function, once constants have been inlined. */
 /** @type {import("terser").MinifyOptions} */
 const hoistVarsOptions = { ...terserOptions, compress: { defaults: false, hoist_vars: true, hoist_funs: true, join_vars: true }, mangle: false };
@@ -104,32 +88,11 @@ const hoistVarsOptions = { ...terserOptions, compress: { defaults: false, hoist_
 /** @type {import("terser").MinifyOptions} */
 export const firmwareTerserOptions = {
   ...terserOptions,
-  // Also every name ending in "$": private class members, marked so by scripts/private-members.mjs. builtins: the
-  // regex alone decides (terser otherwise keeps every name some browser API uses, like "value").
-  mangle: { toplevel: true, properties: { regex: new RegExp("^(" + FIRMWARE_PROPERTIES.join("|") + ")$|\\$$"), builtins: true } },
+  // Also every property name ending in "$": the names that never leave the firmware (private class members and the
+  // members of interfaces marked @firmwareOnly), marked so by scripts/internal-names.mjs. builtins: the regex alone
+  // decides (terser otherwise keeps every name some browser API uses, like "value").
+  mangle: { toplevel: true, properties: { regex: /\$$/, builtins: true } },
 };
-
-/**
- * Fails the build when a shortened property name is spelt as a string (o["payload"], on("timer")), which would no
- * longer match; a typeof comparison ("number") is no property name.
- */
-function mangledNamesNotSpelt() {
-  const names = new Set(FIRMWARE_PROPERTIES);
-  return {
-    name: "mangled-names-not-spelt",
-    renderChunk(code) {
-      walk.ancestor(acorn.parse(code, { ecmaVersion: "latest", sourceType: "script" }), {
-        Literal: (n, _, up) => {
-          if (typeof n.value !== "string" || !names.has(n.value)) return;
-          const cmp = up[up.length - 2];
-          const typeName = cmp.type === "BinaryExpression" && [cmp.left, cmp.right].some((e) => e.type === "UnaryExpression" && e.operator === "typeof");
-          if (!typeName) this.error(`"${n.value}" is spelt as a string, but firmware bundles shorten that property name (scripts/bundles.mjs FIRMWARE_PROPERTIES)`);
-        },
-      });
-      return null;
-    },
-  };
-}
 
 /**
  * TypeScript lowers each class method to a statement `C.prototype.m = function ...`, and the minifier keeps every
@@ -173,7 +136,7 @@ function prototypeAlias() {
  * Firmware bundles inline every const enum member they use; library bundles keep the enums as objects for the host.
  * Every bundle's TypeScript program is the whole of src/ (tsconfig.json's files), so one type check per build is
  * enough: a build checks its first bundle only (`typeCheck`), the others are compiled without the checker's
- * diagnostics (the same output: it still resolves const enums and the types private-members.mjs reads).
+ * diagnostics (the same output: it still resolves const enums and the types internal-names.mjs reads).
  * @param {{ transformers?: object, preserveConstEnums?: boolean, typeCheck?: boolean }} [options]
  */
 function tsPlugin({ transformers = undefined, preserveConstEnums = false, typeCheck = true } = {}) {
@@ -207,14 +170,14 @@ export function firmwareConfig(board, { outDir = DIST, version = FIRMWARE.versio
     external: BUILTIN,
     onwarn,
     treeshake: { moduleSideEffects: true, propertyReadSideEffects: false },
-    plugins: [boardModule(board, version), tsPlugin({ transformers: { before: [{ type: "program", factory: markPrivateMembers }] }, typeCheck })],
+    plugins: [boardModule(board, version), tsPlugin({ transformers: { before: [{ type: "program", factory: markInternalNames }] }, typeCheck })],
     output: {
       file: path.join(outDir, board.id, "firmware.js"),
       format: "iife",
       strict: false,
       generatedCode: "es5",
       globals: Object.fromEntries(BUILTIN.map((m) => [m, `require(${JSON.stringify(m)})`])),
-      plugins: [mangledNamesNotSpelt(), prototypeAlias(), terser(firmwareTerserOptions), terser(hoistVarsOptions), espruinoFinish()],
+      plugins: [prototypeAlias(), terser(firmwareTerserOptions), terser(hoistVarsOptions), espruinoFinish()],
     },
   };
 }

@@ -173,7 +173,10 @@ export function setOption(m: CoapMessage, number: number, value?: OptionValue): 
   return value === undefined ? m : addOption(m, number, value);
 }
 
-/** A Block1/Block2 value (RFC 7959 section 2.2): block number, more flag and size exponent (size = 2^(szx+4)). */
+/**
+ * A Block1/Block2 value (RFC 7959 section 2.2): block number, more flag and size exponent (size = 2^(szx+4)).
+ * @firmwareOnly
+ */
 export interface Block {
   num: number;
   more: boolean;

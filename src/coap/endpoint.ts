@@ -9,7 +9,10 @@ import { pathOptions } from "./uri";
 import { Transport } from "../transport/types";
 import { clearTimer } from "../platform/timer";
 
-/** Transmission parameters (RFC 7252 section 4.8); times in ms. */
+/**
+ * Transmission parameters (RFC 7252 section 4.8); times in ms.
+ * @firmwareOnly
+ */
 export interface EndpointOptions {
   /** Default 2000. */
   ackTimeout?: number;
@@ -32,6 +35,7 @@ export interface EndpointOptions {
   observeSilence?: number;
 }
 
+/** @firmwareOnly */
 export interface CoapRequest {
   /** Code.GET (default), POST, PUT, DELETE, ... */
   method?: number;
@@ -71,6 +75,7 @@ export interface Endpoint {
   close(): void;
 }
 
+/** @firmwareOnly */
 interface Exchange {
   m: CoapMessage;
   wire: Uint8Array;
@@ -84,6 +89,7 @@ interface Exchange {
   timer?: number;
 }
 
+/** @firmwareOnly */
 interface Relation {
   m: CoapMessage;
   name: string;

@@ -7,7 +7,10 @@ export interface CoapOption {
   value: Uint8Array;
 }
 
-/** One CoAP message. `options` are in ascending `number` order; repeated options keep their order. */
+/**
+ * One CoAP message. `options` are in ascending `number` order; repeated options keep their order.
+ * @firmwareOnly
+ */
 export interface CoapMessage {
   type: number;
   code: number;

@@ -5,6 +5,7 @@ export interface TransportError {
   message: string;
 }
 
+/** @firmwareOnly */
 export interface Transport {
   /** Sends one datagram to the peer. */
   send(data: Uint8Array): void;
