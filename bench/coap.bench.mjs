@@ -113,6 +113,7 @@ async function codecSpeedup(coap) {
 /** Minified bytes of a bundle that exports `names` from src/coap/<file>.ts, as the firmware build minifies. */
 /** @param {object} exports @param {import("terser").MinifyOptions} [terserOptions] */
 async function minifiedBytes(exports, terserOptions = TERSER) {
+  const shorten = terserOptions === TERSER;
   const entry = "\0coap-core";
   const bundle = await rollup({
     input: entry,
@@ -126,7 +127,7 @@ async function minifiedBytes(exports, terserOptions = TERSER) {
           : null,
       },
       typescript({ tsconfig: path.join(root, "tsconfig.json"), tslib: path.join(root, "src/platform/tslib.js"), noEmit: false, outputToFilesystem: false,
-        transformers: { before: [{ type: "program", factory: markInternalNames }] } }),
+        transformers: shorten ? { before: [{ type: "program", factory: markInternalNames }] } : undefined }),
     ],
   });
   const { output } = await bundle.generate({ format: "es" });
