@@ -101,9 +101,10 @@ async function wakeTimes() {
     if (e.type === "boot") {
       wake++;
       resumedNow = false;
-      // Every other wake starts without its saved session: a full handshake under the same conditions.
-      if (wake % 2 === 0) node.device.storage.erase("dtls.ses");
     }
+    // Every other wake starts without its saved session: a full handshake under the same conditions. Storage is
+    // written from outside while the chip sleeps (the host refuses it while the chip runs).
+    if (e.type === "sleep" && (wake + 1) % 2 === 0) node.device.storage.erase("dtls.ses");
   });
   let finished;
   const allDone = new Promise((r) => (finished = r));
