@@ -1,9 +1,9 @@
-// The CoAP message layer from the ES5 bundle, over the Espruino-shaped dgram on real UDP (127.0.0.1), against a
-// scripted peer that plays the server byte by byte: retransmission, the three response forms (piggybacked, separate
-// after an empty ACK, ThingsBoard's CON response without ACK), duplicates, RST, ping, NSTART, Observe, block-wise.
+// The CoAP message layer from the ES5 bundle on a virtual clock, over a scripted transport that plays the server byte
+// by byte: retransmission, the three response forms (piggybacked, separate after an empty ACK, ThingsBoard's CON
+// response without ACK), duplicates, RST, ping, NSTART, Observe, block-wise. The same layer over real UDP, against
+// libcoap and the local server, is tested end to end elsewhere (coap-interop-libcoap, node-e2e, the simulator).
 import test from "node:test";
 import assert from "node:assert/strict";
-import nodeDgram from "node:dgram";
 import { coap } from "../host/lib.mjs";
 import { createDgramModule } from "../host/espruino/dgram.mjs";
 import { installE } from "../host/espruino/E.mjs";
@@ -11,52 +11,92 @@ import { installE } from "../host/espruino/E.mjs";
 const { Type, Code, Opt, encodeMessage, decodeMessage, getOption, readUint, readString, readBlock, blockValue } = coap;
 installE();
 
-// Espruino's timers are strict where Node's forgive: clearTimeout(undefined) clears every timer (or throws) and the
-// id of a timer that already ran is an "Unknown Timeout" error. The endpoint must never do either; any violation
-// is recorded here and fails the test that caused it.
+/*
+ * The virtual clock: setTimeout, clearTimeout and Date.now for the endpoint and for the tests' own waits. Time jumps
+ * to the next timer once everything else has run (a real setImmediate turn), so a 2 s retransmission takes no real
+ * time and the order of events is that of their times. Espruino's timers are strict where Node's forgive:
+ * clearTimeout(undefined) clears every timer (or throws) and the id of a timer that already ran is an "Unknown
+ * Timeout" error. The endpoint must never do either; any violation is recorded and fails the test that caused it.
+ */
+const REAL = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout, now: Date.now, setImmediate: globalThis.setImmediate };
 const timerFaults = [];
-const liveTimers = new Set();
-const nodeSetTimeout = globalThis.setTimeout;
-const nodeClearTimeout = globalThis.clearTimeout;
 const timerDelays = [];
-globalThis.setTimeout = (fn, ms, ...args) => {
-  timerDelays.push(ms);
-  const h = nodeSetTimeout(() => {
-    liveTimers.delete(h);
-    fn(...args);
-  }, ms);
-  liveTimers.add(h);
-  return h;
-};
-globalThis.clearTimeout = (h) => {
-  if (h === undefined) timerFaults.push(new Error("clearTimeout(undefined)").stack);
-  else if (!liveTimers.has(h)) timerFaults.push(new Error("clearTimeout of a timer that already ran").stack);
-  liveTimers.delete(h);
-  nodeClearTimeout(h);
-};
-test.afterEach(() => assert.deepEqual(timerFaults.splice(0), [], "Espruino timer misuse"));
+const timers = new Map(); // id -> { at, seq, fn, args }
+let virtualNow = REAL.now();
+let nextId = 1;
+let seq = 0;
+let pumping = false;
+function pump() {
+  let first = null;
+  for (const [id, t] of timers) if (!first || t.at < first[1].at || (t.at === first[1].at && t.seq < first[1].seq)) first = [id, t];
+  if (!first) {
+    pumping = false;
+    return;
+  }
+  timers.delete(first[0]);
+  virtualNow = Math.max(virtualNow, first[1].at);
+  try {
+    first[1].fn(...first[1].args);
+  } finally {
+    REAL.setImmediate(pump);
+  }
+}
+function installClock() {
+  globalThis.setTimeout = (fn, ms = 0, ...args) => {
+    timerDelays.push(ms);
+    const id = nextId++;
+    timers.set(id, { at: virtualNow + Math.max(0, ms), seq: seq++, fn, args });
+    if (!pumping) {
+      pumping = true;
+      REAL.setImmediate(pump);
+    }
+    return id;
+  };
+  globalThis.clearTimeout = (id) => {
+    if (id === undefined) timerFaults.push(new Error("clearTimeout(undefined)").stack);
+    else if (!timers.delete(id)) timerFaults.push(new Error("clearTimeout of a timer that already ran").stack);
+  };
+  Date.now = () => virtualNow;
+}
+function removeClock() {
+  globalThis.setTimeout = REAL.setTimeout;
+  globalThis.clearTimeout = REAL.clearTimeout;
+  Date.now = REAL.now;
+}
+installClock();
+test.afterEach(() => {
+  timers.clear(); // what a test left running (a closed endpoint's nothing, a test's own timeout) ends with it
+  assert.deepEqual(timerFaults.splice(0), [], "Espruino timer misuse");
+});
 
 const EMPTY = new Uint8Array(0);
 const ascii = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const hex = (b) => Buffer.from(b).toString("hex");
 const path = (m) => coap.getOptions(m, Opt.URI_PATH).map(readString).join("/");
 
-/** A server under the test's control: every datagram the endpoint sends is queued for `next()`. */
-async function scriptedPeer() {
-  const sock = nodeDgram.createSocket("udp4");
+/**
+ * A server under the test's control, as the endpoint's transport: every datagram the endpoint sends is queued for
+ * `next()`; `send()` delivers one to the endpoint as the network would, after what runs now.
+ */
+function scriptedPeer() {
   const inbox = [];
   const waiters = [];
-  let client = null;
-  sock.on("message", (buf, rinfo) => {
-    client = rinfo;
-    const got = { bytes: new Uint8Array(buf), m: decodeMessage(new Uint8Array(buf)) };
-    if (waiters.length) waiters.shift()(got);
-    else inbox.push(got);
-  });
-  await new Promise((r) => sock.bind(0, "127.0.0.1", r));
+  let deliver = (_data) => {};
+  const transport = {
+    send(data) {
+      const got = { bytes: new Uint8Array(data), m: decodeMessage(new Uint8Array(data)) };
+      if (waiters.length) waiters.shift()(got);
+      else inbox.push(got);
+    },
+    onMessage(h) {
+      deliver = h;
+    },
+    onError() {},
+    close() {},
+  };
   return {
-    port: sock.address().port,
-    /** The next datagram from the endpoint; fails the test when none comes within `ms`. */
+    transport,
+    /** The next datagram from the endpoint; fails the test when none comes within `ms` (virtual). */
     next(ms = 3000) {
       if (inbox.length) return Promise.resolve(inbox.shift());
       return new Promise((resolve, reject) => {
@@ -77,20 +117,19 @@ async function scriptedPeer() {
       return inbox.splice(0);
     },
     send(m) {
-      sock.send(encodeMessage({ token: EMPTY, options: [], payload: EMPTY, ...m }), client.port, client.address);
+      this.sendBytes(encodeMessage({ token: EMPTY, options: [], payload: EMPTY, ...m }));
     },
     sendBytes(bytes) {
-      sock.send(bytes, client.port, client.address);
+      const copy = Uint8Array.from(bytes);
+      queueMicrotask(() => deliver(copy));
     },
-    close: () => sock.close(),
+    close() {},
   };
 }
 
 async function setup(options = {}) {
-  const peer = await scriptedPeer();
-  const dgram = createDgramModule();
-  const transport = coap.createUdpTransport(dgram, "127.0.0.1", peer.port);
-  const ep = coap.createEndpoint(transport, { ackTimeout: 100, ackRandomFactor: 1, ...options });
+  const peer = scriptedPeer();
+  const ep = coap.createEndpoint(peer.transport, { ackTimeout: 100, ackRandomFactor: 1, ...options });
   return { peer, ep, done: () => { ep.close(); peer.close(); } };
 }
 
@@ -613,7 +652,7 @@ test("Block1: 4.13 with a smaller Block1 size restarts the upload block-wise at 
 });
 
 test("the request callback form and a transport error failing what is pending", async () => {
-  const peer = await scriptedPeer();
+  const peer = scriptedPeer();
   let onError;
   let sent = 0;
   const transport = { send: () => { sent++; }, onMessage: () => {}, onError: (h) => { onError = h; }, close: () => {} };
@@ -629,7 +668,10 @@ test("the request callback form and a transport error failing what is pending", 
   peer.close();
 });
 
-test("a socket error fails what is pending with code transport; after close, requests fail with closed", async () => {
+test("a socket error fails what is pending with code transport; after close, requests fail with closed", async (t) => {
+  // A real socket, so the real clock.
+  removeClock();
+  t.after(installClock);
   const dgram = createDgramModule();
   const transport = coap.createUdpTransport(dgram, "127.0.0.1", 9);
   const ep = coap.createEndpoint(transport, { ackTimeout: 1000 });
