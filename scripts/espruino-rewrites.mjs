@@ -1,6 +1,6 @@
 // Source rewrites the bundles need because of how Espruino parses code it skips (an untaken branch is parsed
 // without being executed, and that path has bugs of its own). Each was seen on the real interpreter; the gate
-// (scripts/gate.mjs) rejects what they would leave behind, and test/interpreter-rules.test.mjs runs each case there.
+// (scripts/gate.mjs) rejects what they would leave behind, and test/e2e/interpreter-rules.test.mjs runs each case there.
 import * as acorn from "acorn";
 import * as walk from "acorn-walk";
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The Espruino compatibility gate: parses a bundle with a real JavaScript parser (acorn) and reports, with file, line
 // and column, every construct that Espruino 2v2x cannot run or runs wrongly (docs/espruino.md; each rule that a run
-// can show is shown on the real interpreter by test/interpreter-rules.test.mjs). The build runs it on every bundle
+// can show is shown on the real interpreter by test/e2e/interpreter-rules.test.mjs). The build runs it on every bundle
 // and fails on any finding; so do the tests.
 import fs from "node:fs";
 import path from "node:path";

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test [-- FILE... | --test-name-pattern=RE]`: node:test over the test files (test/*.test.mjs, not the helpers
-// beside them, or the files given), eight at a time, each in a process of its own, with the project's reporter
+// `npm test [-- FILE... | --test-name-pattern=RE]`: node:test over the test files (test/unit/ and test/e2e/, not the
+// helpers in test/, or the files given), eight at a time, each in a process of its own, with the project's reporter
 // (scripts/test-reporter.mjs). Set-up runs before it (npm's pretest).
 import fs from "node:fs";
 import path from "node:path";
@@ -26,7 +26,9 @@ const rank = (f) => {
   const i = FIRST.indexOf(path.basename(f, ".test.mjs"));
   return i < 0 ? FIRST.length : i;
 };
-const all = fs.readdirSync(path.join(root, "test")).filter((f) => f.endsWith(".test.mjs")).sort().map((f) => path.join(root, "test", f));
+// test/unit: in-process and fast (the codec, the message layer on a virtual clock over a scripted transport, the gate,
+// the type checks); test/e2e: over real sockets to real peers, the real interpreter, the simulator, Chromium.
+const all = ["unit", "e2e"].flatMap((d) => fs.readdirSync(path.join(root, "test", d)).filter((f) => f.endsWith(".test.mjs")).sort().map((f) => path.join(root, "test", d, f)));
 const order = (files.length ? files : all).slice().sort((a, b) => rank(a) - rank(b));
 // Eight files at a time: many tests wait on real peers and real time rather than on the CPU.
 process.chdir(root); // the test files' processes start here

@@ -29,7 +29,7 @@ node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' ||
 # --- Debian packages -------------------------------------------------------------------------------------------
 # command -> package: libcoap's peers for interoperability tests, openssl for certificates and s_server, the
 # clang/wasi toolchain and binaryen for the mbedTLS WebAssembly build, dpkg-dev for `apt-get source`, python3 for Espruino's build scripts, curl and jq for the README's
-# examples (run by test/readme-examples.test.mjs), Chromium and a font for the dashboard's browser tests,
+# examples (run by test/e2e/readme-examples.test.mjs), Chromium and a font for the dashboard's browser tests,
 # emscripten for the WebAssembly build of Espruino (host/engine/).
 PACKAGES=(
   "coap-client-notls:libcoap3-bin"
