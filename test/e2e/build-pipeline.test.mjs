@@ -3,7 +3,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import vm from "node:vm";
 import { spawnSync } from "node:child_process";
@@ -12,6 +11,7 @@ import { validateBoard, loadBoard } from "../../boards/board-file.mjs";
 import { firmwareConfig, boardModuleSource } from "../../scripts/bundles.mjs";
 import { checkSource } from "../../scripts/gate.mjs";
 import { fillArrayHoles } from "../../scripts/espruino-rewrites.mjs";
+import { tempDir } from "../temp-dir.mjs";
 
 const good = () => JSON.parse(fs.readFileSync("boards/esp32.json", "utf8"));
 
@@ -41,8 +41,8 @@ test("every shipped board file is valid", () => {
   for (const f of fs.readdirSync("boards").filter((f) => f.endsWith(".json"))) loadBoard(path.join("boards", f));
 });
 
-test("npm run build fails with the file and field of a bad board, and a broken JSON file is named", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "boards-"));
+test("npm run build fails with the file and field of a bad board, and a broken JSON file is named", (t) => {
+  const dir = tempDir(t, "boards-");
   const b = good();
   b.pins.statusLed = 2;
   fs.writeFileSync(path.join(dir, "esp32.json"), JSON.stringify(b));
@@ -53,17 +53,16 @@ test("npm run build fails with the file and field of a bad board, and a broken J
   r = spawnSync(process.execPath, ["scripts/build.mjs", "--boards-dir", dir], { encoding: "utf8" });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /esp32\.json: is not valid JSON/);
-  fs.rmSync(dir, { recursive: true });
 });
 
 /**
  * A copy of the build's inputs in a temporary folder, to build there without touching dist/, with one board (sim)
  * and a firmware of a few lines in place of src/ (its Espruino types kept): what these tests check is how the build
  * decides, reports and maps, not what it builds, and a build of these takes a second where the shipped sources take
- * eight. main.ts imports app/hardware.ts; src/lib/answer.ts makes one library bundle.
+ * eight. main.ts imports app/hardware.ts; src/lib/answer.ts makes one library bundle. Removed after test `t`.
  */
-function buildTree(prefix) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+function buildTree(t, prefix) {
+  const dir = tempDir(t, prefix);
   for (const name of ["src", "boards", "scripts", "tsconfig.json", "package.json", "package-lock.json"]) {
     fs.cpSync(name, path.join(dir, name), { recursive: true });
   }
@@ -80,50 +79,42 @@ function buildTree(prefix) {
   return dir;
 }
 
-test("set-up rebuilds the bundles only when an input changed, and says so", () => {
-  const dir = buildTree("if-stale-");
-  try {
-    const run = () => spawnSync(process.execPath, ["scripts/build.mjs", "--quiet", "--if-stale"], { cwd: dir, encoding: "utf8" });
-    let r = run();
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stderr, "setup: building the bundles (no build of these sources yet)\n");
-    const bundle = path.join(dir, "dist", "sim", "firmware.js");
-    const built = fs.statSync(bundle).mtimeMs;
-    r = run();
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stderr + r.stdout, "", "nothing to do, nothing said");
-    assert.equal(fs.statSync(bundle).mtimeMs, built, "the bundle was not rewritten");
-    fs.utimesSync(path.join(dir, "src", "main.ts"), new Date(), new Date());
-    assert.equal(run().stderr, "", "a touched file with the same content changes nothing");
-    fs.appendFileSync(path.join(dir, "src", "main.ts"), "// a change\n");
-    r = run();
-    assert.equal(r.stderr, "setup: building the bundles (sources changed)\n");
-    assert.equal(run().stderr, "");
-    // A one-board build (what --watch makes) of the same inputs keeps set-up's stamp; after a change it does not.
-    const one = () => spawnSync(process.execPath, ["scripts/build.mjs", "--quiet", "--board", "sim"], { cwd: dir, encoding: "utf8" });
-    assert.equal(one().status, 0);
-    assert.equal(run().stderr, "", "a one-board build of unchanged inputs left the stamp");
-    fs.appendFileSync(path.join(dir, "src", "main.ts"), "// another change\n");
-    assert.equal(one().status, 0);
-    assert.equal(run().stderr, "setup: building the bundles (no build of these sources yet)\n", "the other bundles are stale after a one-board build of a change");
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+test("set-up rebuilds the bundles only when an input changed, and says so", (t) => {
+  const dir = buildTree(t, "if-stale-");
+  const run = () => spawnSync(process.execPath, ["scripts/build.mjs", "--quiet", "--if-stale"], { cwd: dir, encoding: "utf8" });
+  let r = run();
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, "setup: building the bundles (no build of these sources yet)\n");
+  const bundle = path.join(dir, "dist", "sim", "firmware.js");
+  const built = fs.statSync(bundle).mtimeMs;
+  r = run();
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr + r.stdout, "", "nothing to do, nothing said");
+  assert.equal(fs.statSync(bundle).mtimeMs, built, "the bundle was not rewritten");
+  fs.utimesSync(path.join(dir, "src", "main.ts"), new Date(), new Date());
+  assert.equal(run().stderr, "", "a touched file with the same content changes nothing");
+  fs.appendFileSync(path.join(dir, "src", "main.ts"), "// a change\n");
+  r = run();
+  assert.equal(r.stderr, "setup: building the bundles (sources changed)\n");
+  assert.equal(run().stderr, "");
+  // A one-board build (what --watch makes) of the same inputs keeps set-up's stamp; after a change it does not.
+  const one = () => spawnSync(process.execPath, ["scripts/build.mjs", "--quiet", "--board", "sim"], { cwd: dir, encoding: "utf8" });
+  assert.equal(one().status, 0);
+  assert.equal(run().stderr, "", "a one-board build of unchanged inputs left the stamp");
+  fs.appendFileSync(path.join(dir, "src", "main.ts"), "// another change\n");
+  assert.equal(one().status, 0);
+  assert.equal(run().stderr, "setup: building the bundles (no build of these sources yet)\n", "the other bundles are stale after a one-board build of a change");
 });
 
-test("a type error fails the build, named with its file, line and TypeScript code", () => {
-  const dir = buildTree("type-error-");
-  try {
-    const file = path.join(dir, "src", "app", "hardware.ts");
-    const lines = fs.readFileSync(file, "utf8").split("\n").length;
-    fs.appendFileSync(file, 'export const wrong: number = "text";\n');
-    const r = spawnSync(process.execPath, ["scripts/build.mjs", "--board", "sim"], { cwd: dir, encoding: "utf8" });
-    assert.equal(r.status, 1, r.stdout + r.stderr);
-    assert.equal(r.stderr, `build failed: src/app/hardware.ts:${lines}:14: TS2322: Type 'string' is not assignable to type 'number'.\n`);
-    assert.ok(!fs.existsSync(path.join(dir, "dist", "sim", "firmware.js")), "no bundle is written");
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+test("a type error fails the build, named with its file, line and TypeScript code", (t) => {
+  const dir = buildTree(t, "type-error-");
+  const file = path.join(dir, "src", "app", "hardware.ts");
+  const lines = fs.readFileSync(file, "utf8").split("\n").length;
+  fs.appendFileSync(file, 'export const wrong: number = "text";\n');
+  const r = spawnSync(process.execPath, ["scripts/build.mjs", "--board", "sim"], { cwd: dir, encoding: "utf8" });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.equal(r.stderr, `build failed: src/app/hardware.ts:${lines}:14: TS2322: Type 'string' is not assignable to type 'number'.\n`);
+  assert.ok(!fs.existsSync(path.join(dir, "dist", "sim", "firmware.js")), "no bundle is written");
 });
 
 test("board constants are compiled in: the C3 bundle (no status LED) has no LED code", () => {
@@ -141,10 +132,10 @@ test("array holes become void 0, in nested arrays and at either end", () => {
   assert.equal(fillArrayHoles("x=[1,,2];y=[,[3,,4],];z=[1,2]"), "x=[1,void 0,2];y=[void 0,[3,void 0,4],];z=[1,2]");
 });
 
-test("the pipeline lowers classes, statics, spread, rest, destructuring, ?. and ** so Espruino can run them", async () => {
+test("the pipeline lowers classes, statics, spread, rest, destructuring, ?. and ** so Espruino can run them", async (t) => {
   const board = loadBoard("boards/esp32c3.json");
   const config = firmwareConfig(board);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pipeline-"));
+  const dir = tempDir(t, "pipeline-");
   config.input = "test/fixtures/pipeline/entry.ts";
   config.output.file = path.join(dir, "out.js");
   config.plugins[1] = (await import("@rollup/plugin-typescript")).default({
@@ -171,7 +162,6 @@ test("the pipeline lowers classes, statics, spread, rest, destructuring, ?. and 
     led: "no led",
     sensors: 1,
   });
-  fs.rmSync(dir, { recursive: true });
 });
 
 test("the board module source names every constant the firmware imports", () => {
@@ -183,21 +173,17 @@ test("the board module source names every constant the firmware imports", () => 
   assert.doesNotMatch(src, /"sim"\s*:/, "simulation parameters stay out of the bundle");
 });
 
-test("a gate finding names the TypeScript line it comes from, beside its place in the minified bundle", () => {
-  const dir = buildTree("gate-source-");
-  try {
-    const file = path.join(dir, "src", "app", "hardware.ts");
-    const lines = fs.readFileSync(file, "utf8").split("\n").length;
-    // Type-correct, but a regular expression Espruino's engine cannot run.
-    fs.appendFileSync(file, "export function seen(s: string): boolean {\n  return /(?:ab)+c/.test(s);\n}\n");
-    fs.appendFileSync(path.join(dir, "src", "main.ts"), "import { seen } from \"./app/hardware\";\nconsole.log(seen(\"abc\"));\n");
-    const r = spawnSync(process.execPath, ["scripts/build.mjs", "--board", "sim"], { cwd: dir, encoding: "utf8" });
-    assert.equal(r.status, 1, r.stdout + r.stderr);
-    const [head, ...found] = r.stderr.trimEnd().split("\n");
-    assert.equal(head, "build failed: Espruino compatibility gate failed:");
-    assert.ok(found.some((l) => l.includes("non-capturing group (?:")), r.stderr);
-    for (const l of found) assert.match(l, new RegExp(`^src/app/hardware\\.ts:${lines + 1}:10: .+  \\(dist/sim/firmware\\.js:1:\\d+\\)$`));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+test("a gate finding names the TypeScript line it comes from, beside its place in the minified bundle", (t) => {
+  const dir = buildTree(t, "gate-source-");
+  const file = path.join(dir, "src", "app", "hardware.ts");
+  const lines = fs.readFileSync(file, "utf8").split("\n").length;
+  // Type-correct, but a regular expression Espruino's engine cannot run.
+  fs.appendFileSync(file, "export function seen(s: string): boolean {\n  return /(?:ab)+c/.test(s);\n}\n");
+  fs.appendFileSync(path.join(dir, "src", "main.ts"), "import { seen } from \"./app/hardware\";\nconsole.log(seen(\"abc\"));\n");
+  const r = spawnSync(process.execPath, ["scripts/build.mjs", "--board", "sim"], { cwd: dir, encoding: "utf8" });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  const [head, ...found] = r.stderr.trimEnd().split("\n");
+  assert.equal(head, "build failed: Espruino compatibility gate failed:");
+  assert.ok(found.some((l) => l.includes("non-capturing group (?:")), r.stderr);
+  for (const l of found) assert.match(l, new RegExp(`^src/app/hardware\\.ts:${lines + 1}:10: .+  \\(dist/sim/firmware\\.js:1:\\d+\\)$`));
 });

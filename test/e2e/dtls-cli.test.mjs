@@ -3,15 +3,15 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { createCa, issueCert } from "../../host/dtls/pki.mjs";
 import { freeUdpPort, startCoapServer } from "../../host/dtls/peers.mjs";
+import { tempDir } from "../temp-dir.mjs";
 
 const CLI = new URL("../../host/cli/coap.mjs", import.meta.url).pathname;
-let dir, ca, otherCa, server, peer;
+const dir = tempDir({ after }, "dtls-cli-");
+let ca, otherCa, server, peer;
 before(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-cli-"));
   ca = createCa(dir, "ca");
   otherCa = createCa(dir, "other");
   server = issueCert(ca, "server", { dns: ["localhost"], ips: ["127.0.0.1"] });
@@ -19,7 +19,6 @@ before(async () => {
 });
 after(async () => {
   await peer.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 function cli(...args) {

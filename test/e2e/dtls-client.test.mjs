@@ -2,24 +2,21 @@
 // openssl s_server -dtls1_2 and libcoap's coap-server-openssl, with certificates made here by openssl.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { createDgramModule, directLink } from "../../host/espruino/dgram.mjs";
 import { createDtlsModule } from "../../host/dtls/module.mjs";
 import { createCa, issueCert } from "../../host/dtls/pki.mjs";
 import { startOpensslServer, startCoapServer, coapGet } from "../../host/dtls/peers.mjs";
+import { tempDir } from "../temp-dir.mjs";
 
-let dir, ca, ecServer, rsaCa, rsaServer, client;
+const dir = tempDir({ after }, "dtls-client-");
+let ca, ecServer, rsaCa, rsaServer, client;
 before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-client-"));
   ca = createCa(dir, "ca");
   ecServer = issueCert(ca, "ec-server", { dns: ["localhost"], ips: ["127.0.0.1"] });
   client = issueCert(ca, "node", { usage: "client" });
   rsaCa = createCa(dir, "rsaca", { type: "rsa" });
   rsaServer = issueCert(rsaCa, "rsa-server", { type: "rsa", dns: ["localhost"], ips: ["127.0.0.1"] });
 });
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** A DTLS module whose datagrams are recorded (`wire.out`, `wire.in`) and optionally dropped by `dropOut(n)`. */
 function recordingModule({ dropOut, dropIn } = {}) {

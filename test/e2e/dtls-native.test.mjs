@@ -4,20 +4,18 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { createCa, issueCert } from "../../host/dtls/pki.mjs";
+import { tempDir } from "../temp-dir.mjs";
 
 const BUILD = new URL("../../build/dtls/", import.meta.url).pathname;
-let dir, ca, server, p384;
+const dir = tempDir({ after }, "dtls-native-");
+let ca, server, p384;
 before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-native-"));
   ca = createCa(dir, "ca");
   server = issueCert(ca, "server", { dns: ["localhost"], ips: ["127.0.0.1"] });
   p384 = issueCert(createCa(dir, "ca384", { type: "p384" }), "server384", { type: "p384", dns: ["localhost"] });
 });
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 const selftest = (...args) => spawnSync(path.join(BUILD, "dtls-selftest"), args, { encoding: "utf8" });
 

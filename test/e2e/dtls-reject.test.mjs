@@ -2,18 +2,16 @@
 // request is queued by send() before the handshake and must never appear on the wire.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { createDgramModule, directLink } from "../../host/espruino/dgram.mjs";
 import { createDtlsModule } from "../../host/dtls/module.mjs";
 import { createCa, issueCert } from "../../host/dtls/pki.mjs";
 import dgram from "node:dgram";
 import { startOpensslServer, startCoapServer, freeUdpPort, coapGet } from "../../host/dtls/peers.mjs";
+import { tempDir } from "../temp-dir.mjs";
 
-let dir, ca, otherCa, good, foreign, expired, future, dnsOnly;
+const dir = tempDir({ after }, "dtls-reject-");
+let ca, otherCa, good, foreign, expired, future, dnsOnly;
 before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-reject-"));
   ca = createCa(dir, "ca");
   otherCa = createCa(dir, "other");
   good = issueCert(ca, "good", { dns: ["localhost"], ips: ["127.0.0.1"] });
@@ -23,7 +21,6 @@ before(() => {
   future = issueCert(ca, "future", { ips: ["127.0.0.1"], notBefore: new Date(Date.now() + 30 * day), notAfter: new Date(Date.now() + 400 * day) });
   dnsOnly = issueCert(ca, "dns-only", { dns: ["localhost"] });
 });
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Connects with a request queued at once; resolves with the error event and every datagram we sent. */
 function expectFailure(options) {

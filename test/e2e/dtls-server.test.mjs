@@ -6,26 +6,23 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import dgram from "node:dgram";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { createDgramModule } from "../../host/espruino/dgram.mjs";
 import { createDtlsModule } from "../../host/dtls/module.mjs";
 import { DtlsConfig, DtlsConnection } from "../../host/dtls/connection.mjs";
 import { DtlsWasm } from "../../host/dtls/wasm.mjs";
 import { createDtlsServer } from "../../host/dtls/server.mjs";
 import { createCa, issueCert } from "../../host/dtls/pki.mjs";
+import { tempDir } from "../temp-dir.mjs";
 
-let dir, ca, otherCa, serverCert, nodeCert, strangerCert;
+const dir = tempDir({ after }, "dtls-server-");
+let ca, otherCa, serverCert, nodeCert, strangerCert;
 before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), "dtls-server-"));
   ca = createCa(dir, "ca");
   otherCa = createCa(dir, "other");
   serverCert = issueCert(ca, "server", { dns: ["localhost"], ips: ["127.0.0.1"] });
   nodeCert = issueCert(ca, "node", { usage: "client" });
   strangerCert = issueCert(otherCa, "stranger", { usage: "client" });
 });
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** An echo server: every datagram comes back prefixed with "echo:". */
 async function echoServer(options = {}) {

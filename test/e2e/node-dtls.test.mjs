@@ -3,17 +3,13 @@
 // its DTLS session instead of a full handshake.
 import test from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { createCa } from "../../host/dtls/pki.mjs";
 import { startTb, startSensorNode, until, output, buildFirmwareVersion } from "../node-support.mjs";
+import { tempDir } from "../temp-dir.mjs";
 
 /** A CA the server's certificate does not come from. */
 function otherCa(t) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "node-dtls-"));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return createCa(dir, "other-ca");
+  return createCa(tempDir(t, "node-dtls-"), "other-ca");
 }
 
 test("over coaps:// the node verifies the server against its CA and its telemetry is stored", async (t) => {

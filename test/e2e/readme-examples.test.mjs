@@ -6,6 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { ROOT } from "../sim-support.mjs";
+import { tempDir } from "../temp-dir.mjs";
 
 function example(file, name) {
   const text = fs.readFileSync(path.join(ROOT, file), "utf8");
@@ -31,8 +32,7 @@ test("docs/server.md: the HTTP API and CoAP commands, as written, against `npm r
     server.stdout.on("data", (d) => /http:\/\/127\.0\.0\.1:8080/.test((out += d)) && resolve());
     server.on("exit", (code) => reject(new Error(`the server exited (${code}):\n${out}`)));
   });
-  const dir = fs.mkdtempSync("/tmp/server-api-");
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, "server-api-");
   // The example writes /tmp/fw.bin and /tmp/chunk0 as its readers would; here they go to a folder of the test's.
   const script = example("docs/server.md", "server-api.sh").replaceAll("/tmp/", `${dir}/`);
   const r = await new Promise((resolve) => {

@@ -4,6 +4,7 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { checkSource, bundlesUnder, checkFiles, formatFinding } from "../../scripts/gate.mjs";
+import { tempDir } from "../temp-dir.mjs";
 
 // [sample, the construct the gate must name]
 const FORBIDDEN = [
@@ -130,17 +131,15 @@ test("every built bundle in dist/ passes the gate", () => {
   assert.deepEqual(checkFiles(files).map(formatFinding), []);
 });
 
-test("the gate's command line names file and line and exits 1 on a bad bundle", async () => {
+test("the gate's command line names file and line and exits 1 on a bad bundle", async (t) => {
   const { spawnSync } = await import("node:child_process");
-  const os = await import("node:os");
   const path = await import("node:path");
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gate-"));
+  const dir = tempDir(t, "gate-");
   const bad = path.join(dir, "firmware.js");
   fs.writeFileSync(bad, "var a = 1;\nvar b = a?.c;\n");
   const r = spawnSync(process.execPath, ["scripts/gate.mjs", dir], { encoding: "utf8" });
   assert.equal(r.status, 1);
   assert.match(r.stderr, new RegExp(`${bad.replace(/[.]/g, "\\.")}:2:9: optional chaining \\?\\.`));
-  fs.rmSync(dir, { recursive: true });
 });
 
 test("the real interpreter's hardware layer (compiled into it) passes the gate too", async () => {

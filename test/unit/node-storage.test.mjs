@@ -2,25 +2,23 @@
 // ES5 library bundle of the flashed code.
 import test from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { nodeLib as lib } from "../../host/lib.mjs";
 import { StorageFolder, createStorageModule } from "../../host/espruino/storage.mjs";
 import { installE } from "../../host/espruino/E.mjs";
+import { tempDir } from "../temp-dir.mjs";
 
 installE();
 
-function freshStorage() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "storage-"));
-  const open = () => createStorageModule(new StorageFolder(dir), globalThis);
-  return { dir, open, done: () => fs.rmSync(dir, { recursive: true }) };
+/** A device's Storage in a folder of test `t`'s; `open()` is the Storage module as after a boot. */
+function freshStorage(t) {
+  const dir = tempDir(t, "storage-");
+  return { dir, open: () => createStorageModule(new StorageFolder(dir), globalThis) };
 }
 
 const reading = (i) => ({ ts: 1700000000000 + i * 1000, values: { temperature: i } });
 
-test("queued readings survive a reboot and come back in order; acknowledged ones are gone", () => {
-  const s = freshStorage();
+test("queued readings survive a reboot and come back in order; acknowledged ones are gone", (t) => {
+  const s = freshStorage(t);
   let q = new lib.TelemetryQueue(s.open(), 10);
   for (let i = 1; i <= 5; i++) q.push(reading(i));
   // A new queue over the same flash: what the node sees after a reboot or deep sleep.
@@ -33,11 +31,10 @@ test("queued readings survive a reboot and come back in order; acknowledged ones
   q = new lib.TelemetryQueue(s.open(), 10);
   assert.deepEqual(q.peek(10).readings.map((r) => r.values.temperature), [4, 5, 6]);
   assert.deepEqual(s.open().list(/^tq/).sort(), ["tq00000004", "tq00000005", "tq00000006"]);
-  s.done();
 });
 
-test("a full queue drops the oldest readings and counts them across reboots", () => {
-  const s = freshStorage();
+test("a full queue drops the oldest readings and counts them across reboots", (t) => {
+  const s = freshStorage(t);
   let q = new lib.TelemetryQueue(s.open(), 3);
   for (let i = 1; i <= 5; i++) q.push(reading(i));
   assert.equal(q.dropped, 2);
@@ -46,11 +43,10 @@ test("a full queue drops the oldest readings and counts them across reboots", ()
   assert.deepEqual(q.peek(10).readings.map((r) => r.values.temperature), [3, 4, 5]);
   q.resetDropped();
   assert.equal(new lib.TelemetryQueue(s.open(), 3).dropped, 0);
-  s.done();
 });
 
-test("a damaged queue file is skipped, not fatal", () => {
-  const s = freshStorage();
+test("a damaged queue file is skipped, not fatal", (t) => {
+  const s = freshStorage(t);
   const st = s.open();
   const q = new lib.TelemetryQueue(st, 10);
   q.push(reading(1));
@@ -60,11 +56,10 @@ test("a damaged queue file is skipped, not fatal", () => {
   assert.deepEqual(got.readings.map((r) => r.values.temperature), [2]);
   q.ack(got.seqs[got.seqs.length - 1]);
   assert.equal(q.length, 0);
-  s.done();
 });
 
-test("boot slots: install puts a firmware on trial, confirmation keeps it", () => {
-  const s = freshStorage();
+test("boot slots: install puts a firmware on trial, confirmation keeps it", (t) => {
+  const s = freshStorage(t);
   const st = s.open();
   assert.equal(lib.selectFirmware(st, 3), null, "no update: the factory firmware runs");
   const slot = lib.downloadSlot(st);
@@ -77,11 +72,10 @@ test("boot slots: install puts a firmware on trial, confirmation keeps it", () =
   assert.equal(lib.bootConfirm(st), false, "only the first confirmation reports UPDATED");
   for (let i = 0; i < 5; i++) assert.equal(lib.selectFirmware(st, 3), "fwa.js");
   assert.equal(lib.downloadSlot(st), "fwb.js", "the next update never overwrites the running firmware");
-  s.done();
 });
 
-test("boot slots: a firmware that never confirms is rolled back after its trials, and the failure is kept", () => {
-  const s = freshStorage();
+test("boot slots: a firmware that never confirms is rolled back after its trials, and the failure is kept", (t) => {
+  const s = freshStorage(t);
   const st = s.open();
   st.write("fwa.js", "good");
   lib.installFirmware(st, "fwa.js", "node", "1.1.0");
@@ -96,11 +90,10 @@ test("boot slots: a firmware that never confirms is rolled back after its trials
   assert.equal(state.pending, false);
   lib.clearBootFailure(st);
   assert.equal(lib.readBootState(st).failed, undefined);
-  s.done();
 });
 
-test("boot slots: a missing or crashing slot falls back at once; a torn boot file means factory firmware", () => {
-  const s = freshStorage();
+test("boot slots: a missing or crashing slot falls back at once; a torn boot file means factory firmware", (t) => {
+  const s = freshStorage(t);
   const st = s.open();
   lib.installFirmware(st, "fwa.js", "node", "2.0.0");
   assert.equal(lib.selectFirmware(st, 3), null, "fwa.js was never written: back to the factory firmware");
@@ -112,5 +105,4 @@ test("boot slots: a missing or crashing slot falls back at once; a torn boot fil
   assert.equal(lib.readBootState(st).failed, "node 2.0.1: SyntaxError at start");
   st.write("boot.json", "{\"active\":");
   assert.equal(lib.selectFirmware(st, 3), null);
-  s.done();
 });
