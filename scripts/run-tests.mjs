@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// `npm test [-- FILE... | --test-name-pattern=RE]`: node:test over the test files (test/unit/ and test/e2e/, not the
-// helpers in test/, or the files given), eight at a time, each in a process of its own, with the project's reporter
-// (scripts/test-reporter.mjs). Set-up runs before it (npm's pretest).
+// `npm test [-- FILE or FOLDER... | --test-name-pattern=RE]`: node:test over the test files (test/unit/ and
+// test/e2e/, not the helpers in test/; or the files given, and a folder's *.test.mjs), eight at a time, each in a
+// process of its own, with the project's reporter (scripts/test-reporter.mjs). Set-up runs before it (pretest).
 import fs from "node:fs";
 import path from "node:path";
 import { run } from "node:test";
 import reporter from "./test-reporter.mjs";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
-const USAGE = "usage: npm test [-- FILE... | --test-name-pattern=RE]\n";
+const USAGE = "usage: npm test [-- FILE or FOLDER... | --test-name-pattern=RE]\n";
 const patterns = [];
 const files = [];
 for (const a of process.argv.slice(2)) {
@@ -17,6 +17,8 @@ for (const a of process.argv.slice(2)) {
   else if (a.startsWith("-")) {
     process.stderr.write(`test: unknown option ${a} (see --help)\n`);
     process.exit(2);
+  } else if (fs.statSync(a, { throwIfNoEntry: false })?.isDirectory()) {
+    files.push(...fs.readdirSync(a).filter((f) => f.endsWith(".test.mjs")).sort().map((f) => path.resolve(a, f)));
   } else files.push(path.resolve(a));
 }
 // The files on the real interpreter in real time (45-75 s each, most of it waiting) start first, so that the run
