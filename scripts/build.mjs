@@ -153,8 +153,9 @@ export async function build({ boards: only = [], boardsDir = BOARDS_DIR, outDir 
   const current = fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === fingerprint;
   if (!(only.length && current)) fs.rmSync(stamp, { force: true });
   const wanted = only.length ? boards.filter((b) => only.includes(b.id)) : boards;
-  const configs = [...wanted.map((b, i) => firmwareConfig(b, { outDir, version, typeCheck: i === 0 })),
-    ...(only.length ? [] : libraryEntries().map((e, i) => libraryConfig(e, { outDir, typeCheck: !wanted.length && i === 0 })))];
+  // The first bundle's TypeScript program checks the sources for the whole build (tsPlugin in bundles.mjs).
+  const configs = [...wanted.map((b) => (typeCheck) => firmwareConfig(b, { outDir, version, typeCheck })),
+    ...(only.length ? [] : libraryEntries().map((e) => (typeCheck) => libraryConfig(e, { outDir, typeCheck })))].map((make, i) => make(i === 0));
   const files = [];
   for (const config of configs) {
     const bundle = await rollup(/** @type {import("rollup").RollupOptions} */ ({ ...config, cache: caches?.get(config.output.file) }));

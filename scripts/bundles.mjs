@@ -15,7 +15,6 @@ import { markInternalNames } from "./internal-names.mjs";
 
 import { ROOT, DIST, FIRMWARE } from "./project.mjs";
 
-export { ROOT, DIST, FIRMWARE };
 const HELPERS = path.join(ROOT, "src/platform/tslib.js");
 
 /**

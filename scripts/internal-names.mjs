@@ -15,13 +15,10 @@ import ts from "typescript";
 
 const TAG = "firmwareOnly";
 
-function isPrivateMember(n) {
-  const kind = ts.isPropertyDeclaration(n) || ts.isMethodDeclaration(n) || ts.isGetAccessorDeclaration(n) || ts.isSetAccessorDeclaration(n);
-  return kind && ts.isIdentifier(n.name) && (ts.getCombinedModifierFlags(n) & ts.ModifierFlags.Private) !== 0;
-}
-
 const isMemberDeclaration = (n) => ts.isPropertySignature(n) || ts.isMethodSignature(n) || ts.isPropertyDeclaration(n) || ts.isMethodDeclaration(n) ||
   ts.isGetAccessorDeclaration(n) || ts.isSetAccessorDeclaration(n);
+
+const isPrivateMember = (n) => isMemberDeclaration(n) && ts.isIdentifier(n.name) && (ts.getCombinedModifierFlags(n) & ts.ModifierFlags.Private) !== 0;
 
 /** The identifiers to rename: member declarations and the uses that resolve to them. */
 function plan(program) {

@@ -4,10 +4,11 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { FIRMWARE } from "../../scripts/project.mjs";
 
 /** Resolves to { title, version, bytes } of the board's bundle built as `version`. */
 export async function buildUpdate(board, version) {
-  const [{ build }, { FIRMWARE }] = await Promise.all([import("../../scripts/build.mjs"), import("../../scripts/bundles.mjs")]);
+  const { build } = await import("../../scripts/build.mjs");
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "hil-update-"));
   try {
     await build({ boards: [board], outDir, version, quiet: true });

@@ -1,7 +1,7 @@
 // The CoAP message layer's timing at RFC 7252's default transmission parameters (ACK_TIMEOUT 2 s, ACK_RANDOM_FACTOR
 // 1.5, MAX_RETRANSMIT 4; section 4.8), on node:test's mocked clock with a scripted in-memory transport: no sockets and
-// no waiting, so the real schedule is checked to the millisecond. coap-endpoint.test.mjs checks the same layer over
-// real UDP with shortened timers.
+// no waiting, so the real schedule is checked to the millisecond. coap-endpoint.test.mjs checks the rest of the
+// layer's behaviour with shortened timers, on a virtual clock that also holds it to Espruino's strict timer rules.
 import test from "node:test";
 import assert from "node:assert/strict";
 import { coap } from "../../host/lib.mjs";
